@@ -1,0 +1,36 @@
+# The two commands of the quick start are `make demo` and `make test`; each installs what it needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: demo test bench dev demo-data docs clean
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "boligsosial needs Python >= 3.11")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "Installing pinned dependencies into $(VENV) ..."
+	@$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.lock
+	@$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+demo: $(STAMP)  ## run the whole pipeline on the embedded demo data and publish the warehouse
+	@$(BIN)/boligsosial demo
+
+test: $(STAMP)  ## run the test suite
+	@$(BIN)/python -m pytest
+
+bench: $(STAMP)  ## measure cold and warm runs and peak memory; writes docs/benchmarks.md
+	@$(BIN)/python scripts/benchmark.py
+
+dev: $(STAMP)  ## the Dagster UI and daemon
+	@$(BIN)/dagster dev -w workspace.yaml
+
+demo-data: $(STAMP)  ## regenerate data/demo from the deterministic generator
+	@$(BIN)/python scripts/generate_demo_data.py
+
+docs: $(STAMP)  ## dbt docs for the published warehouse
+	@$(BIN)/boligsosial dbt-docs
+
+clean:
+	rm -rf warehouse dbt_project/target dbt_project/logs .dagster_home

@@ -1,0 +1,1 @@
+"""boligsosial: the Dagster code location and the Python side of the warehouse."""

@@ -1,0 +1,58 @@
+"""Paths and switches, all overridable from the environment so tests and deployments can move them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+CONFIG_DIR = Path(__file__).resolve().parent / "config"
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+DEMO_DATA_DIR = PROJECT_ROOT / "data" / "demo"
+REFERENCE_DATA_DIR = PROJECT_ROOT / "data" / "reference"
+
+
+def _path_from_env(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).expanduser().resolve() if value else default
+
+
+def warehouse_path() -> Path:
+    """The published warehouse BI reads."""
+    return _path_from_env("BOLIGSOSIAL_WAREHOUSE", PROJECT_ROOT / "warehouse" / "boligsosial.duckdb")
+
+
+def landing_dir() -> Path:
+    """Raw files exactly as received, with their provenance. Defaults beside the warehouse."""
+    return _path_from_env("BOLIGSOSIAL_LANDING", warehouse_path().parent / "landing")
+
+
+def inbox_dir() -> Path:
+    """Where the data team drops spreadsheets, one sub-folder per source."""
+    return _path_from_env("BOLIGSOSIAL_INBOX", PROJECT_ROOT / "data" / "inbox")
+
+
+def outbox_dir() -> Path:
+    """Digests and alerts that could not be mailed are written here."""
+    return _path_from_env("BOLIGSOSIAL_OUTBOX", warehouse_path().parent / "outbox")
+
+
+def demo_data_dir() -> Path:
+    return _path_from_env("BOLIGSOSIAL_DEMO_DATA", DEMO_DATA_DIR)
+
+
+def source_mode() -> str:
+    """`demo` reads the embedded demo files; `live` calls SSB and KLASS over HTTP."""
+    mode = os.environ.get("BOLIGSOSIAL_SOURCE", "demo").strip().lower()
+    if mode not in {"demo", "live"}:
+        raise ValueError(f"BOLIGSOSIAL_SOURCE must be 'demo' or 'live', not {mode!r}")
+    return mode
+
+
+def ssb_api_url() -> str:
+    return os.environ.get("SSB_API_URL", "https://data.ssb.no/api/pxwebapi/v2").rstrip("/")
+
+
+def klass_api_url() -> str:
+    return os.environ.get("KLASS_API_URL", "https://data.ssb.no/api/klass/v1").rstrip("/")

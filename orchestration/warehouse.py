@@ -1,0 +1,108 @@
+"""The published warehouse and the private copy each run builds in.
+
+BI reads `warehouse/boligsosial.duckdb` while loads run. A run never writes to that file: it copies the
+last published warehouse to a build file of its own, loads and transforms there, and only when every
+blocking check passed swaps the build file in with an atomic rename. Readers that hold the old file keep
+reading it; a failed run leaves the published file untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+
+BUILD_DIR_NAME = ".build"
+STALE_BUILD_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class WarehouseBuild:
+    published_path: Path
+    run_id: str
+
+    @property
+    def build_dir(self) -> Path:
+        return self.published_path.parent / BUILD_DIR_NAME
+
+    @property
+    def path(self) -> Path:
+        return self.build_dir / f"{self.published_path.stem}-{self.run_id}.duckdb"
+
+    def ensure(self) -> Path:
+        """Create the build file on first use in a run: a copy of the published warehouse, or empty."""
+        self.build_dir.mkdir(parents=True, exist_ok=True)
+        with _file_lock(self.build_dir / "build.lock"):
+            if not self.path.exists():
+                _remove_stale_builds(self.build_dir, keep=self.path)
+                if self.published_path.exists():
+                    tmp = self.path.with_suffix(".copying")
+                    shutil.copyfile(self.published_path, tmp)
+                    os.replace(tmp, self.path)
+                else:
+                    duckdb.connect(str(self.path)).close()
+        return self.path
+
+    @contextlib.contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        self.ensure()
+        con = duckdb.connect(str(self.path), read_only=read_only)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def publish(self) -> Path:
+        """Atomically replace the published warehouse with this run's build."""
+        if not self.path.exists():
+            raise FileNotFoundError(f"nothing to publish: build file {self.path} does not exist")
+        con = duckdb.connect(str(self.path))
+        try:
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        wal = self.path.with_name(self.path.name + ".wal")
+        if wal.exists():  # after a checkpoint the WAL is empty; never ship one beside the published file
+            wal.unlink()
+        self.published_path.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self.path, self.published_path)
+        return self.published_path
+
+    def discard(self) -> None:
+        for p in (self.path, self.path.with_name(self.path.name + ".wal")):
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+
+
+def _remove_stale_builds(build_dir: Path, keep: Path) -> None:
+    """Build files of crashed runs older than a day are garbage; younger ones may belong to a live run."""
+    now = time.time()
+    for p in build_dir.glob("*.duckdb*"):
+        if p != keep and now - p.stat().st_mtime > STALE_BUILD_SECONDS:
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    with open(path, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def open_published(path: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the published warehouse, as BI opens it."""
+    from orchestration import settings
+
+    target = path or settings.warehouse_path()
+    return duckdb.connect(str(target), read_only=True)
