@@ -44,6 +44,7 @@ NATIONAL_SOCIAL_WITHOUT_HOUSING = {2008: 4600, 2014: 4300, 2015: 4250, 2019: 390
 NATIONAL_POPULATION = {2008: 4737171, 2014: 5107970, 2020: 5367580, 2026: 5610000}
 NATIONAL_BOTID_YEARS = {2008: 7.2, 2014: 7.6, 2015: 7.5, 2019: 8.7, 2025: 8.9}
 NATIONAL_80PLUS_IN_MUNICIPAL_CARE = {2008: 23.5, 2010: 22.8, 2019: 18.7, 2025: 17.5}
+NATIONAL_STATE_HOUSING_ALLOWANCE = {2008: 118000, 2014: 108000, 2019: 95000, 2025: 88000}
 
 # Real populations (rounded, about 2020) of the largest municipalities, so the size classes look real.
 KNOWN_POPULATIONS = {
@@ -252,6 +253,8 @@ class DemoWorld:
         allowance = self._scaled("kommunal_bostotte", pop * (urban[:, None] + 0.05), {2008: 9000, 2025: 8000}, 0.3)
         allowance.loc[~has_allowance, :] = 0
         f["municipal_housing_allowance_households"] = allowance
+        f["state_housing_allowance_households"] = self._scaled(
+            "statlig_bostotte", pop * (0.5 + urban[:, None]), NATIONAL_STATE_HOUSING_ALLOWANCE, 0.2)
         care = np.round(total.mul((0.42 + rng.normal(0, 0.08, n)).clip(0.1, 0.8), axis=0))
         f["care_dwellings"] = care
         f["care_dwelling_residents"] = np.round(care * (0.9 + 0.05 * rng.random((n, 1))))
@@ -260,7 +263,31 @@ class DemoWorld:
         in_care = self._scaled("care80", pop80.to_numpy(), dict(zip(YEARS, share80 * pop80.sum().to_numpy())), 0.1)
         f["residents_80plus_municipal_dwellings"] = np.round(in_care * 0.35)
         f["residents_80plus_nursing_homes"] = in_care - f["residents_80plus_municipal_dwellings"]
+
+        late = [y for y in YEARS if y >= 2022]
+        f["dwellings_wheelchair"].loc[self.wheelchair_drop_codes, late] = np.round(
+            f["dwellings_wheelchair"].loc[self.wheelchair_drop_codes, late] * 0.4)
+        confused = [y for y in YEARS if y >= 2021]
+        f["municipal_housing_allowance_households"].loc[self.confused_bostotte_codes, confused] = np.round(
+            f["state_housing_allowance_households"].loc[self.confused_bostotte_codes, confused] * 1.01)
         return f
+
+    # --- the inconsistencies planted for the quality checks to find --------------------------------
+
+    def _pick(self, name: str, candidates: list[str], count: int) -> list[str]:
+        return sorted(sorted(candidates, key=lambda c: stable_uniform(str(self.seed), name, c))[:count])
+
+    @cached_property
+    def wheelchair_drop_codes(self) -> list[str]:
+        """Small and medium municipalities whose wheelchair count collapses in 2022 (misreporting)."""
+        pop = self.population[2022]
+        return self._pick("wheelchair_drop", list(pop[(pop > 2000) & (pop < 20000)].index), 4)
+
+    @cached_property
+    def confused_bostotte_codes(self) -> list[str]:
+        """Municipalities that report Husbanken's statlig bostøtte as their own kommunal bostøtte."""
+        pop = self.population[2022]
+        return self._pick("bostotte_confusion", list(pop[pop > 8000].index), 3)
 
     # --- the figures as a given year reported them --------------------------------------------------
 

@@ -1,0 +1,26 @@
+-- Population per municipality on 1 January (table 07459): total and 80 years and over.
+with observations as (
+    select * from {{ ref('stg_ssb__observations') }}
+    where table_id = '07459'
+      and regexp_matches(region_code, '^[0-9]{4}$')
+      and value is not null
+),
+
+ages as (
+    select
+        region_code                                                 as municipality_code,
+        year,
+        json_extract_string(dimensions, '$.Alder')                  as age_code,
+        value,
+        synthetic
+    from observations
+)
+
+select
+    municipality_code,
+    year                                                            as population_date_year,
+    sum(case when age_code is null then value end)                  as population,
+    sum(case when age_code is not null then value end)              as population_80_plus,
+    bool_or(synthetic)                                              as synthetic
+from ages
+group by municipality_code, year

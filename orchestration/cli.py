@@ -1,0 +1,133 @@
+"""`boligsosial demo` and friends: run the pipeline outside the Dagster UI, with readable progress."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from orchestration import settings
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s  %(message)s", datefmt="%H:%M:%S")
+    for noisy in ("dagster", "great_expectations", "urllib3", "dbt", "duckdb", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+
+class ProgressPrinter(logging.Handler):
+    """Dagster's console logger at DEBUG floods the terminal; show one line per step and our own messages."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        meta = getattr(record, "dagster_meta", None) or {}
+        message = meta.get("orig_message") or record.getMessage()
+        event = meta.get("dagster_event")
+        step = meta.get("step_key")
+        if event is not None:
+            kind = event.event_type_value
+            if kind == "STEP_START":
+                print(f"{time.strftime('%H:%M:%S')}  ▶ {step}", flush=True)
+            elif kind == "STEP_SUCCESS":
+                print(f"{time.strftime('%H:%M:%S')}  ✔ {step}", flush=True)
+            elif kind == "STEP_FAILURE":
+                print(f"{time.strftime('%H:%M:%S')}  ✘ {step}: {event.step_failure_data.error.message.strip()}",
+                      flush=True)
+            elif kind == "ASSET_CHECK_EVALUATION":
+                data = event.event_specific_data
+                mark = "✔" if data.passed else "✘"
+                print(f"{time.strftime('%H:%M:%S')}    {mark} check {data.asset_key.to_user_string()}:{data.check_name}",
+                      flush=True)
+        elif record.levelno >= logging.INFO and step and not message.startswith(("Executing", "Finished")):
+            print(f"{time.strftime('%H:%M:%S')}    {message}", flush=True)
+
+
+def run_pipeline(job_name: str = "full_pipeline", run_config: dict | None = None, quiet: bool = False):
+    """Execute a job in-process against an ephemeral instance; returns the Dagster result."""
+    import dagster as dg
+
+    from orchestration.definitions import defs
+
+    from dagster._loggers import colored_console_logger
+
+    job = defs.resolve_job_def(job_name)
+
+    @dg.logger
+    def progress_logger(_init_context):
+        logger = logging.getLogger("boligsosial.progress")
+        logger.handlers = [] if quiet else [ProgressPrinter()]
+        logger.propagate = False
+        logger.setLevel(logging.DEBUG)
+        return logger
+
+    # Replace Dagster's DEBUG console logger with one line per step (the UI keeps the full event log).
+    job = job.with_logger_defs({"progress": progress_logger, "console": colored_console_logger})
+    config = dict(run_config or {})
+    config.setdefault("loggers", {"console": {"config": {"log_level": "CRITICAL"}}, "progress": {}})
+    return job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False, run_config=config)
+
+
+def summarise(result, started: float) -> int:
+    from orchestration.warehouse import open_published
+
+    path = settings.warehouse_path()
+    checks = [e for e in result.get_asset_check_evaluations()] if hasattr(result, "get_asset_check_evaluations") else []
+    passed = sum(1 for c in checks if c.passed)
+    failed = len(checks) - passed
+    print()
+    if not result.success:
+        print(f"✘ The run failed; the published warehouse was left as it was: {path}")
+        for event in result.all_events:
+            if event.is_step_failure:
+                print(f"  step {event.step_key}: {event.step_failure_data.error.message.strip()}")
+        return 1
+    con = open_published(path)
+    try:
+        rows = con.execute(
+            "select schema_name, table_name, estimated_size from duckdb_tables() order by 1, 2"
+        ).fetchall()
+        synthetic = con.execute(
+            "select count(*) from information_schema.tables where table_schema='raw' and table_name='load_log'"
+        ).fetchone()[0] and con.execute("select bool_or(synthetic) from raw.load_log").fetchone()[0]
+    finally:
+        con.close()
+    by_schema: dict[str, list[tuple[str, int]]] = {}
+    for schema, name, size in rows:
+        by_schema.setdefault(schema, []).append((name, size))
+    print(f"✔ Warehouse published: {path}")
+    if synthetic:
+        print("  (built from SYNTHETIC demo data — not official statistics)")
+    for schema in ("raw", "staging", "intermediate", "marts", "quality"):
+        if schema in by_schema:
+            tables = by_schema[schema]
+            print(f"  {schema:<13}{len(tables):>3} tables {sum(s for _, s in tables):>12,} rows")
+    for name, size in by_schema.get("marts", []):
+        print(f"    marts.{name:<40}{size:>10,} rows")
+    print(f"  checks: {passed} passed, {failed} failed")
+    print(f"  elapsed: {time.time() - started:.1f} s")
+    print(f"  query it: duckdb -readonly {path}   or   python -c \"import duckdb; "
+          f"print(duckdb.connect('{path}', read_only=True).sql('select * from marts.fct_indicator_value limit 5'))\"")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="boligsosial", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("demo", help="run the whole pipeline (demo data unless BOLIGSOSIAL_SOURCE=live) and publish")
+    run = sub.add_parser("run", help="run a named job")
+    run.add_argument("job", nargs="?", default="full_pipeline")
+    args = parser.parse_args(argv)
+    _configure_logging()
+    started = time.time()
+    mode = settings.source_mode()
+    print(f"boligsosial: source mode '{mode}', warehouse {settings.warehouse_path()}", flush=True)
+    job = "full_pipeline" if args.command == "demo" else args.job
+    result = run_pipeline(job)
+    return summarise(result, started)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

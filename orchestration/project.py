@@ -1,0 +1,49 @@
+"""The dbt project as Dagster sees it, and the manifest it needs at import time."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from dagster_dbt import DbtProject
+
+from orchestration import settings
+
+dbt_project = DbtProject(project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR)
+
+_DBT_INPUTS = ("models", "seeds", "macros", "tests", "dbt_project.yml", "profiles.yml")
+
+
+def dbt_executable() -> str:
+    candidate = Path(sys.executable).parent / "dbt"
+    return str(candidate) if candidate.exists() else "dbt"
+
+
+def _newest_input_mtime() -> float:
+    newest = 0.0
+    for name in _DBT_INPUTS:
+        path = settings.DBT_PROJECT_DIR / name
+        files = [path] if path.is_file() else path.rglob("*") if path.exists() else []
+        for f in files:
+            newest = max(newest, f.stat().st_mtime)
+    return newest
+
+
+def ensure_manifest() -> Path:
+    """`@dbt_assets` reads manifest.json when the definitions load; (re)parse when it is missing or stale."""
+    manifest = Path(dbt_project.manifest_path)
+    if manifest.exists() and manifest.stat().st_mtime >= _newest_input_mtime():
+        return manifest
+    env = dict(os.environ)
+    env.setdefault("BOLIGSOSIAL_DBT_DATABASE", str(settings.DBT_PROJECT_DIR / "target" / "parse.duckdb"))
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        [dbt_executable(), "parse", "--quiet", "--project-dir", str(settings.DBT_PROJECT_DIR),
+         "--profiles-dir", str(settings.DBT_PROJECT_DIR)],
+        env=env, capture_output=True, text=True,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"dbt parse failed:\n{result.stdout}\n{result.stderr}")
+    return manifest

@@ -1,0 +1,1 @@
+"""Data-quality checks (Great Expectations suites), their findings, and the digest to the working group."""
