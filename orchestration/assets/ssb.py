@@ -51,13 +51,13 @@ def demo_releases(table: dict, demo_dir: Path) -> list[Release]:
 
 
 def live_release(table: dict, client, known_updated: str | None) -> Release | None:
-    """Ask SSB whether the table moved; download it only then."""
+    """Ask SSB whether the table moved (`GET /tables/{id}`); download it only then."""
     from orchestration.sources.ssb import SsbError
 
-    info = client.table_info(table["table_id"])
-    updated = info.get("updated")
-    if updated is not None and updated == known_updated:
+    changed, updated = client.has_changed(table["table_id"], known_updated)  # compares instants, not strings
+    if not changed:
         return None
+    info = client.table_info(table["table_id"])
     documents: dict[str, bytes] = {}
     for query in table["queries"]:
         try:
@@ -67,20 +67,29 @@ def live_release(table: dict, client, known_updated: str | None) -> Release | No
         for i, doc in enumerate(docs):
             name = query["name"] if len(docs) == 1 else f"{query['name']}__part{i + 1:03d}"
             documents[name] = json.dumps(doc, ensure_ascii=False).encode("utf-8")
-    return Release(table["table_id"], updated or "", json.dumps(info).encode(), documents, client.base_url, False)
+    if not updated:  # v0 has no table-level `updated`: fall back to the data's own stamp
+        updated = max((json.loads(d).get("updated") or "" for d in documents.values()), default="")
+    return Release(table["table_id"], updated, json.dumps(info).encode(), documents, client.base_url, False)
+
+
+VERSIONS_DDL = """
+create schema if not exists raw;
+create table if not exists raw.ssb_table_versions (
+    table_id varchar not null,
+    updated varchar not null,       -- the table's `updated` (GET /tables/{id}): what change detection compares
+    origin varchar,
+    loaded_at timestamp not null,
+    cells bigint,
+    synthetic boolean
+);
+"""
 
 
 def known_updates(con: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
-    """The `updated` stamps already loaded, per table."""
-    raw.ensure_load_log(con)
-    exists = con.execute(
-        "select count(*) from information_schema.tables where table_schema='raw' and table_name=?", [RAW_TABLE]
-    ).fetchone()[0]
-    if not exists:
-        return {}
-    rows = con.execute(f"select distinct table_id, table_updated from raw.{RAW_TABLE}").fetchall()
+    """The table-level `updated` stamps already loaded, per table."""
+    con.execute(VERSIONS_DDL)
     out: dict[str, set[str]] = {}
-    for table_id, updated in rows:
+    for table_id, updated in con.execute("select distinct table_id, updated from raw.ssb_table_versions").fetchall():
         out.setdefault(table_id, set()).add(updated)
     return out
 
@@ -117,6 +126,10 @@ def load_release(con: duckdb.DuckDBPyConnection, table: dict, release: Release) 
         rows = raw.append_frame(con, RAW_TABLE, frame)
         raw.record(con, landed, RAW_TABLE, "loaded", rows=rows)
         total += rows
+    con.execute(
+        "insert into raw.ssb_table_versions values (?, ?, ?, now()::timestamp, ?, ?)",
+        [release.table_id, release.updated, release.origin, total, release.synthetic],
+    )
     return total
 
 
