@@ -6,11 +6,11 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from orchestration.assets import dbt as dbt_assets_module
-from orchestration.assets import publish, quality, ssb
+from orchestration.assets import klass, publish, quality, ssb
 from orchestration.project import dbt_project
 from orchestration.resources import WarehouseResource
 
-all_assets = [ssb.ssb_observations, dbt_assets_module.dbt_models, publish.published_warehouse]
+all_assets = [ssb.ssb_observations, klass.klass_structure, dbt_assets_module.dbt_models, publish.published_warehouse]
 
 # One writer at a time: steps run in one process, one after another (DuckDB has a single writer).
 full_pipeline = dg.define_asset_job(

@@ -78,6 +78,7 @@ def codes_by_year(
     spans = [(_start(i), _end(i), i["code"]) for i in items]
     if years is None:
         first = min(int(s[:4]) for s, _, _ in spans if s)
+        # the range end is exclusive: a code valid "to 2026-01-01" was last valid in 2025
         last = max(int(e[:4]) - (e[5:] == "01-01") for _, e, _ in spans if e)
         years = range(first, last + 1)
     out: dict[int, set[str]] = {}
@@ -268,16 +269,18 @@ def harmonise_values(
     and denominator with this function and divide afterwards.
     """
     cw = crosswalk
-    if "weight" not in cw.columns:
-        if cw["split_flag"].any():
-            raise ValueError("the crosswalk has splits but no weights: run allocation_weights first")
-        cw = cw.assign(weight=1.0)
+    if "weight" not in cw.columns:  # fine as long as the data touch no split
+        cw = cw.assign(weight=cw["split_flag"].map({False: 1.0, True: math.nan}))
     left = data.rename(columns={code_column: "reported_code", year_column: "year"})
-    merged = left.merge(cw[["year", "reported_code", "reference_code", "weight"]],
+    merged = left.merge(cw[["year", "reported_code", "reference_code", "split_flag", "weight"]],
                         on=["year", "reported_code"], how="left")
     unmapped = merged.loc[merged["reference_code"].isna(), ["year", "reported_code"]].drop_duplicates()
     if len(unmapped):
         raise ValueError(f"codes not in the crosswalk for their year: {unmapped.to_records(index=False).tolist()}")
+    unweighted = merged.loc[merged["split_flag"] & merged["weight"].isna(), ["year", "reported_code"]]
+    if len(unweighted):
+        raise ValueError("split codes without weights (run allocation_weights with their population): "
+                         f"{unweighted.drop_duplicates().to_records(index=False).tolist()}")
     for col in value_columns:
         merged[col] = merged[col] * merged["weight"]
     result = merged.groupby(["year", "reference_code"], sort=True)[value_columns].sum(min_count=1)

@@ -26,6 +26,10 @@ def load_table_config(path: Path | None = None) -> list[dict]:
     return yaml.safe_load((path or settings.CONFIG_DIR / "ssb_tables.yaml").read_text(encoding="utf-8"))["tables"]
 
 
+class RejectedData(RuntimeError):
+    """Input that can never load as it is: retrying would not help, a person must look."""
+
+
 @dataclass
 class Release:
     """One release of one table: its `GET /tables/{id}` answer and its data documents."""
@@ -115,7 +119,7 @@ def load_release(con: duckdb.DuckDBPyConnection, table: dict, release: Release) 
         except Exception as err:  # a malformed answer must name the table and stop the run
             raw.record(con, landed, RAW_TABLE, "rejected", message=str(err))
             landing.mark_rejected(landed, str(err))
-            raise RuntimeError(f"SSB table {release.table_id} ({table['title']}), {landed.path}: {err}") from err
+            raise RejectedData(f"SSB table {release.table_id} ({table['title']}), {landed.path}: {err}") from err
         frame["table_updated"] = frame["table_updated"].fillna(release.updated)
         frame["query_name"] = query
         frame["source_url"] = release.origin
@@ -180,7 +184,10 @@ def ingest(con: duckdb.DuckDBPyConnection, log=print) -> dict[str, int]:
 )
 def ssb_observations(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.build(context).connect() as con:
-        loaded = ingest(con, log=context.log.info)
+        try:
+            loaded = ingest(con, log=context.log.info)
+        except RejectedData as err:  # the retry policy is for the network, not for bad data
+            raise dg.Failure(description=str(err), allow_retries=False) from err
         total_rows = con.execute(f"select count(*) from raw.{RAW_TABLE}").fetchone()[0]
     return dg.MaterializeResult(
         metadata={"cells_loaded_this_run": sum(loaded.values()), "cells_total": total_rows,

@@ -87,8 +87,10 @@ class DemoWorld:
                 {
                     "code": c["code"],
                     "name": c["name"],
-                    "valid_from": c.get("validFromInRequestedRange") or c.get("validFrom") or "1838-01-01",
-                    "valid_to": c.get("validToInRequestedRange") or c.get("validTo") or "9999-12-31",
+                    # validFrom/validTo are the code's own validity; the …InRequestedRange fields are clipped
+                    # to the request window, which would end every current code at the window's end.
+                    "valid_from": c.get("validFrom") or c.get("validFromInRequestedRange") or "1838-01-01",
+                    "valid_to": c.get("validTo") or "9999-12-31",
                 }
                 for c in codes_doc["codes"]
             ]
@@ -175,7 +177,7 @@ class DemoWorld:
         """Population of the reference municipalities in 2020."""
         rng = self.rng("population")
         n = len(self.reference_codes)
-        pop = np.exp(rng.normal(np.log(4200), 1.05, n)).clip(180, 19000)
+        pop = np.exp(rng.normal(np.log(3300), 1.0, n)).clip(180, 16000)
         for i, code in enumerate(self.reference_codes):
             known = KNOWN_POPULATIONS.get(self.name(code, self.reference_date))
             if known:

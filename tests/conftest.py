@@ -1,0 +1,28 @@
+"""Shared fixtures: every test that builds a warehouse gets its own directory and environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DIR = REPO_ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="module")
+def module_env(tmp_path_factory):
+    """An isolated warehouse, landing zone, inbox and outbox for one test module."""
+    base = tmp_path_factory.mktemp("warehouse")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("BOLIGSOSIAL_WAREHOUSE", str(base / "boligsosial.duckdb"))
+    mp.setenv("BOLIGSOSIAL_LANDING", str(base / "landing"))
+    mp.setenv("BOLIGSOSIAL_OUTBOX", str(base / "outbox"))
+    mp.setenv("BOLIGSOSIAL_SOURCE", "demo")
+    for name in ("BOLIGSOSIAL_SMTP_HOST", "SSB_API_URL", "KLASS_API_URL"):
+        mp.delenv(name, raising=False)
+    yield base
+    mp.undo()

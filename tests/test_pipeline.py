@@ -1,0 +1,124 @@
+"""The walking skeleton end to end: definitions load, a real materialization publishes a warehouse,
+a failed run leaves the published warehouse as it was, and readers are never blocked."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration import settings
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_definitions_load_every_layer():
+    from orchestration.definitions import defs
+
+    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert "raw/ssb_observations" in keys
+    assert "marts/fct_indicator_value" in keys
+    assert "published_warehouse" in keys
+    assert defs.resolve_job_def("full_pipeline") is not None
+
+
+def test_dagster_definitions_validate_cli():
+    dagster = Path(sys.executable).parent / "dagster"
+    result = subprocess.run([str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
+                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def published(module_env):
+    from orchestration.cli import run_pipeline
+
+    result = run_pipeline(quiet=True)
+    assert result.success
+    return settings.warehouse_path()
+
+
+def test_materialization_publishes_a_readable_warehouse(published):
+    assert published.exists()
+    assert not list((published.parent / ".build").glob("*.duckdb")), "the build file was moved, not copied"
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        rows = con.execute("select count(*) from marts.fct_indicator_value where value is not null").fetchone()[0]
+        assert rows > 1000
+        years = con.execute("select min(year), max(year) from marts.fct_indicator_value").fetchone()
+        assert years == (2008, 2025)
+        # demo data is recognisable as synthetic all the way to the marts
+        assert con.execute("select bool_and(synthetic) from marts.fct_indicator_value").fetchone()[0] is True
+        national = con.execute(
+            "select sum(numerator) from marts.fct_indicator_value "
+            "where indicator_id = 'dwellings_per_1000' and year = 2008").fetchone()[0]
+        assert abs(national - 96403) / 96403 < 0.02
+    finally:
+        con.close()
+
+
+def test_rerun_with_unchanged_inputs_loads_nothing_new(published):
+    from orchestration.cli import run_pipeline
+
+    con = duckdb.connect(str(published), read_only=True)
+    before = con.execute("select count(*) from raw.load_log").fetchone()[0]
+    con.close()
+    assert run_pipeline(quiet=True).success
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        assert con.execute("select count(*) from raw.load_log").fetchone()[0] == before
+        assert con.execute("select count(*) from raw.ssb_table_versions").fetchone()[0] == 7
+    finally:
+        con.close()
+
+
+def test_reader_keeps_reading_while_a_run_publishes(published):
+    from orchestration.cli import run_pipeline
+
+    reader = duckdb.connect(str(published), read_only=True)
+    try:
+        before = reader.execute("select count(*) from marts.fct_indicator_value").fetchone()[0]
+        assert run_pipeline(quiet=True).success  # a writer is not blocked by an open reader
+        assert reader.execute("select count(*) from marts.fct_indicator_value").fetchone()[0] == before
+    finally:
+        reader.close()
+
+
+def test_failed_run_leaves_the_published_warehouse_intact(published, tmp_path, monkeypatch):
+    from orchestration.cli import run_pipeline
+
+    demo = tmp_path / "demo"
+    shutil.copytree(settings.DEMO_DATA_DIR, demo)
+    # A newer release of table 12008 whose data file is corrupt.
+    corrupt = demo / "ssb" / "12008" / "vintages" / "2026-09-01"
+    corrupt.mkdir(parents=True)
+    info = json.loads((demo / "ssb" / "12008" / "table.json").read_text())
+    info["updated"] = "2026-09-01T06:00:00Z"
+    (corrupt / "table.json").write_text(json.dumps(info))
+    (corrupt / "data__municipalities.json").write_text('{"class": "dataset", "id": ["Tid"], "size": [3], "value": [1')
+    monkeypatch.setenv("BOLIGSOSIAL_DEMO_DATA", str(demo))
+
+    before = _digest(published)
+    result = run_pipeline(quiet=True)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert "12008" in failure.step_failure_data.error.message
+    assert _digest(published) == before
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        assert con.execute("select count(*) from marts.fct_indicator_value").fetchone()[0] > 0
+    finally:
+        con.close()
+    # The corrupt file is kept as received, marked rejected.
+    rejected = [json.loads(p.read_text()) for p in (settings.landing_dir() / "ssb").rglob("*.meta.json")]
+    assert any(m["status"] == "rejected" and "12008" in m["original_name"] for m in rejected)
