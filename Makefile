@@ -23,8 +23,10 @@ test: $(STAMP)  ## run the test suite
 bench: $(STAMP)  ## measure cold and warm runs and peak memory; writes docs/benchmarks.md
 	@$(BIN)/python scripts/benchmark.py
 
-dev: $(STAMP)  ## the Dagster UI and daemon
-	@$(BIN)/dagster dev -w workspace.yaml
+DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+dev: $(STAMP)  ## the Dagster UI (http://127.0.0.1:3000) and daemon: schedules, sensors, run queue
+	@mkdir -p $(DAGSTER_HOME) && cp deploy/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	@DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -w workspace.yaml
 
 demo-data: $(STAMP)  ## regenerate data/demo from the deterministic generator
 	@$(BIN)/python scripts/generate_demo_data.py

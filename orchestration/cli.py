@@ -45,11 +45,16 @@ class ProgressPrinter(logging.Handler):
             print(f"{time.strftime('%H:%M:%S')}    {message}", flush=True)
 
 
-def run_pipeline(job_name: str = "full_pipeline", run_config: dict | None = None, quiet: bool = False):
-    """Execute a job in-process against an ephemeral instance; returns the Dagster result."""
+def run_pipeline(job_name: str = "full_pipeline", run_config: dict | None = None, quiet: bool = False,
+                 tags: dict | None = None):
+    """Execute a job in-process against an ephemeral instance; returns the Dagster result.
+
+    The yearly-partitioned job runs over every statistics year unless `tags` name a partition range.
+    """
     import dagster as dg
 
     from orchestration.definitions import defs
+    from orchestration.partitions import all_years_tags
 
     from dagster._loggers import colored_console_logger
 
@@ -67,7 +72,10 @@ def run_pipeline(job_name: str = "full_pipeline", run_config: dict | None = None
     job = job.with_logger_defs({"progress": progress_logger, "console": colored_console_logger})
     config = dict(run_config or {})
     config.setdefault("loggers", {"console": {"config": {"log_level": "CRITICAL"}}, "progress": {}})
-    return job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False, run_config=config)
+    if job.partitions_def is not None and not tags:
+        tags = all_years_tags()
+    return job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False, run_config=config,
+                                  tags=tags or {})
 
 
 def summarise(result, started: float) -> int:
@@ -113,19 +121,58 @@ def summarise(result, started: float) -> int:
     return 0
 
 
+def dbt_docs() -> int:
+    """Generate dbt's documentation site; works on a copy so a running load is never blocked."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    from orchestration.project import dbt_executable
+
+    published = settings.warehouse_path()
+    if not published.exists():
+        print(f"no published warehouse at {published}: run `make demo` first", file=sys.stderr)
+        return 1
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "docs.duckdb"
+        shutil.copyfile(published, copy)
+        env = {**os.environ, "BOLIGSOSIAL_DBT_DATABASE": str(copy)}
+        result = subprocess.run([dbt_executable(), "docs", "generate", "--project-dir", str(settings.DBT_PROJECT_DIR),
+                                 "--profiles-dir", str(settings.DBT_PROJECT_DIR)], env=env)
+    if result.returncode == 0:
+        print(f"dbt docs: {settings.DBT_PROJECT_DIR / 'target' / 'index.html'} "
+              f"(serve with: .venv/bin/dbt docs serve --project-dir dbt_project --profiles-dir dbt_project)")
+    return result.returncode
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="boligsosial", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="run the whole pipeline (demo data unless BOLIGSOSIAL_SOURCE=live) and publish")
-    run = sub.add_parser("run", help="run a named job")
+    run = sub.add_parser("run", help="run a named job over every statistics year")
     run.add_argument("job", nargs="?", default="full_pipeline")
+    backfill = sub.add_parser("backfill", help="reload a range of statistics years, e.g. `backfill 2008 2019`")
+    backfill.add_argument("first_year", type=int)
+    backfill.add_argument("last_year", type=int)
+    backfill.add_argument("--job", default="kostra_release")
+    backfill.add_argument("--no-reload", action="store_true",
+                          help="only load years not loaded before (default: replace the years' cells)")
+    sub.add_parser("dbt-docs", help="dbt docs generate against a copy of the published warehouse")
     args = parser.parse_args(argv)
+    if args.command == "dbt-docs":
+        return dbt_docs()
     _configure_logging()
     started = time.time()
     mode = settings.source_mode()
     print(f"boligsosial: source mode '{mode}', warehouse {settings.warehouse_path()}", flush=True)
-    job = "full_pipeline" if args.command == "demo" else args.job
-    result = run_pipeline(job)
+    if args.command == "backfill":
+        from orchestration.partitions import year_range_tags
+
+        print(f"backfilling statistics years {args.first_year}–{args.last_year} with job {args.job}", flush=True)
+        config = {"ops": {"raw__ssb_observations": {"config": {"reload": not args.no_reload}}}}
+        result = run_pipeline(args.job, run_config=config, tags=year_range_tags(args.first_year, args.last_year))
+    else:
+        result = run_pipeline("full_pipeline" if args.command == "demo" else args.job)
     return summarise(result, started)
 
 

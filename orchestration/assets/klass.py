@@ -113,7 +113,7 @@ KLASS_TABLES = {
 
 
 @dg.multi_asset(
-    specs=[dg.AssetSpec(["raw", table], description=text, group_name="raw", kinds={"duckdb", "python"})
+    specs=[dg.AssetSpec(["raw", table], description=text, group_name="raw_klass", kinds={"duckdb", "python"})
            for table, text in KLASS_TABLES.items()],
     retry_policy=dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL),
 )

@@ -16,6 +16,7 @@ import pandas as pd
 import yaml
 
 from orchestration import landing, raw, settings
+from orchestration.partitions import partition_years, yearly_partitions
 from orchestration.resources import WarehouseResource
 
 SOURCE = "ssb"
@@ -54,8 +55,8 @@ def demo_releases(table: dict, demo_dir: Path) -> list[Release]:
     return sorted(releases, key=lambda r: r.updated)
 
 
-def live_release(table: dict, client, known_updated: str | None) -> Release | None:
-    """Ask SSB whether the table moved (`GET /tables/{id}`); download it only then."""
+def live_release(table: dict, client, known_updated: str | None, years: list[int] | None = None) -> Release | None:
+    """Ask SSB whether the table moved (`GET /tables/{id}`); download it (for `years` only) only then."""
     from orchestration.sources.ssb import SsbError
 
     changed, updated = client.has_changed(table["table_id"], known_updated)  # compares instants, not strings
@@ -64,8 +65,11 @@ def live_release(table: dict, client, known_updated: str | None) -> Release | No
     info = client.table_info(table["table_id"])
     documents: dict[str, bytes] = {}
     for query in table["queries"]:
+        selection = dict(query["selection"])
+        if years:
+            selection["Tid"] = [str(y) for y in years]
         try:
-            docs = client.fetch(table["table_id"], query["selection"], query.get("codelists"))
+            docs = client.fetch(table["table_id"], selection, query.get("codelists"))
         except SsbError as err:
             raise SsbError(f"SSB table {table['table_id']} ({table['title']}), query {query['name']}: {err}") from err
         for i, doc in enumerate(docs):
@@ -81,6 +85,7 @@ create schema if not exists raw;
 create table if not exists raw.ssb_table_versions (
     table_id varchar not null,
     updated varchar not null,       -- the table's `updated` (GET /tables/{id}): what change detection compares
+    year integer not null,          -- one row per statistics year loaded from that release
     origin varchar,
     loaded_at timestamp not null,
     cells bigint,
@@ -89,20 +94,29 @@ create table if not exists raw.ssb_table_versions (
 """
 
 
-def known_updates(con: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
-    """The table-level `updated` stamps already loaded, per table."""
+def loaded_years(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], set[int]]:
+    """(table, `updated` stamp) → the statistics years already loaded from that release."""
     con.execute(VERSIONS_DDL)
-    out: dict[str, set[str]] = {}
-    for table_id, updated in con.execute("select distinct table_id, updated from raw.ssb_table_versions").fetchall():
-        out.setdefault(table_id, set()).add(updated)
+    out: dict[tuple[str, str], set[int]] = {}
+    for table_id, updated, year in con.execute("select table_id, updated, year from raw.ssb_table_versions").fetchall():
+        out.setdefault((table_id, updated), set()).add(year)
     return out
 
 
-def load_release(con: duckdb.DuckDBPyConnection, table: dict, release: Release) -> int:
-    """Land the release's files and append their cells to raw.ssb_observations."""
+def window_for(table: dict, years: list[int] | None) -> list[int] | None:
+    """Population is dated 1 January: a statistics year also needs the next year's figure."""
+    if years is None or table["key"] != "population":
+        return years
+    return sorted(set(years) | {y + 1 for y in years})
+
+
+def load_release(con: duckdb.DuckDBPyConnection, table: dict, release: Release, years: set[int] | None = None,
+                 reload: bool = False) -> int:
+    """Land the release's files and append their cells (for `years`, default all) to raw.ssb_observations."""
     from orchestration.sources.jsonstat import parse_jsonstat2
 
     stamp = release.updated.replace(":", "")
+    loaded_now: set[int] = set()
     landing.land_bytes(SOURCE, f"{release.table_id}__{stamp}__table.json", release.info, release.origin,
                        {"table_id": release.table_id, "updated": release.updated, "synthetic": release.synthetic})
     total = 0
@@ -112,7 +126,7 @@ def load_release(con: duckdb.DuckDBPyConnection, table: dict, release: Release) 
             {"table_id": release.table_id, "updated": release.updated, "query": query,
              "synthetic": release.synthetic},
         )
-        if raw.is_loaded(con, landed, RAW_TABLE):
+        if raw.is_loaded(con, landed, RAW_TABLE) and years is None and not reload:
             continue
         try:
             frame = parse_jsonstat2(json.loads(payload), table_id=release.table_id)
@@ -127,14 +141,40 @@ def load_release(con: duckdb.DuckDBPyConnection, table: dict, release: Release) 
         frame["checksum"] = landed.checksum
         frame["fetched_at"] = pd.Timestamp(landed.received_at).tz_convert(None)
         frame["synthetic"] = release.synthetic
+        frame_years = pd.to_numeric(frame["period"].str[:4], errors="coerce")
+        if years is not None:
+            frame = frame[frame_years.isin(years)]
+        if reload and years:
+            _delete_years(con, release, years)
         rows = raw.append_frame(con, RAW_TABLE, frame)
-        raw.record(con, landed, RAW_TABLE, "loaded", rows=rows)
+        raw.record(con, landed, RAW_TABLE, "loaded", rows=rows, message=_years_note(years))
         total += rows
-    con.execute(
-        "insert into raw.ssb_table_versions values (?, ?, ?, now()::timestamp, ?, ?)",
-        [release.table_id, release.updated, release.origin, total, release.synthetic],
-    )
+        loaded_now.update(int(y) for y in pd.to_numeric(frame["period"].str[:4], errors="coerce").dropna().unique())
+    if reload and years:
+        con.execute(f"delete from raw.ssb_table_versions where table_id = ? and updated = ? "
+                    f"and year in ({', '.join(str(int(y)) for y in years)})", [release.table_id, release.updated])
+    # Record every year this release was consulted for, also those it has no cells for (an unrevised
+    # release covers only its newest year), so the next run does not consult it again.
+    for year in sorted(loaded_now | (years or set())):
+        con.execute(
+            "insert into raw.ssb_table_versions values (?, ?, ?, ?, now()::timestamp, ?, ?)",
+            [release.table_id, release.updated, year, release.origin, total, release.synthetic],
+        )
     return total
+
+
+def _years_note(years: set[int] | None) -> str | None:
+    return None if years is None else f"years {min(years)}–{max(years)}" if years else "no years"
+
+
+def _delete_years(con: duckdb.DuckDBPyConnection, release: Release, years: set[int]) -> None:
+    """A backfill with reload replaces the cells of those years from that release, nothing else."""
+    exists = con.execute("select count(*) from duckdb_tables() where schema_name='raw' and table_name=?",
+                         [RAW_TABLE]).fetchone()[0]
+    if exists:
+        con.execute(f"delete from raw.{RAW_TABLE} where table_id = ? and table_updated = ? "
+                    f"and try_cast(left(period, 4) as integer) in ({', '.join(str(int(y)) for y in years)})",
+                    [release.table_id, release.updated])
 
 
 def write_contents_map(con: duckdb.DuckDBPyConnection, tables: list[dict]) -> None:
@@ -150,10 +190,12 @@ def write_contents_map(con: duckdb.DuckDBPyConnection, tables: list[dict]) -> No
     con.unregister("_map")
 
 
-def ingest(con: duckdb.DuckDBPyConnection, log=print) -> dict[str, int]:
+def ingest(con: duckdb.DuckDBPyConnection, years: list[int] | None = None, reload: bool = False,
+           log=print) -> dict[str, int]:
+    """Load what is new for the statistics `years` (None: all); `reload` replaces those years."""
     tables = load_table_config()
     write_contents_map(con, tables)
-    known = known_updates(con)
+    done = loaded_years(con)
     loaded: dict[str, int] = {}
     client = None
     if settings.source_mode() == "live":
@@ -161,31 +203,53 @@ def ingest(con: duckdb.DuckDBPyConnection, log=print) -> dict[str, int]:
 
         client = SsbClient(base_url=settings.ssb_api_url())
     for table in tables:
-        seen = known.get(table["table_id"], set())
+        window = window_for(table, years)
         if client is None:
-            releases = [r for r in demo_releases(table, settings.demo_data_dir()) if r.updated not in seen]
+            releases = demo_releases(table, settings.demo_data_dir())
         else:
-            latest = max(seen) if seen else None
-            release = live_release(table, client, latest)
+            stamps = [u for (t, u), ys in done.items() if t == table["table_id"] and (window is None or set(window) <= ys)]
+            release = live_release(table, client, None if reload or not stamps else max(stamps), window)
             releases = [release] if release else []
-        rows = sum(load_release(con, table, r) for r in releases)
+        rows, used = 0, 0
+        for release in releases:
+            have = done.get((release.table_id, release.updated), set())
+            if reload:
+                wanted = set(window) if window is not None else None
+            elif window is not None:
+                wanted = set(window) - have
+                if not wanted:
+                    continue
+            else:
+                if have:
+                    continue
+                wanted = None
+            rows += load_release(con, table, release, wanted, reload)
+            used += 1
         loaded[table["table_id"]] = rows
-        log(f"SSB {table['table_id']} {table['title']}: {len(releases)} new release(s), {rows:,} cells loaded")
+        log(f"SSB {table['table_id']} {table['title']}: {used} release(s) loaded, {rows:,} cells")
     return loaded
+
+
+class SsbLoadConfig(dg.Config):
+    reload: bool = False  # replace the window's cells even if that release was loaded before (backfills)
 
 
 @dg.asset(
     key=["raw", RAW_TABLE],
-    group_name="raw",
+    group_name="raw_ssb",
     kinds={"duckdb", "python"},
     description="Every cell of the configured SSB tables (KOSTRA, IPLOS, population), one row per cell, "
     "status symbols kept, every release kept.",
     retry_policy=dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL),
+    partitions_def=yearly_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
 )
-def ssb_observations(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def ssb_observations(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                     config: SsbLoadConfig) -> dg.MaterializeResult:
+    years = partition_years(context)
     with warehouse.build(context).connect() as con:
         try:
-            loaded = ingest(con, log=context.log.info)
+            loaded = ingest(con, years=years, reload=config.reload, log=context.log.info)
         except RejectedData as err:  # the retry policy is for the network, not for bad data
             raise dg.Failure(description=str(err), allow_retries=False) from err
         total_rows = con.execute(f"select count(*) from raw.{RAW_TABLE}").fetchone()[0]

@@ -74,11 +74,25 @@ def _table_info(table: dict, updated: str, first: int, last: int) -> dict:
 class SsbDemoWriter:
     def __init__(self, world: DemoWorld):
         self.world = world
-        self.figures = world.figures
+        self.figures = dict(world.figures)
+        self._plant_bostotte_confusion()
+
+    def _plant_bostotte_confusion(self) -> None:
+        """A few municipalities report Husbanken's statlig bostøtte as their kommunal bostøtte (±1 %)."""
+        from orchestration.demo_data.husbanken_files import confused_bostotte_municipalities, statlig_bostotte_yearly
+
+        statlig = statlig_bostotte_yearly(self.world)
+        codes = confused_bostotte_municipalities(self.world)
+        allowance = self.figures["municipal_housing_allowance_households"].copy()
+        years = [y for y in statlig.columns if y in allowance.columns]
+        allowance.loc[codes, years] = np.round(statlig.loc[codes, years] * 1.01)
+        self.figures["municipal_housing_allowance_households"] = allowance
 
     def _kostra_values(self, measure: str, year: int, pop_next: pd.Series) -> pd.Series:
         f = self.figures
-        rep = lambda m: self.world.as_reported(f[m], year)  # noqa: E731
+        def rep(measure: str) -> pd.Series:
+            return self.world.as_reported(f[measure], year)
+
         if measure == "dwellings_per_1000_published":
             return (rep("dwellings_total") / pop_next * 1000).round(1)
         if measure == "wheelchair_share_published":
@@ -135,7 +149,6 @@ class SsbDemoWriter:
             ("Tid", "år", [str(y) for y in years], {}),
         ]
         doc = _dataset(table, dims, values, status, updated, units)
-        query = table["queries"][0]["name"]
         return self._dump(out, table, doc, updated, years)
 
     def _national_ratio(self, measure: str, year: int) -> float:

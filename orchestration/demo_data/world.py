@@ -44,7 +44,6 @@ NATIONAL_SOCIAL_WITHOUT_HOUSING = {2008: 4600, 2014: 4300, 2015: 4250, 2019: 390
 NATIONAL_POPULATION = {2008: 4737171, 2014: 5107970, 2020: 5367580, 2026: 5610000}
 NATIONAL_BOTID_YEARS = {2008: 7.2, 2014: 7.6, 2015: 7.5, 2019: 8.7, 2025: 8.9}
 NATIONAL_80PLUS_IN_MUNICIPAL_CARE = {2008: 23.5, 2010: 22.8, 2019: 18.7, 2025: 17.5}
-NATIONAL_STATE_HOUSING_ALLOWANCE = {2008: 118000, 2014: 108000, 2019: 95000, 2025: 88000}
 
 # Real populations (rounded, about 2020) of the largest municipalities, so the size classes look real.
 KNOWN_POPULATIONS = {
@@ -137,7 +136,11 @@ class DemoWorld:
                     news_of[ch.old_code].append(ch.new_code)
             shares: dict[tuple[str, str], float] = {}
             for new, olds in olds_of.items():
-                raw = {o: 0.3 + stable_uniform(str(self.seed), o, new) for o in olds}
+                # In a merge the municipality that lends its name is usually the big one (Stavanger took in
+                # Finnøy and Rennesøy), so it gets most of the population; other shares are a stable draw.
+                new_name = self.name(new).split(" - ")[0]
+                raw = {o: (6.0 if len(olds) > 1 and self.name(o).split(" - ")[0] == new_name else 0.3)
+                       + stable_uniform(str(self.seed), o, new) for o in olds}
                 total = sum(raw.values())
                 for o in olds:
                     shares[(o, new)] = raw[o] / total
@@ -179,7 +182,8 @@ class DemoWorld:
         n = len(self.reference_codes)
         pop = np.exp(rng.normal(np.log(3300), 1.0, n)).clip(180, 16000)
         for i, code in enumerate(self.reference_codes):
-            known = KNOWN_POPULATIONS.get(self.name(code, self.reference_date))
+            # KLASS names bilingual municipalities "Trondheim - Tråante": match on the Norwegian part
+            known = KNOWN_POPULATIONS.get(self.name(code, self.reference_date).split(" - ")[0])
             if known:
                 pop[i] = known
         return pop * (NATIONAL_POPULATION[2020] / pop.sum())
@@ -255,9 +259,7 @@ class DemoWorld:
         allowance = self._scaled("kommunal_bostotte", pop * (urban[:, None] + 0.05), {2008: 9000, 2025: 8000}, 0.3)
         allowance.loc[~has_allowance, :] = 0
         f["municipal_housing_allowance_households"] = allowance
-        f["state_housing_allowance_households"] = self._scaled(
-            "statlig_bostotte", pop * (0.5 + urban[:, None]), NATIONAL_STATE_HOUSING_ALLOWANCE, 0.2)
-        care = np.round(total.mul((0.42 + rng.normal(0, 0.08, n)).clip(0.1, 0.8), axis=0))
+        care = np.round(total.mul((0.47 + rng.normal(0, 0.08, n)).clip(0.1, 0.8), axis=0))
         f["care_dwellings"] = care
         f["care_dwelling_residents"] = np.round(care * (0.9 + 0.05 * rng.random((n, 1))))
         pop80 = self.population_80_plus[YEARS]
@@ -269,9 +271,6 @@ class DemoWorld:
         late = [y for y in YEARS if y >= 2022]
         f["dwellings_wheelchair"].loc[self.wheelchair_drop_codes, late] = np.round(
             f["dwellings_wheelchair"].loc[self.wheelchair_drop_codes, late] * 0.4)
-        confused = [y for y in YEARS if y >= 2021]
-        f["municipal_housing_allowance_households"].loc[self.confused_bostotte_codes, confused] = np.round(
-            f["state_housing_allowance_households"].loc[self.confused_bostotte_codes, confused] * 1.01)
         return f
 
     # --- the inconsistencies planted for the quality checks to find --------------------------------
@@ -284,12 +283,6 @@ class DemoWorld:
         """Small and medium municipalities whose wheelchair count collapses in 2022 (misreporting)."""
         pop = self.population[2022]
         return self._pick("wheelchair_drop", list(pop[(pop > 2000) & (pop < 20000)].index), 4)
-
-    @cached_property
-    def confused_bostotte_codes(self) -> list[str]:
-        """Municipalities that report Husbanken's statlig bostøtte as their own kommunal bostøtte."""
-        pop = self.population[2022]
-        return self._pick("bostotte_confusion", list(pop[pop > 8000].index), 3)
 
     # --- the figures as a given year reported them --------------------------------------------------
 

@@ -1,0 +1,100 @@
+"""File sources: Husbanken exports, the programme reports, the KMD survey and the programme list.
+
+Each asset imports its inbox sub-folder: files are landed as received (kept once), validated, loaded
+into `raw.<table>` with provenance, or rejected as a whole with file, row and column named. A rejected
+file never fails the run (earlier good data stays); it is reported in the metadata and by the
+`files_accepted` check. Read files leave the data team's inbox: the landing zone has them now. The demo
+inbox (data/demo/inbox) is read in demo mode but never emptied.
+"""
+
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from orchestration import settings
+from orchestration.partitions import monthly_partitions
+from orchestration.resources import WarehouseResource
+from orchestration.sources import husbanken, kmd_survey, programme_list, programme_reports
+from orchestration.sources.inbox import ImportReport
+
+SOURCES = {
+    "husbanken_instruments": (husbanken, "Husbanken's instrument statistics (startlån, tilskudd, bostøtte …)"),
+    "programme_report_answers": (programme_reports, "The programme municipalities' yearly reports, every answer"),
+    "kmd_survey": (kmd_survey, "The KMD survey «Bruk av kommunale boliger» per municipality"),
+    "programme_municipalities": (programme_list, "The programme municipalities with programme and validity"),
+}
+
+
+def inboxes() -> list[tuple[Path, bool]]:
+    """(inbox, keep files there?) in reading order."""
+    found = []
+    if settings.source_mode() == "demo":
+        found.append((settings.demo_data_dir() / "inbox", True))
+    found.append((settings.inbox_dir(), False))
+    return [(path, keep) for path, keep in found if path.is_dir()]
+
+
+def import_source(con: duckdb.DuckDBPyConnection, module, log=print) -> list[ImportReport]:
+    reports = []
+    for inbox, keep in inboxes():
+        report = module.import_inbox(con, inbox)
+        reports.append(report)
+        log(report.summary())
+        if not keep:
+            for outcome in [*report.loaded, *report.skipped, *report.rejected]:
+                dropped = inbox / outcome.file
+                if dropped.exists() and Path(outcome.landed_path).exists():
+                    dropped.unlink()  # the landing zone keeps it, as received
+    return reports
+
+
+def _file_asset(table: str, module, description: str) -> dg.AssetsDefinition:
+    @dg.asset(key=["raw", table], group_name="raw_files", kinds={"duckdb", "python"}, description=description,
+              check_specs=[dg.AssetCheckSpec("files_accepted", asset=["raw", table])])
+    def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+        with warehouse.build(context).connect() as con:
+            reports = import_source(con, module, log=context.log.info)
+        loaded = [o.file for r in reports for o in r.loaded]
+        rejected = {o.file: o.messages for r in reports for o in r.rejected}
+        for file, messages in rejected.items():
+            context.log.warning(f"rejected {file}: " + "; ".join(messages[:5]))
+        yield dg.MaterializeResult(metadata={
+            "files_loaded": dg.MetadataValue.json(loaded),
+            "rows_loaded": sum(r.rows_loaded for r in reports),
+            "files_rejected": dg.MetadataValue.json(rejected),
+        })
+        yield dg.AssetCheckResult(
+            check_name="files_accepted", passed=not rejected, severity=dg.AssetCheckSeverity.WARN,
+            metadata={"rejected": dg.MetadataValue.json(rejected)},
+            description="Every file read this run was valid; a rejected one names file, row and column.",
+        )
+
+    return _asset
+
+
+file_assets = [_file_asset(table, module, text) for table, (module, text) in SOURCES.items()]
+
+
+@dg.asset(key=["raw", "husbanken_monthly"], group_name="raw_monthly", kinds={"duckdb", "python"},
+          partitions_def=monthly_partitions,
+          check_specs=[dg.AssetCheckSpec("month_present", asset=["raw", "husbanken_monthly"])],
+          description="Husbanken's monthly series (statlig bostøtte) for one month: imports the Husbanken inbox "
+          "and confirms the month arrived.")
+def husbanken_monthly(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    month = context.partition_key[:7]
+    with warehouse.build(context).connect() as con:
+        import_source(con, husbanken, log=context.log.info)
+        rows = con.execute(
+            "select count(*) from raw.husbanken_instruments_current where grain = 'month' and period = ?", [month]
+        ).fetchone()[0] if _exists(con, "husbanken_instruments_current") else 0
+    yield dg.MaterializeResult(metadata={"month": month, "rows": rows})
+    yield dg.AssetCheckResult(check_name="month_present", passed=rows > 0, severity=dg.AssetCheckSeverity.WARN,
+                              metadata={"rows": rows},
+                              description=f"Husbanken's monthly rows for {month} are in the warehouse.")
+
+
+def _exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute("select count(*) from duckdb_views() where schema_name='raw' and view_name=?",
+                            [name]).fetchone()[0])

@@ -1,0 +1,178 @@
+"""The data team's Dagster set-up: schedules, sensors, a partitioned run, and the failure alert."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import json
+import shutil
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import duckdb
+import pytest
+
+from orchestration import settings
+
+OSLO = ZoneInfo("Europe/Oslo")
+
+
+def _tick(schedule, when: dt.datetime):
+    return schedule.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=when))
+
+
+@pytest.mark.parametrize(
+    ("name", "after", "expected_tick", "partition"),
+    [
+        ("kostra_unrevised_schedule", dt.datetime(2026, 1, 10, tzinfo=OSLO), dt.datetime(2026, 3, 16, 8, 0), "2025"),
+        ("kostra_revised_schedule", dt.datetime(2026, 3, 20, tzinfo=OSLO), dt.datetime(2026, 6, 16, 8, 0), "2025"),
+        ("husbanken_monthly_schedule", dt.datetime(2026, 11, 23, tzinfo=OSLO), dt.datetime(2026, 12, 5, 6, 0),
+         "2026-11-01"),
+        ("annual_analysis_schedule", dt.datetime(2026, 11, 23, tzinfo=OSLO), dt.datetime(2027, 9, 1, 5, 0), None),
+    ],
+)
+def test_schedule_next_tick_and_its_run(name, after, expected_tick, partition):
+    from dagster._utils.schedules import cron_string_iterator
+
+    from orchestration.definitions import defs
+
+    schedule = defs.resolve_schedule_def(name)
+    assert schedule.execution_timezone == "Europe/Oslo"
+    ticks = cron_string_iterator(after.timestamp(), schedule.cron_schedule, schedule.execution_timezone)
+    next_tick = next(ticks)
+    assert next_tick.replace(tzinfo=None) == expected_tick
+    result = _tick(schedule, next_tick)
+    [request] = result.run_requests
+    if partition:
+        assert request.partition_key == partition
+    else:  # the annual analysis covers every statistics year
+        assert request.tags["dagster/asset_partition_range_start"] == "2008"
+    assert defs.resolve_job_def(schedule.job_name).tags["boligsosial/warehouse-writer"] == "true"
+
+
+def test_inbox_sensor_requests_one_run_per_new_or_changed_file(tmp_path, monkeypatch):
+    from orchestration.definitions import defs
+
+    inbox = tmp_path / "inbox"
+    (inbox / "husbanken").mkdir(parents=True)
+    monkeypatch.setenv("BOLIGSOSIAL_INBOX", str(inbox))
+    monkeypatch.setenv("BOLIGSOSIAL_FOLLOWUP_REGISTER", str(tmp_path / "register.csv"))
+    sensor = defs.resolve_sensor_def("inbox_sensor")
+    instance = dg.DagsterInstance.ephemeral()
+
+    def evaluate(cursor):
+        context = dg.build_sensor_context(cursor=cursor, instance=instance)
+        result = sensor.evaluate_tick(context)
+        return result.run_requests, result.cursor
+
+    requests, cursor = evaluate(None)
+    assert requests == []
+    (inbox / "husbanken" / "startlan_2019.csv").write_text("Kommunenummer;År\n0301;2019\n", encoding="utf-8")
+    requests, cursor = evaluate(cursor)
+    assert len(requests) == 1 and requests[0].tags["boligsosial/file"] == "husbanken/startlan_2019.csv"
+    requests, cursor = evaluate(cursor)
+    assert requests == [], "the same file again requests nothing"
+    (inbox / "husbanken" / "startlan_2019.csv").write_text("Kommunenummer;År\n0301;2019\n0302;2019\n")
+    (tmp_path / "register.csv").write_text("finding_id,status\n")
+    requests, cursor = evaluate(cursor)
+    assert sorted(r.tags["boligsosial/file"] for r in requests) == ["followup/register.csv",
+                                                                    "husbanken/startlan_2019.csv"]
+    assert len({r.run_key for r in requests}) == 2
+
+
+def test_ssb_sensor_requests_a_run_only_when_updated_moves(monkeypatch):
+    from orchestration.assets.ssb import load_table_config
+    from orchestration.definitions import defs
+    from orchestration.sources.ssb_replay import SsbReplayServer
+
+    tables = {}
+    for table in load_table_config():
+        info = json.loads((settings.DEMO_DATA_DIR / "ssb" / table["table_id"] / "table.json").read_text())
+        tables[table["table_id"]] = {"table": info, "dataset": {"class": "dataset", "id": [], "size": [],
+                                                                "dimension": {}, "value": []}}
+    with SsbReplayServer(tables) as server:
+        monkeypatch.setenv("BOLIGSOSIAL_SOURCE", "live")
+        monkeypatch.setenv("SSB_API_URL", server.url_v2)
+        sensor = defs.resolve_sensor_def("ssb_updated_sensor")
+        instance = dg.DagsterInstance.ephemeral()
+
+        def evaluate(cursor):
+            result = sensor.evaluate_tick(dg.build_sensor_context(cursor=cursor, instance=instance))
+            return result.run_requests, result.cursor
+
+        first, cursor = evaluate(None)
+        assert len(first) == len(tables)  # nothing known yet: every table is new
+        again, cursor = evaluate(cursor)
+        assert again == []
+        server.set_table_updated("12008", "2026-09-01T06:00:00Z")
+        moved, cursor = evaluate(cursor)
+        assert [r.tags["boligsosial/ssb_table"] for r in moved] == ["12008"]
+        assert moved[0].partition_key == "2025"
+        assert all(r.path.endswith(("/tables/12008", "/tables/12204", "/tables/12003", "/tables/07459"))
+                   for r in server.requests), "the sensor only asks the cheap table endpoint"
+
+
+def test_partitioned_run_loads_one_year(module_env):
+    from orchestration.cli import run_pipeline
+
+    result = run_pipeline("kostra_release", quiet=True, tags={"dagster/partition": "2019"})
+    assert result.success
+    con = duckdb.connect(str(settings.warehouse_path()), read_only=True)
+    try:
+        years = con.execute("select distinct period from raw.ssb_observations where table_id = '12008'").fetchall()
+        assert years == [("2019",)]
+        pop_years = sorted(r[0] for r in con.execute(
+            "select distinct period from raw.ssb_observations where table_id = '07459'").fetchall())
+        assert pop_years == ["2019", "2020"]  # per 1000 inhabitants needs 1 January of the next year
+        assert con.execute("select count(*) from marts.fct_indicator_value where year = 2019").fetchone()[0] > 0
+    finally:
+        con.close()
+
+
+def test_failed_run_sends_an_alert_naming_job_step_and_error(module_env, tmp_path, monkeypatch):
+    from aiosmtpd.controller import Controller
+
+    from orchestration.definitions import defs
+
+    received = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            received.append(envelope.content)
+            return "250 OK"
+
+    controller = Controller(Handler(), hostname="127.0.0.1", port=0)
+    controller.start()
+    try:
+        monkeypatch.setenv("BOLIGSOSIAL_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("BOLIGSOSIAL_SMTP_PORT", str(controller.server.sockets[0].getsockname()[1]))
+        demo = tmp_path / "demo"
+        shutil.copytree(settings.DEMO_DATA_DIR, demo)
+        (demo / "ssb" / "12204" / "data__municipalities.json").write_text("not json")
+        monkeypatch.setenv("BOLIGSOSIAL_DEMO_DATA", str(demo))
+        monkeypatch.setenv("BOLIGSOSIAL_WAREHOUSE", str(tmp_path / "fresh" / "boligsosial.duckdb"))
+
+        instance = dg.DagsterInstance.ephemeral()
+        job = defs.resolve_job_def("kostra_release")
+        result = job.execute_in_process(instance=instance, raise_on_error=False, tags={"dagster/partition": "2020"})
+        assert not result.success
+        sensor = defs.resolve_sensor_def("run_failure_alert_sensor")
+        failure_event = next(e for e in result.all_events if e.event_type_value == "PIPELINE_FAILURE"
+                             or e.event_type_value == "RUN_FAILURE")
+        context = dg.build_run_status_sensor_context(
+            sensor_name=sensor.name, dagster_instance=instance, dagster_run=result.dagster_run,
+            dagster_event=failure_event,
+        ).for_run_failure()
+        sensor._run_status_sensor_fn(context)
+        deadline = time.time() + 5
+        while not received and time.time() < deadline:
+            time.sleep(0.05)
+    finally:
+        controller.stop()
+    assert len(received) == 1
+    message = email.message_from_bytes(received[0])
+    body = message.get_body(("plain",)).get_content()
+    assert "kostra_release" in message["Subject"] and "raw__ssb_observations" in message["Subject"]
+    assert "12204" in body
