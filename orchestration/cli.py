@@ -34,7 +34,7 @@ class ProgressPrinter(logging.Handler):
             elif kind == "STEP_SUCCESS":
                 print(f"{time.strftime('%H:%M:%S')}  ✔ {step}", flush=True)
             elif kind == "STEP_FAILURE":
-                print(f"{time.strftime('%H:%M:%S')}  ✘ {step}: {event.step_failure_data.error.message.strip()}",
+                print(f"{time.strftime('%H:%M:%S')}  ✘ {step}: {failure_message(event.step_failure_data.error)}",
                       flush=True)
             elif kind == "ASSET_CHECK_EVALUATION":
                 data = event.event_specific_data
@@ -43,6 +43,18 @@ class ProgressPrinter(logging.Handler):
                       flush=True)
         elif record.levelno >= logging.INFO and step and not message.startswith(("Executing", "Finished")):
             print(f"{time.strftime('%H:%M:%S')}    {message}", flush=True)
+
+
+def failure_message(error) -> str:
+    """The messages of a Dagster error and its causes: after step retries the top one only says
+    'Exceeded max_retries', the cause names the table and what went wrong."""
+    parts = []
+    while error is not None:
+        message = error.message.strip()
+        if message and message not in parts:
+            parts.append(message)
+        error = error.cause or error.context
+    return " ← ".join(parts)
 
 
 def run_pipeline(job_name: str = "full_pipeline", run_config: dict | None = None, quiet: bool = False,
@@ -82,15 +94,18 @@ def summarise(result, started: float) -> int:
     from orchestration.warehouse import open_published
 
     path = settings.warehouse_path()
-    checks = [e for e in result.get_asset_check_evaluations()] if hasattr(result, "get_asset_check_evaluations") else []
+    import dagster as dg
+
+    checks = list(result.get_asset_check_evaluations())
     passed = sum(1 for c in checks if c.passed)
-    failed = len(checks) - passed
+    warned = sum(1 for c in checks if not c.passed and c.severity == dg.AssetCheckSeverity.WARN)
+    failed = len(checks) - passed - warned
     print()
     if not result.success:
         print(f"✘ The run failed; the published warehouse was left as it was: {path}")
         for event in result.all_events:
             if event.is_step_failure:
-                print(f"  step {event.step_key}: {event.step_failure_data.error.message.strip()}")
+                print(f"  step {event.step_key}: {failure_message(event.step_failure_data.error)}")
         return 1
     con = open_published(path)
     try:
@@ -114,7 +129,10 @@ def summarise(result, started: float) -> int:
             print(f"  {schema:<13}{len(tables):>3} tables {sum(s for _, s in tables):>12,} rows")
     for name, size in by_schema.get("marts", []):
         print(f"    marts.{name:<40}{size:>10,} rows")
-    print(f"  checks: {passed} passed, {failed} failed")
+    print(f"  checks: {passed} passed, {warned} warnings (published and reported), {failed} failed")
+    digest = _latest_digest()
+    if digest:
+        print(f"  quality digest: {digest}")
     print(f"  elapsed: {time.time() - started:.1f} s")
     print(f"  query it: duckdb -readonly {path}   or   python -c \"import duckdb; "
           f"print(duckdb.connect('{path}', read_only=True).sql('select * from marts.fct_indicator_value limit 5'))\"")
@@ -143,6 +161,13 @@ def dbt_docs() -> int:
         print(f"dbt docs: {settings.DBT_PROJECT_DIR / 'target' / 'index.html'} "
               f"(serve with: .venv/bin/dbt docs serve --project-dir dbt_project --profiles-dir dbt_project)")
     return result.returncode
+
+
+def _latest_digest() -> str | None:
+    """Where this run's digest went, when it was written to the outbox (no SMTP configured)."""
+    outbox = settings.outbox_dir()
+    files = sorted(outbox.glob("*digest*.eml"), key=lambda p: p.stat().st_mtime) if outbox.exists() else []
+    return str(files[-1]) if files and time.time() - files[-1].stat().st_mtime < 600 else None
 
 
 def main(argv: list[str] | None = None) -> int:

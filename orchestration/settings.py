@@ -56,3 +56,18 @@ def ssb_api_url() -> str:
 
 def klass_api_url() -> str:
     return os.environ.get("KLASS_API_URL", "https://data.ssb.no/api/klass/v1").rstrip("/")
+
+
+def http_retries() -> int:
+    """Retries of a failing SSB/KLASS call (5xx, 429, timeouts) inside one step."""
+    return int(os.environ.get("BOLIGSOSIAL_HTTP_RETRIES", "5"))
+
+
+def http_backoff_seconds() -> float:
+    """The first back-off wait; it doubles with each retry."""
+    return float(os.environ.get("BOLIGSOSIAL_HTTP_BACKOFF", "1.0"))
+
+
+def step_retry_delay_seconds() -> int:
+    """Delay before Dagster retries a failed network step (after the client's own retries)."""
+    return int(os.environ.get("BOLIGSOSIAL_STEP_RETRY_DELAY", "30"))

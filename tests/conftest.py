@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+# Network retries stay real in tests, only faster: read when the definitions are imported.
+os.environ.setdefault("BOLIGSOSIAL_HTTP_BACKOFF", "0.01")
+os.environ.setdefault("BOLIGSOSIAL_STEP_RETRY_DELAY", "0")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = REPO_ROOT.parent / "shared"

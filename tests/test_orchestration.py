@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import email
+import email.policy
 import json
 import shutil
+import socket
 import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -20,7 +22,10 @@ OSLO = ZoneInfo("Europe/Oslo")
 
 
 def _tick(schedule, when: dt.datetime):
-    return schedule.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=when))
+    from orchestration.definitions import defs
+
+    context = dg.build_schedule_context(scheduled_execution_time=when, repository_def=defs.get_repository_def())
+    return schedule.evaluate_tick(context)
 
 
 @pytest.mark.parametrize(
@@ -63,7 +68,7 @@ def test_inbox_sensor_requests_one_run_per_new_or_changed_file(tmp_path, monkeyp
     instance = dg.DagsterInstance.ephemeral()
 
     def evaluate(cursor):
-        context = dg.build_sensor_context(cursor=cursor, instance=instance)
+        context = dg.build_sensor_context(cursor=cursor, instance=instance, repository_def=defs.get_repository_def())
         result = sensor.evaluate_tick(context)
         return result.run_requests, result.cursor
 
@@ -87,19 +92,16 @@ def test_ssb_sensor_requests_a_run_only_when_updated_moves(monkeypatch):
     from orchestration.definitions import defs
     from orchestration.sources.ssb_replay import SsbReplayServer
 
-    tables = {}
-    for table in load_table_config():
-        info = json.loads((settings.DEMO_DATA_DIR / "ssb" / table["table_id"] / "table.json").read_text())
-        tables[table["table_id"]] = {"table": info, "dataset": {"class": "dataset", "id": [], "size": [],
-                                                                "dimension": {}, "value": []}}
-    with SsbReplayServer(tables) as server:
+    tables = {t["table_id"] for t in load_table_config()}
+    with SsbReplayServer.from_directory(settings.DEMO_DATA_DIR / "ssb") as server:
         monkeypatch.setenv("BOLIGSOSIAL_SOURCE", "live")
         monkeypatch.setenv("SSB_API_URL", server.url_v2)
         sensor = defs.resolve_sensor_def("ssb_updated_sensor")
         instance = dg.DagsterInstance.ephemeral()
 
         def evaluate(cursor):
-            result = sensor.evaluate_tick(dg.build_sensor_context(cursor=cursor, instance=instance))
+            result = sensor.evaluate_tick(dg.build_sensor_context(cursor=cursor, instance=instance,
+                                                                  repository_def=defs.get_repository_def()))
             return result.run_requests, result.cursor
 
         first, cursor = evaluate(None)
@@ -143,11 +145,14 @@ def test_failed_run_sends_an_alert_naming_job_step_and_error(module_env, tmp_pat
             received.append(envelope.content)
             return "250 OK"
 
-    controller = Controller(Handler(), hostname="127.0.0.1", port=0)
+    with socket.socket() as probe:  # aiosmtpd checks its own readiness by connecting: it needs a real port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
     controller.start()
     try:
         monkeypatch.setenv("BOLIGSOSIAL_SMTP_HOST", "127.0.0.1")
-        monkeypatch.setenv("BOLIGSOSIAL_SMTP_PORT", str(controller.server.sockets[0].getsockname()[1]))
+        monkeypatch.setenv("BOLIGSOSIAL_SMTP_PORT", str(port))
         demo = tmp_path / "demo"
         shutil.copytree(settings.DEMO_DATA_DIR, demo)
         (demo / "ssb" / "12204" / "data__municipalities.json").write_text("not json")
@@ -172,7 +177,7 @@ def test_failed_run_sends_an_alert_naming_job_step_and_error(module_env, tmp_pat
     finally:
         controller.stop()
     assert len(received) == 1
-    message = email.message_from_bytes(received[0])
+    message = email.message_from_bytes(received[0], policy=email.policy.default)
     body = message.get_body(("plain",)).get_content()
     assert "kostra_release" in message["Subject"] and "raw__ssb_observations" in message["Subject"]
     assert "12204" in body

@@ -42,7 +42,7 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     os.environ["BOLIGSOSIAL_DBT_DATABASE"] = str(build.path)
     args = ["build"]
     years = partition_years(context)
-    if years:  # incremental marts rebuild only the partition window's years
+    if years:  # the incremental fact rebuilds only the partition window's years
         args += ["--vars", json.dumps({"min_year": min(years), "max_year": max(years)})]
     yield from dbt.cli(args, context=context).stream()
     _prune_target_dirs(keep=5)

@@ -51,8 +51,17 @@ def import_source(con: duckdb.DuckDBPyConnection, module, log=print) -> list[Imp
 
 
 def _file_asset(table: str, module, description: str) -> dg.AssetsDefinition:
-    @dg.asset(key=["raw", table], group_name="raw_files", kinds={"duckdb", "python"}, description=description,
-              check_specs=[dg.AssetCheckSpec("files_accepted", asset=["raw", table])])
+    # The importer writes the append-only history table and the `_current` view staging reads.
+    specs = [
+        dg.AssetSpec(["raw", table], group_name="raw_files", kinds={"duckdb", "python"},
+                     description=f"{description}; every received row, append-only, with provenance."),
+        dg.AssetSpec(["raw", f"{table}_current"], group_name="raw_files", kinds={"duckdb"},
+                     deps=[dg.AssetKey(["raw", table])],
+                     description=f"{description}; the rows of the latest file per period (corrections applied)."),
+    ]
+
+    @dg.multi_asset(name=f"import_{table}", specs=specs,
+                    check_specs=[dg.AssetCheckSpec("files_accepted", asset=["raw", table])])
     def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         with warehouse.build(context).connect() as con:
             reports = import_source(con, module, log=context.log.info)
@@ -60,14 +69,15 @@ def _file_asset(table: str, module, description: str) -> dg.AssetsDefinition:
         rejected = {o.file: o.messages for r in reports for o in r.rejected}
         for file, messages in rejected.items():
             context.log.warning(f"rejected {file}: " + "; ".join(messages[:5]))
-        yield dg.MaterializeResult(metadata={
+        yield dg.MaterializeResult(asset_key=["raw", table], metadata={
             "files_loaded": dg.MetadataValue.json(loaded),
             "rows_loaded": sum(r.rows_loaded for r in reports),
             "files_rejected": dg.MetadataValue.json(rejected),
         })
+        yield dg.MaterializeResult(asset_key=["raw", f"{table}_current"])
         yield dg.AssetCheckResult(
-            check_name="files_accepted", passed=not rejected, severity=dg.AssetCheckSeverity.WARN,
-            metadata={"rejected": dg.MetadataValue.json(rejected)},
+            asset_key=["raw", table], check_name="files_accepted", passed=not rejected,
+            severity=dg.AssetCheckSeverity.WARN, metadata={"rejected": dg.MetadataValue.json(rejected)},
             description="Every file read this run was valid; a rejected one names file, row and column.",
         )
 

@@ -39,7 +39,7 @@ def fetch_documents() -> dict[str, tuple[dict, str]]:
         }
     from orchestration.sources.klass import KOSTRA_GROUPS, MUNICIPALITIES, KlassClient
 
-    client = KlassClient()
+    client = KlassClient(max_retries=settings.http_retries(), backoff=settings.http_backoff_seconds())
     until = (dt.date.today() + dt.timedelta(days=1)).isoformat()
     return {
         "131_codes": ({"codes": client.codes(MUNICIPALITIES, FIRST_DATE, until)}, client.base_url),
@@ -115,7 +115,8 @@ KLASS_TABLES = {
 @dg.multi_asset(
     specs=[dg.AssetSpec(["raw", table], description=text, group_name="raw_klass", kinds={"duckdb", "python"})
            for table, text in KLASS_TABLES.items()],
-    retry_policy=dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL),
+    retry_policy=dg.RetryPolicy(max_retries=2, delay=settings.step_retry_delay_seconds(),
+                                backoff=dg.Backoff.EXPONENTIAL),
 )
 def klass_structure(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     with warehouse.build(context).connect() as con:

@@ -11,7 +11,7 @@ from orchestration.resources import WarehouseResource
 @dg.asset(
     key=["published_warehouse"],
     group_name="publish",
-    deps=[dbt_models],
+    deps=[dbt_models, dg.AssetKey(["quality", "findings"])],  # findings are written into the build before publication
     kinds={"duckdb"},
     description="The warehouse BI reads. Replaced atomically, only after every blocking check passed.",
 )

@@ -1,34 +1,204 @@
-"""Great Expectations suites as Dagster asset checks on the run's warehouse copy."""
+"""Great Expectations suites as Dagster asset checks on the run's warehouse copy, the findings they leave,
+and the digest to the SSB working group.
 
+- One asset check per suite in `expectations/` (`gx_<suite>`). Every check is *blocking*, so assets
+  downstream wait for it; only a failure of an ERROR suite stops them (publication with it: the previous
+  warehouse stays). A WARNING suite's failure publishes and reports.
+- `quality/findings` (before publication): folds the checks' findings into `quality.findings`, loads
+  the follow-up register, logs what the digest will report. `published_warehouse` depends on it.
+- `quality/digest` (after publication): retries mail an earlier run could not send, then sends the
+  digest (new, worsened, resolved findings, overdue follow-ups) with `orchestration.alerts.send_digest`.
+
+GX is imported inside the checks only (its import takes seconds); nothing here imports it.
+"""
+
+
+from collections.abc import Sequence
 
 import dagster as dg
 
-from orchestration.quality.gx_runner import Suite, load_suites
+from orchestration.quality.gx_runner import Suite, load_quality_config, load_suites
 from orchestration.resources import WarehouseResource
 
+FINDINGS_KEY = dg.AssetKey(["quality", "findings"])
+DIGEST_KEY = dg.AssetKey(["quality", "digest"])
+PUBLISHED_KEY = dg.AssetKey(["published_warehouse"])
+REGISTER_CHECK = "followup_register_valid"
 
-def _suite_check(suite: Suite) -> dg.AssetChecksDefinition:
-    schema, table = suite.table.split(".")
 
+def _asset_keys(assets: Sequence) -> set[dg.AssetKey]:
+    keys: set[dg.AssetKey] = set()
+    for a in assets:
+        keys |= set(getattr(a, "keys", None) or [getattr(a, "key")])
+    return keys
+
+
+def _target_key(suite: Suite, available: set[dg.AssetKey], fallback: str) -> dg.AssetKey:
+    """The first of the suite's `asset:` candidates that exists, else its table's own asset, else the fallback."""
+    candidates = [*suite.asset, suite.table.replace(".", "/"), fallback]
+    for candidate in candidates:
+        key = dg.AssetKey(candidate.split("/"))
+        if key in available:
+            return key
+    if available:  # the fallback is not there either: any asset upstream of publication will do
+        return sorted(available, key=lambda k: k.to_user_string())[0]
+    return dg.AssetKey(candidates[0].split("/"))
+
+
+def _suite_check(suite: Suite, asset_key: dg.AssetKey) -> dg.AssetChecksDefinition:
     @dg.asset_check(
-        asset=dg.AssetKey([schema, table]),
+        asset=asset_key,
         name=f"gx_{suite.name}",
-        description=f"Great Expectations suite {suite.path.name if suite.path else suite.name}: {suite.description}",
-        blocking=suite.severity == "ERROR",
+        description=f"[{suite.severity}] Great Expectations suite "
+                    f"{suite.path.name if suite.path else suite.name} on {suite.table}: {suite.description}",
+        blocking=True,  # downstream waits; only an ERROR result stops it
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        from orchestration.quality.gx_runner import validate_table
+        from orchestration.quality import store
+        from orchestration.quality.gx_runner import run_suite
 
-        with warehouse.build(context).connect(read_only=True) as con:
-            result = validate_table(con, suite)
+        build = warehouse.build(context)
+        run_id = context.op_execution_context.run_id
+        with build.connect() as con:
+            result = run_suite(con, suite, load_quality_config())
+            store.record_check(con, run_id, result)
+        severity = dg.AssetCheckSeverity.ERROR if suite.severity == "ERROR" else dg.AssetCheckSeverity.WARN
+        if result.skipped:
+            context.log.info(f"{suite.name}: {result.skipped}")
+            return dg.AssetCheckResult(passed=True, severity=severity,
+                                       metadata={"skipped": result.skipped, "table": suite.table})
+        if not result.success:
+            summary = ", ".join(f"{f['kind']}: {f.get('unexpected_count') or 1}" for f in result.failed)
+            context.log.warning(f"{suite.name} [{suite.severity}] on {suite.table}: {summary}")
         return dg.AssetCheckResult(
             passed=result.success,
-            severity=dg.AssetCheckSeverity.ERROR if suite.severity == "ERROR" else dg.AssetCheckSeverity.WARN,
-            metadata={"rows": result.rows, "expectations": result.evaluated, "failed": len(result.failed),
-                      "failures": dg.MetadataValue.json(result.failed)},
+            severity=severity,
+            metadata={
+                "table": suite.table, "rows": result.rows, "expectations": result.evaluated,
+                "failed": len(result.failed), "unexpected": result.unexpected, "findings": len(result.findings),
+                "failures": dg.MetadataValue.json(result.failed[:20]),
+                "notes": dg.MetadataValue.json(result.notes),
+                "sample_findings": dg.MetadataValue.json(
+                    [f["finding_id"] for f in result.findings[:20]]),
+            },
         )
 
     return _check
 
 
-gx_checks = [_suite_check(s) for s in load_suites()]
+def build_checks(assets: Sequence, suites: list[Suite] | None = None) -> list[dg.AssetChecksDefinition]:
+    """One asset check per suite, attached to an asset that exists among `assets`."""
+    available = _asset_keys(assets)
+    fallback = load_quality_config()["findings"]["fallback_asset"]
+    return [_suite_check(s, _target_key(s, available, fallback)) for s in (suites or load_suites())]
+
+
+def _findings_asset(deps: list[dg.AssetKey]) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=FINDINGS_KEY,
+        group_name="quality",
+        deps=deps,
+        kinds={"duckdb", "python"},
+        check_specs=[dg.AssetCheckSpec(
+            REGISTER_CHECK, asset=FINDINGS_KEY,
+            description="The follow-up register file parses: known status, deadline YYYY-MM-DD, unique finding ids. "
+                        "When it does not, the previous register is kept and this check names row and column.")],
+        description="Findings of every quality check with their history (quality.findings, quality.check_results), "
+                    "joined with the working group's follow-up register; written before publication.",
+    )
+    def quality_findings(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+        from orchestration.quality import frames, store
+
+        config = load_quality_config()
+        run_id = context.run_id
+        path = store.register_path()
+        with warehouse.build(context).connect() as con:
+            store.ensure_tables(con)
+            register = store.load_register(con, path, config["followup"]["statuses"])
+            if register.errors:
+                context.log.error(register.message)
+            else:
+                context.log.info(register.message)
+            store.record_plain_check(con, run_id, REGISTER_CHECK, "quality.followup_register",
+                                     "WARNING", not register.errors,
+                                     {"path": str(path), "errors": register.errors, "rows": register.rows})
+            entries = store.merge_findings(con, run_id, config, frames.municipality_names(con))
+            stats = con.execute(
+                "select count(*) filter (where status = 'open'), count(*) filter (where status = 'resolved'), "
+                "count(*) filter (where status = 'open' and severity = 'WARNING'), "
+                "count(*) filter (where status = 'open' and severity = 'INFO') from quality.findings").fetchone()
+            by_kind = dict(con.execute(
+                "select kind, count(*) from quality.findings where status = 'open' group by 1 order by 1").fetchall())
+        counts = entries.counts
+        context.log.info(
+            f"findings: {stats[0]} open ({stats[2]} warnings, {stats[3]} annotated breaks), {stats[1]} resolved; "
+            f"to report: {counts['new']} new, {counts['worsened']} worsened, {counts['resolved']} resolved, "
+            f"{counts['overdue']} overdue follow-ups")
+        yield dg.MaterializeResult(metadata={
+            "open": stats[0], "resolved": stats[1], "open_by_kind": dg.MetadataValue.json(by_kind),
+            "digest": dg.MetadataValue.json(counts), "register_rows": register.rows,
+            "register_path": str(path),
+        })
+        yield dg.AssetCheckResult(
+            check_name=REGISTER_CHECK, passed=not register.errors, severity=dg.AssetCheckSeverity.WARN,
+            metadata={"path": str(path), "message": register.message,
+                      "errors": dg.MetadataValue.json(register.errors)})
+
+    return quality_findings
+
+
+@dg.asset(
+    key=DIGEST_KEY,
+    group_name="quality",
+    deps=[PUBLISHED_KEY],
+    kinds={"email"},
+    description="The data-quality digest to the SSB working group, after publication: queued mail is retried "
+                "first; an unreachable SMTP server queues the digest for the next run instead of failing.",
+)
+def quality_digest(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    from orchestration import alerts
+    from orchestration.quality.digest import digest_for_run
+    from orchestration.warehouse import open_published
+
+    smtp = alerts.SmtpSettings.from_env()
+    retried = alerts.retry_pending(smtp)
+    for r in retried:
+        if r.status == "sent":
+            context.log.info(f"sent queued mail {r.path}")
+        else:
+            context.log.warning(f"queued mail still pending: {r.path} ({r.error})")
+    published = warehouse.published()
+    con = open_published(published)
+    try:
+        digest = digest_for_run(con, context.run_id, str(published))
+    finally:
+        con.close()
+    metadata: dict = {"new": len(digest.new), "worsened": len(digest.worsened), "resolved": len(digest.resolved),
+                      "overdue": len(digest.overdue),
+                      "retried": dg.MetadataValue.json([{"status": r.status, "path": str(r.path), "error": r.error}
+                                                        for r in retried])}
+    result = alerts.send_digest(digest, smtp)
+    if result is None:
+        context.log.info("nothing new for the working group: no digest sent")
+        metadata["delivery"] = "nothing to send"
+    elif result.status == "sent":
+        context.log.info(f"digest mailed via {smtp.host}:{smtp.port}")
+        metadata["delivery"] = "sent"
+    elif result.status == "written":
+        context.log.info(f"digest written to {result.path} (SMTP not configured)")
+        metadata["delivery"] = "written"
+        metadata["path"] = str(result.path)
+    else:
+        context.log.warning(f"SMTP unreachable ({result.error}); digest queued at {result.path}, retried next run")
+        metadata["delivery"] = "pending"
+        metadata["path"] = str(result.path)
+        metadata["error"] = result.error or ""
+    return dg.MaterializeResult(metadata=metadata)
+
+
+def build(assets: Sequence) -> tuple[list, list[dg.AssetChecksDefinition]]:
+    """The quality assets and checks for a code location whose other assets are `assets`."""
+    checks = build_checks(assets)
+    targets = sorted({key for c in checks for key in (spec.asset_key for spec in c.check_specs)},
+                     key=lambda k: k.to_user_string())
+    return [_findings_asset(targets), quality_digest], checks

@@ -71,7 +71,8 @@ def live_release(table: dict, client, known_updated: str | None, years: list[int
         try:
             docs = client.fetch(table["table_id"], selection, query.get("codelists"))
         except SsbError as err:
-            raise SsbError(f"SSB table {table['table_id']} ({table['title']}), query {query['name']}: {err}") from err
+            # keep the class: a query error (no retry) must stay distinguishable from a service failure
+            raise type(err)(f"SSB table {table['table_id']} ({table['title']}), query {query['name']}: {err}") from err
         for i, doc in enumerate(docs):
             name = query["name"] if len(docs) == 1 else f"{query['name']}__part{i + 1:03d}"
             documents[name] = json.dumps(doc, ensure_ascii=False).encode("utf-8")
@@ -134,7 +135,10 @@ def load_release(con: duckdb.DuckDBPyConnection, table: dict, release: Release, 
             raw.record(con, landed, RAW_TABLE, "rejected", message=str(err))
             landing.mark_rejected(landed, str(err))
             raise RejectedData(f"SSB table {release.table_id} ({table['title']}), {landed.path}: {err}") from err
-        frame["table_updated"] = frame["table_updated"].fillna(release.updated)
+        # The release is identified by the table's `updated` (GET /tables/{id}); the dataset's own stamp
+        # can differ and is kept beside it.
+        frame["data_updated"] = frame["table_updated"]
+        frame["table_updated"] = release.updated
         frame["query_name"] = query
         frame["source_url"] = release.origin
         frame["landed_path"] = landed.path
@@ -201,7 +205,8 @@ def ingest(con: duckdb.DuckDBPyConnection, years: list[int] | None = None, reloa
     if settings.source_mode() == "live":
         from orchestration.sources.ssb import SsbClient
 
-        client = SsbClient(base_url=settings.ssb_api_url())
+        client = SsbClient(base_url=settings.ssb_api_url(), max_retries=settings.http_retries(),
+                           backoff_base=settings.http_backoff_seconds())
     for table in tables:
         window = window_for(table, years)
         if client is None:
@@ -240,7 +245,8 @@ class SsbLoadConfig(dg.Config):
     kinds={"duckdb", "python"},
     description="Every cell of the configured SSB tables (KOSTRA, IPLOS, population), one row per cell, "
     "status symbols kept, every release kept.",
-    retry_policy=dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL),
+    retry_policy=dg.RetryPolicy(max_retries=2, delay=settings.step_retry_delay_seconds(),
+                                backoff=dg.Backoff.EXPONENTIAL),
     partitions_def=yearly_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
 )
@@ -252,6 +258,12 @@ def ssb_observations(context: dg.AssetExecutionContext, warehouse: WarehouseReso
             loaded = ingest(con, years=years, reload=config.reload, log=context.log.info)
         except RejectedData as err:  # the retry policy is for the network, not for bad data
             raise dg.Failure(description=str(err), allow_retries=False) from err
+        except Exception as err:
+            from orchestration.sources.ssb import SsbQueryError
+
+            if isinstance(err, SsbQueryError):  # a wrong query stays wrong: fail at once, no retry
+                raise dg.Failure(description=str(err), allow_retries=False) from err
+            raise
         total_rows = con.execute(f"select count(*) from raw.{RAW_TABLE}").fetchone()[0]
     return dg.MaterializeResult(
         metadata={"cells_loaded_this_run": sum(loaded.values()), "cells_total": total_rows,

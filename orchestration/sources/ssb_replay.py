@@ -248,8 +248,11 @@ class _Table:
         return doc
 
     def cube_for(self, variables: Iterable[str]) -> _Cube:
+        """The dataset with the fewest dimensions that covers the selection: like SSB, a variable left
+        out is eliminated (e.g. a total without `Alder`), not returned in full."""
         wanted = set(variables)
-        return next((c for c in self.cubes if wanted <= set(c.ids)), self.cubes[0])
+        covering = [c for c in self.cubes if wanted <= set(c.ids)]
+        return min(covering, key=lambda c: len(c.ids)) if covering else self.cubes[0]
 
     def v0_metadata(self) -> dict[str, Any]:
         cube = self.cubes[0]

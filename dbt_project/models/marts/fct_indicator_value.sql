@@ -1,25 +1,82 @@
--- Indicator × municipality × year, with the numerator and denominator every value is computed from.
-with dwellings as (
-    select * from {{ ref('stg_ssb__kostra_values') }}
-    where measure = 'dwellings_total'
+{#- A partitioned run (vars min_year/max_year) rebuilds only its years: the window is deleted, then
+    re-inserted; a run without a window rebuilds everything. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    pre_hook="{% if is_incremental() %}delete from {{ this }} {{ year_window_filter('where') }}{% endif %}"
+) }}
+
+-- Indicator × municipality × year, with the numerator and denominator every value is computed from:
+-- value = numerator ÷ denominator × value_scale (or the count itself). Driven by the catalogue: an
+-- indicator whose measures are in int_indicator_inputs needs only a row in seeds/indicators.csv.
+with indicators as (
+    select * from {{ ref('dim_indicator') }}
+    where kind in ('quantitative', 'extra', 'derived')
+      and numerator_measure is not null
 ),
 
-population as (
-    select * from {{ ref('int_population_by_municipality_year') }}
+inputs as (
+    select * from {{ ref('int_indicator_inputs') }}
+),
+
+joined as (
+    select
+        i.indicator_id,
+        i.denominator_measure,
+        i.value_scale,
+        n.municipality_code,
+        n.year,
+        n.value                                                         as numerator,
+        d.value                                                         as denominator,
+        n.status_symbol                                                 as numerator_status,
+        d.status_symbol                                                 as denominator_status,
+        d.municipality_code is not null                                 as has_denominator_row,
+        n.vintage                                                       as numerator_vintage,
+        d.vintage                                                       as denominator_vintage,
+        n.synthetic or coalesce(d.synthetic, false)                     as synthetic,
+        n.is_harmonised or coalesce(d.is_harmonised, false)             as is_harmonised,
+        n.split_flag or coalesce(d.split_flag, false)                   as split_flag
+    from indicators i
+    inner join inputs n
+        on n.measure = i.numerator_measure
+    left join inputs d
+        on d.measure = i.denominator_measure
+       and d.municipality_code = n.municipality_code
+       and d.year = n.year
+),
+
+computed as (
+    select
+        *,
+        case
+            when denominator_measure is null then numerator
+            when denominator > 0 then numerator / denominator * value_scale
+        end                                                             as value
+    from joined
 )
 
 select
-    cast('dwellings_per_1000' as varchar)                           as indicator_id,
-    dwellings.municipality_code,
-    dwellings.year,
-    case when population.population_end_of_year > 0
-         then dwellings.value / population.population_end_of_year * 1000 end as value,
-    dwellings.value                                                 as numerator,
-    population.population_end_of_year                               as denominator,
-    dwellings.status_symbol,
-    dwellings.vintage,
-    dwellings.synthetic or coalesce(population.synthetic, false)    as synthetic
-from dwellings
-left join population
-    on dwellings.municipality_code = population.municipality_code
-   and dwellings.year = population.year
+    cast(indicator_id as varchar)                                       as indicator_id,
+    cast(municipality_code as varchar)                                  as municipality_code,
+    cast(year as integer)                                               as year,
+    cast(value as double)                                               as value,
+    cast(numerator as double)                                           as numerator,
+    cast(denominator as double)                                         as denominator,
+    -- the inputs' status symbol: with a null value, why it is missing (the source's symbol, '..' when an
+    -- input is not there, '.' when the denominator is 0); with a value, a part of a sum was suppressed
+    -- and the value is a lower bound (e.g. '<4' for a suppressed Husbanken purpose or a merged part)
+    cast(coalesce(
+        numerator_status,
+        denominator_status,
+        case when value is null and denominator_measure is not null and not has_denominator_row then '..' end,
+        case when value is null and denominator = 0 then '.' end,
+        case when value is null then '..' end) as varchar)              as status_symbol,
+    cast(case
+        when numerator_vintage = 'unrevised' or denominator_vintage = 'unrevised' then 'unrevised'
+        else numerator_vintage end as varchar)                          as vintage,
+    synthetic,
+    is_harmonised,
+    split_flag
+from computed
+{% if is_incremental() %}{{ year_window_filter('where') }}{% endif %}

@@ -1,9 +1,16 @@
 -- Population per municipality on 1 January (table 07459): total and 80 years and over.
+-- Only the newest release of each cell counts (a re-published table must not be added twice).
 with observations as (
     select * from {{ ref('stg_ssb__observations') }}
     where table_id = '07459'
       and regexp_matches(region_code, '^[0-9]{4}$')
       and value is not null
+),
+
+latest as (
+    select *
+    from observations
+    qualify rank() over (partition by region_code, year order by table_updated desc) = 1
 ),
 
 ages as (
@@ -13,7 +20,7 @@ ages as (
         json_extract_string(dimensions, '$.Alder')                  as age_code,
         value,
         synthetic
-    from observations
+    from latest
 )
 
 select

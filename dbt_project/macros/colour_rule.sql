@@ -1,0 +1,112 @@
+{#
+  The status-colour rule of rpt_goal_attainment (and of tests/test_colour_rule_against_report.py).
+
+  The report picked its colours by judgement (5.3: «Grønt viser at målet er nådd, rødt at utviklingen er
+  et stykke unna målene og gult er i en mellomstilling. Tall uten farger er et uttrykk for usikre data og
+  områder hvor det ikke er fastlagt et langsiktig ambisjonsnivå»). This is the written-down rule; the
+  first condition that holds decides (seed colour_rules documents the same in words):
+
+    1 no_ambition            none    ambition_type none / realise_allocation_letter (or missing)
+    2 unreliable_data        none    the series is not reliable over the period (is_reliable false)
+    3 missing_data           none    the figure the ambition is judged on is missing
+    4 met                    green   change_pct_from_baseline: change from the baseline year ≥ the target
+                                     (≤ for a reduction target); more_than_year: change > 0;
+                                     keep_level_of_year: change ≥ −colour_keep_level_tolerance_pct;
+                                     level_min / level_min_pct: level ≥ target; level_max: level ≤ target;
+                                     cumulative_min: cumulative sum ≥ target
+    5 wrong_direction        red     the change goes against desired_direction, or is zero
+    6 far_off                red     change targets: less than colour_far_off_min_progress of the targeted
+                                     change achieved; level_min(_pct) and cumulative_min: more than
+                                     colour_far_off_level_gap below the target. Not for zero targets
+                                     (level_max), which the report colours yellow when moving the right way.
+    7 right_direction_not_met yellow
+
+  Arguments are SQL expressions. change_pct is the change the ambition is judged on (from the ambition's
+  baseline year when it has one), level the value at the end of the period, cumulative the sum of
+  yearly values from the baseline year (cumulative_min only).
+#}
+
+{% macro colour_rule(ambition_type, ambition_value, desired_direction, change_pct, level, cumulative, is_reliable) -%}
+    {%- set progress = var('colour_far_off_min_progress') -%}
+    {%- set gap = var('colour_far_off_level_gap') -%}
+    {%- set tolerance = var('colour_keep_level_tolerance_pct') -%}
+    {%- set sign -%}(case {{ desired_direction }} when 'up' then 1.0 when 'down' then -1.0 end){%- endset -%}
+    (case
+        when {{ ambition_type }} is null or {{ ambition_type }} in ('none', 'realise_allocation_letter')
+            then 'no_ambition'
+        when not coalesce({{ is_reliable }}, true)
+            then 'unreliable_data'
+        when ({{ ambition_type }} in ('change_pct_from_baseline', 'more_than_year', 'keep_level_of_year') and {{ change_pct }} is null)
+          or ({{ ambition_type }} in ('level_min', 'level_min_pct') and {{ level }} is null)
+          or ({{ ambition_type }} = 'level_max' and {{ level }} is null and {{ change_pct }} is null)
+          or ({{ ambition_type }} = 'cumulative_min' and {{ cumulative }} is null)
+          or ({{ ambition_type }} in ('change_pct_from_baseline', 'level_min', 'level_min_pct', 'level_max', 'cumulative_min')
+              and {{ ambition_value }} is null)
+            then 'missing_data'
+        when ({{ ambition_type }} = 'change_pct_from_baseline'
+                and (({{ ambition_value }} < 0 and {{ change_pct }} <= {{ ambition_value }})
+                  or ({{ ambition_value }} >= 0 and {{ change_pct }} >= {{ ambition_value }})))
+          or ({{ ambition_type }} = 'more_than_year' and {{ change_pct }} > 0)
+          or ({{ ambition_type }} = 'keep_level_of_year' and {{ change_pct }} >= -{{ tolerance }})
+          or ({{ ambition_type }} in ('level_min', 'level_min_pct') and {{ level }} >= {{ ambition_value }})
+          or ({{ ambition_type }} = 'level_max' and {{ level }} <= {{ ambition_value }})
+          or ({{ ambition_type }} = 'cumulative_min' and {{ cumulative }} >= {{ ambition_value }})
+            then 'met'
+        when {{ change_pct }} is not null and {{ sign }} is not null and {{ change_pct }} * {{ sign }} <= 0
+            then 'wrong_direction'
+        when ({{ ambition_type }} = 'change_pct_from_baseline' and {{ ambition_value }} <> 0
+                and {{ change_pct }} / {{ ambition_value }} < {{ progress }})
+          or ({{ ambition_type }} in ('level_min', 'level_min_pct')
+                and {{ level }} < {{ ambition_value }} * (1 - {{ gap }}))
+          or ({{ ambition_type }} = 'cumulative_min'
+                and {{ cumulative }} < {{ ambition_value }} * (1 - {{ gap }}))
+            then 'far_off'
+        else 'right_direction_not_met'
+    end)
+{%- endmacro %}
+
+
+{% macro colour_from_rule(rule) -%}
+    (case {{ rule }}
+        when 'met' then 'green'
+        when 'right_direction_not_met' then 'yellow'
+        when 'wrong_direction' then 'red'
+        when 'far_off' then 'red'
+        else 'none'
+    end)
+{%- endmacro %}
+
+
+{# The rule's reason in words (Norwegian), with the numbers it was decided on. #}
+{% macro colour_reason(rule, ambition_type, ambition_value, change_pct, level, cumulative, baseline_year, reliability_note, ambition_text) -%}
+    {%- set target -%}
+    (case {{ ambition_type }}
+        when 'change_pct_from_baseline' then printf('mål %+.0f %% fra %d', {{ ambition_value }}, {{ baseline_year }})
+        when 'more_than_year' then printf('mål: flere enn i %d', {{ baseline_year }})
+        when 'keep_level_of_year' then printf('mål: minst nivået i %d', {{ baseline_year }})
+        when 'level_min' then printf('mål minst %g', {{ ambition_value }})
+        when 'level_min_pct' then printf('mål minst %g %%', {{ ambition_value }})
+        when 'level_max' then printf('mål høyst %g', {{ ambition_value }})
+        when 'cumulative_min' then printf('mål %g til sammen fra %d', {{ ambition_value }}, {{ baseline_year }})
+    end)
+    {%- endset -%}
+    {%- set observed -%}
+    concat_ws(', ',
+        case when {{ change_pct }} is not null and {{ baseline_year }} is not null
+                  and {{ ambition_type }} in ('change_pct_from_baseline', 'more_than_year', 'keep_level_of_year')
+             then printf('endring %+.1f %% fra %d', {{ change_pct }}, {{ baseline_year }})
+             when {{ change_pct }} is not null then printf('endring %+.1f %%', {{ change_pct }}) end,
+        case when {{ level }} is not null then printf('nivå %.1f', {{ level }}) end,
+        case when {{ ambition_type }} = 'cumulative_min' and {{ cumulative }} is not null
+             then printf('kumulert %.0f', {{ cumulative }}) end)
+    {%- endset -%}
+    (case {{ rule }}
+        when 'no_ambition' then 'Ingen farge: ingen langsiktig ambisjon er fastlagt (' || coalesce({{ ambition_text }}, 'ikke fastlagt') || ').'
+        when 'unreliable_data' then 'Ingen farge: usikre data – ' || coalesce({{ reliability_note }}, 'serien er ikke pålitelig i perioden') || '.'
+        when 'missing_data' then 'Ingen farge: mangler tallene som trengs for å vurdere ambisjonen (' || {{ target }} || ').'
+        when 'met' then 'Grønn: ambisjonen er nådd (' || {{ observed }} || '; ' || {{ target }} || ').'
+        when 'wrong_direction' then 'Rød: utviklingen går motsatt vei av ønsket eller står stille (' || {{ observed }} || '; ' || {{ target }} || ').'
+        when 'far_off' then 'Rød: langt unna ambisjonen (' || {{ observed }} || '; ' || {{ target }} || ').'
+        when 'right_direction_not_met' then 'Gul: utviklingen går i ønsket retning, men ambisjonen er ikke nådd (' || {{ observed }} || '; ' || {{ target }} || ').'
+    end)
+{%- endmacro %}

@@ -1,0 +1,70 @@
+-- The derived series, beside the inputs they are computed from (per reference municipality and year):
+--   * tilvisningsboliger = privately owned dwellings with municipal disposal right
+--                          − user-owned dwellings with disposal right (skjema 13 q. 9 − q. 42; the SSB
+--                          working group asked for this indicator);
+--   * dwellings for disadvantaged households = all municipally disposed dwellings − omsorgsboliger
+--                          − dwellings without means-testing (KMD's wish for a yearly figure). The
+--                          KMD survey's own omsorgsboliger are used where the municipality answered it,
+--                          IPLOS care dwellings otherwise; without means-testing exists only in the survey;
+--   * residents 80+ in municipal dwellings or nursing homes (IPLOS), numerator of the 80+ share.
+-- A derived value is unknown when any of its inputs is.
+with measures as (
+    select * from {{ ref('int_measures_harmonised') }}
+    where measure in (
+        'dwellings_total', 'dwellings_private_disposal', 'dwellings_user_owned_disposal', 'care_dwellings',
+        'kmd.answered', 'kmd.care_dwellings', 'kmd.non_means_tested_dwellings',
+        'residents_80plus_municipal_dwellings', 'residents_80plus_nursing_homes')
+),
+
+inputs as (
+    select
+        municipality_code,
+        year,
+        max(value) filter (where measure = 'dwellings_total')                       as dwellings_total,
+        max(value) filter (where measure = 'dwellings_private_disposal')            as dwellings_private_disposal,
+        max(value) filter (where measure = 'dwellings_user_owned_disposal')         as dwellings_user_owned_disposal,
+        max(value) filter (where measure = 'care_dwellings')                        as care_dwellings_iplos,
+        max(value) filter (where measure = 'kmd.answered')                          as kmd_answered,
+        max(value) filter (where measure = 'kmd.care_dwellings')                    as care_dwellings_kmd,
+        max(value) filter (where measure = 'kmd.non_means_tested_dwellings')      as dwellings_without_means_test,
+        max(value) filter (where measure = 'residents_80plus_municipal_dwellings')  as residents_80plus_municipal_dwellings,
+        max(value) filter (where measure = 'residents_80plus_nursing_homes')        as residents_80plus_nursing_homes,
+        max(vintage)                                                                as vintage,
+        bool_or(synthetic)                                                          as synthetic,
+        bool_or(is_harmonised)                                                      as is_harmonised,
+        bool_or(split_flag)                                                         as split_flag
+    from measures
+    group by municipality_code, year
+),
+
+care_choice as (
+    select
+        *,
+        case when kmd_answered > 0 and care_dwellings_kmd is not null then care_dwellings_kmd
+             else care_dwellings_iplos end                                          as care_dwellings_used,
+        case when kmd_answered > 0 and care_dwellings_kmd is not null then 'KMD'
+             when care_dwellings_iplos is not null then 'IPLOS' end                 as care_dwellings_source
+    from inputs
+)
+
+select
+    cast(municipality_code as varchar)                                              as municipality_code,
+    cast(year as integer)                                                           as year,
+    dwellings_private_disposal,
+    dwellings_user_owned_disposal,
+    dwellings_private_disposal - dwellings_user_owned_disposal                      as referral_dwellings,
+    dwellings_total,
+    care_dwellings_iplos,
+    care_dwellings_kmd,
+    cast(care_dwellings_source as varchar)                                          as care_dwellings_source,
+    care_dwellings_used,
+    dwellings_without_means_test,
+    dwellings_total - care_dwellings_used - dwellings_without_means_test            as disadvantaged_dwellings,
+    residents_80plus_municipal_dwellings,
+    residents_80plus_nursing_homes,
+    residents_80plus_municipal_dwellings + residents_80plus_nursing_homes          as residents_80plus_municipal_care,
+    cast(vintage as varchar)                                                        as vintage,
+    synthetic,
+    is_harmonised,
+    split_flag
+from care_choice

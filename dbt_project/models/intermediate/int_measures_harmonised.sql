@@ -1,0 +1,65 @@
+-- Every measure on the reference structure (var reference_date): value × weight summed per reference
+-- municipality, year and measure. Merges add up; splits are allocated by int_municipality_crosswalk's
+-- weights (split_flag says so). Ratios published by SSB are never summed: they survive only where the
+-- mapping is one-to-one. If a contributing code has no value (suppressed, missing), the harmonised
+-- value is unknown too and keeps that part's status symbol — a part is not the whole (macro
+-- sum_of_parts; only Husbanken's '<4' small-count suppression is added as a lower bound).
+-- Where both an exactly-mapped code and a code mapped via another year ('nearest_year') land on the
+-- same reference municipality and year, only the exact one counts (no double counting of SSB's
+-- parallel old/new series).
+with measures as (
+    select * from {{ ref('int_measures_as_reported') }}
+),
+
+crosswalk as (
+    select * from {{ ref('int_municipality_crosswalk') }}
+),
+
+allocated as (
+    select
+        m.source, m.measure, c.reference_code as municipality_code, m.year,
+        m.value * c.weight as value,
+        m.status_symbol, m.vintage, m.synthetic, m.is_additive,
+        c.reported_code, c.weight_kind, c.split_flag, c.weight_basis, c.mapping_quality
+    from measures m
+    inner join crosswalk c on c.year = m.year and c.reported_code = m.municipality_code
+),
+
+preferred as (
+    select *
+    from allocated
+    qualify mapping_quality = min(mapping_quality) over (partition by source, measure, municipality_code, year)
+),
+
+summed as (
+    select
+        source, measure, municipality_code, year,
+        {{ sum_of_parts('value', 'status_symbol') }}                        as value,
+        case when count(value) < count(*) then coalesce(min(status_symbol) filter (where value is null), '..') end as status_symbol,
+        max(vintage)                                                        as vintage,   -- 'unrevised' sorts after 'revised'
+        bool_or(synthetic)                                                  as synthetic,
+        bool_and(is_additive)                                               as is_additive,
+        bool_or(weight_kind in ('merge', 'split') or reported_code <> municipality_code) as is_harmonised,
+        bool_or(split_flag)                                                 as split_flag,
+        count(distinct reported_code)                                       as n_reported_codes,
+        string_agg(distinct reported_code, ',' order by reported_code)      as reported_codes
+    from preferred
+    group by source, measure, municipality_code, year
+)
+
+select
+    cast(source as varchar)                 as source,
+    cast(measure as varchar)                as measure,
+    cast(municipality_code as varchar)      as municipality_code,
+    cast(year as integer)                   as year,
+    cast(value as double)                   as value,
+    cast(status_symbol as varchar)          as status_symbol,
+    cast(vintage as varchar)                as vintage,
+    synthetic,
+    is_harmonised,
+    split_flag,
+    cast(n_reported_codes as integer)       as n_reported_codes,
+    cast(reported_codes as varchar)         as reported_codes
+from summed
+-- a published ratio cannot be rebuilt from parts
+where is_additive or (n_reported_codes = 1 and not split_flag)

@@ -1,0 +1,120 @@
+-- Report table 5.7: each indicator for the report period by size class × programme membership, plus
+-- the size classes, the membership groups and the total. Level ambitions are shown as the level at the
+-- end of the period (e.g. the wheelchair share in 2019), every other indicator as the change in percent
+-- from the start to the end of the period. Groups are fixed at the end year (size class from that
+-- year's population, the programme cohort of var programme_cohort_year) so the change compares the
+-- same municipalities; values are ratios of sums over the members with a value that year.
+-- Own-reported indicators have no municipalities outside the programme and are left out, as in the report.
+with indicators as (
+    select * from {{ ref('dim_indicator') }}
+    where kind in ('quantitative', 'extra', 'derived') and numerator_measure is not null and coverage = 'all'
+),
+
+values as (
+    select * from {{ ref('fct_indicator_value') }}
+    where year in ({{ var('report_period_start') }}, {{ var('report_period_end') }})
+),
+
+end_year_groups as (
+    select municipality_code, size_class, in_programme_cohort
+    from {{ ref('dim_municipality') }}
+    where year = {{ var('report_period_end') }}
+),
+
+size_classes as (
+    select * from {{ ref('size_classes') }}
+),
+
+members as (
+    select
+        v.indicator_id, v.year, v.value, v.numerator, v.denominator,
+        g.size_class, case when g.in_programme_cohort then 'in' else 'out' end as programme
+    from values v
+    inner join end_year_groups g on g.municipality_code = v.municipality_code
+),
+
+grouped as (
+    select indicator_id, year, 'total' as group_type, 'all' as size_class, 'all' as programme, value, numerator, denominator
+    from members
+    union all
+    select indicator_id, year, 'size_class', size_class, 'all', value, numerator, denominator
+    from members where size_class is not null
+    union all
+    select indicator_id, year, 'programme', 'all', programme, value, numerator, denominator
+    from members
+    union all
+    select indicator_id, year, 'size_class_programme', size_class, programme, value, numerator, denominator
+    from members where size_class is not null
+),
+
+summed as (
+    select
+        g.indicator_id, g.group_type, g.size_class, g.programme, g.year,
+        sum(g.numerator) filter (where g.value is not null)     as numerator,
+        sum(g.denominator) filter (where g.value is not null)   as denominator,
+        count(*) filter (where g.value is not null)             as n_municipalities,
+        count(*) filter (where g.value is null)                 as n_missing
+    from grouped g
+    group by all
+),
+
+valued as (
+    select
+        s.*,
+        case
+            when s.n_municipalities = 0 then null
+            when i.denominator_measure is null then s.numerator
+            when s.denominator > 0 then s.numerator / s.denominator * i.value_scale
+        end                                                     as value
+    from summed s
+    inner join indicators i on i.indicator_id = s.indicator_id
+),
+
+paired as (
+    select
+        i.indicator_id, i.name_no, i.report_label, i.unit, i.ambition_type, i.ambition_text,
+        coalesce(s.group_type, e.group_type)                    as group_type,
+        coalesce(s.size_class, e.size_class)                    as size_class,
+        coalesce(s.programme, e.programme)                      as programme,
+        s.value                                                 as start_value,
+        e.value                                                 as end_value,
+        e.n_municipalities                                      as n_municipalities,
+        e.n_missing                                             as n_missing,
+        case when i.ambition_type in ('level_min', 'level_min_pct') then 'level' else 'change_pct' end as shown_as
+    from indicators i
+    inner join valued e on e.indicator_id = i.indicator_id and e.year = {{ var('report_period_end') }}
+    left join valued s
+        on s.indicator_id = e.indicator_id and s.year = {{ var('report_period_start') }}
+       and s.group_type = e.group_type and s.size_class = e.size_class and s.programme = e.programme
+)
+
+select
+    cast(p.indicator_id as varchar)                                             as indicator_id,
+    cast(p.name_no as varchar)                                                  as indicator_name_no,
+    cast(p.report_label as varchar)                                             as report_label,
+    cast({{ var('report_period_start') }} as integer)                           as start_year,
+    cast({{ var('report_period_end') }} as integer)                             as end_year,
+    cast(p.group_type as varchar)                                               as group_type,
+    cast(p.size_class as varchar)                                               as size_class,
+    cast(p.programme as varchar)                                                as programme,
+    cast(case p.group_type
+        when 'total' then 'I alt'
+        when 'size_class' then sc.name_no
+        when 'programme' then case p.programme when 'in' then 'Med i programmet' else 'Ikke med' end
+        else case p.size_class when 'large' then 'Store' when 'medium' then 'Mellomstore' else 'Små' end
+             || case p.programme when 'in' then ' med' else ' ikke med' end
+    end as varchar)                                                             as group_label,
+    cast(p.shown_as as varchar)                                                 as shown_as,
+    cast(p.start_value as double)                                               as start_value,
+    cast(p.end_value as double)                                                 as end_value,
+    cast(case when p.start_value <> 0
+              then (p.end_value - p.start_value) / abs(p.start_value) * 100 end as double) as change_pct,
+    cast(case when p.shown_as = 'level' then p.end_value
+              when p.start_value <> 0 then (p.end_value - p.start_value) / abs(p.start_value) * 100
+         end as double)                                                         as value_shown,
+    cast(p.unit as varchar)                                                     as unit,
+    cast(p.ambition_text as varchar)                                            as ambition_text,
+    cast(p.n_municipalities as integer)                                         as n_municipalities,
+    cast(p.n_missing as integer)                                                as n_missing
+from paired p
+left join size_classes sc on sc.size_class = p.size_class

@@ -1,0 +1,274 @@
+"""The indicator warehouse end to end: the real demo pipeline builds the real dbt project on a real DuckDB
+file once for this module, and the published marts are checked — every indicator there, group values
+recomputed as ratios of sums, national levels against published figures, a colour for every ambition,
+the marts' contracts and documentation."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from orchestration import settings
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DBT_DIR = REPO_ROOT / "dbt_project"
+MARTS_DIR = DBT_DIR / "models" / "marts"
+
+QUANTITATIVE = {
+    "social_assistance_without_housing", "temp_over_3_months", "temp_children", "temp_young", "dwellings_total",
+    "turnover_rate", "new_dwellings_substance_mental", "rental_housing_grant_dwellings",
+    "care_investment_grant_dwellings", "referral_agreement_dwellings", "wheelchair_share", "private_rental_guidance",
+    "startlan_purchase", "startlan_children_share", "establishment_grant_children_share", "startlan_refinancing",
+    "eviction_systems", "user_involvement_planning", "user_involvement_housing_projects", "complaints_board",
+    "planning_housing_considerations",
+}
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory):
+    """Run the demo pipeline once into a private warehouse; yield a read-only connection to it."""
+    base = tmp_path_factory.mktemp("marts")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("BOLIGSOSIAL_WAREHOUSE", str(base / "boligsosial.duckdb"))
+    mp.setenv("BOLIGSOSIAL_LANDING", str(base / "landing"))
+    mp.setenv("BOLIGSOSIAL_OUTBOX", str(base / "outbox"))
+    mp.setenv("BOLIGSOSIAL_INBOX", str(base / "inbox"))          # never touch the data team's real inbox
+    mp.setenv("BOLIGSOSIAL_FOLLOWUP_REGISTER", str(base / "register.csv"))
+    mp.setenv("BOLIGSOSIAL_SOURCE", "demo")
+    for name in ("BOLIGSOSIAL_SMTP_HOST", "SSB_API_URL", "KLASS_API_URL"):
+        mp.delenv(name, raising=False)
+    try:
+        from orchestration.cli import run_pipeline
+
+        result = run_pipeline(quiet=True)
+        assert result.success, "the demo pipeline failed"
+        con = duckdb.connect(str(settings.warehouse_path()), read_only=True)
+        yield con
+        con.close()
+    finally:
+        mp.undo()
+
+
+def rows(con, sql, params=None) -> list[tuple]:
+    return con.execute(sql, params or []).fetchall()
+
+
+def test_catalogue_has_21_quantitative_24_qualitative_and_15_goals(warehouse):
+    kinds = dict(rows(warehouse, "select kind, count(*) from marts.dim_indicator group by kind"))
+    assert kinds["quantitative"] == 21 and kinds["qualitative"] == 24
+    assert {r[0] for r in rows(warehouse, "select indicator_id from marts.dim_indicator where kind = 'quantitative'")} \
+        == QUANTITATIVE
+    goals = rows(warehouse, "select count(*), sum(n_quantitative), sum(n_qualitative) from marts.dim_goal")[0]
+    assert goals == (15, 21, 24)
+    by_main = dict((m, (q, ql)) for m, q, ql in rows(warehouse, """
+        select main_goal_id, sum(n_quantitative), sum(n_qualitative) from marts.dim_goal group by 1"""))
+    assert by_main == {1: (16, 17), 2: (1, 2), 3: (4, 5)}  # report table 2.1
+
+
+def test_all_21_indicators_have_values(warehouse):
+    found = dict(rows(warehouse, """
+        select indicator_id, count(value) from marts.fct_indicator_value
+        where indicator_id in (select indicator_id from marts.dim_indicator where kind = 'quantitative')
+        group by 1"""))
+    missing = sorted(i for i in QUANTITATIVE if found.get(i, 0) == 0)
+    assert not missing, f"indicators without a single value: {missing}"
+    # own reporting covers the three reporting years, the rest the whole series
+    years = dict((i, (lo, hi)) for i, lo, hi in rows(warehouse, """
+        select indicator_id, min(year), max(year) from marts.fct_indicator_value where value is not null group by 1"""))
+    assert years["eviction_systems"] == (2016, 2018)
+    assert years["dwellings_total"] == (2008, 2025)
+
+
+def test_extras_and_derived_series_present(warehouse):
+    present = {r[0] for r in rows(warehouse, """
+        select distinct indicator_id from marts.fct_indicator_value where value is not null""")}
+    for indicator in ("temp_total", "dwellings_vacant", "dwellings_owned_share", "dwellings_rented_share",
+                      "dwellings_private_disposal_share", "botid", "elderly_80plus_municipal_care_share",
+                      "referral_dwellings", "disadvantaged_dwellings"):
+        assert indicator in present, indicator
+
+
+def test_fct_values_are_numerator_over_denominator(warehouse):
+    bad = rows(warehouse, """
+        select v.indicator_id, v.municipality_code, v.year, v.value, v.numerator, v.denominator
+        from marts.fct_indicator_value v join marts.dim_indicator i using (indicator_id)
+        where v.value is not null and abs(v.value - case when i.denominator_measure is null then v.numerator
+                                                         else v.numerator / v.denominator * i.value_scale end)
+                                      > 1e-9 * greatest(1, abs(v.value))
+        limit 5""")
+    assert not bad, bad
+    # botid and gjennomstrømming are each other's inverse
+    pairs = rows(warehouse, """
+        select b.value, t.value from marts.fct_indicator_value b
+        join marts.fct_indicator_value t using (municipality_code, year)
+        where b.indicator_id = 'botid' and t.indicator_id = 'turnover_rate' and b.value is not null and t.value > 0""")
+    assert pairs and all(math.isclose(b * t, 100, rel_tol=1e-9) for b, t in pairs)
+
+
+def test_group_values_are_ratios_of_sums_recomputed_from_fct(warehouse):
+    recomputed = rows(warehouse, """
+        with members as (
+            select v.*, m.size_class, m.in_programme_cohort, m.kostra_group_code, i.denominator_measure, i.value_scale
+            from marts.fct_indicator_value v
+            join marts.dim_indicator i using (indicator_id)
+            join marts.dim_municipality m using (municipality_code, year)
+            where v.value is not null and (i.coverage = 'all' or m.in_programme)
+        ),
+        groups as (
+            select indicator_id, year, 'national' as group_type, 'all' as group_code, numerator, denominator,
+                   denominator_measure, value_scale from members
+            union all
+            select indicator_id, year, 'size_class', size_class, numerator, denominator, denominator_measure, value_scale
+            from members
+            union all
+            select indicator_id, year, 'programme', case when in_programme_cohort then 'in' else 'out' end,
+                   numerator, denominator, denominator_measure, value_scale from members
+            union all
+            select indicator_id, year, 'kostra_group', kostra_group_code, numerator, denominator,
+                   denominator_measure, value_scale from members where kostra_group_code is not null
+        )
+        select indicator_id, year, group_type, group_code,
+               case when any_value(denominator_measure) is null then sum(numerator)
+                    else sum(numerator) / sum(denominator) * any_value(value_scale) end as value,
+               count(*) as n
+        from groups group by 1, 2, 3, 4""")
+    assert len(recomputed) > 1000
+    published = {(i, y, t, c): (v, n) for i, y, t, c, v, n in rows(warehouse, """
+        select indicator_id, year, group_type, group_code, value, n_municipalities
+        from marts.fct_indicator_group_value""")}
+    mismatches = []
+    for indicator, year, group_type, group_code, value, n in recomputed:
+        got = published.get((indicator, year, group_type, group_code))
+        if got is None or got[1] != n or not math.isclose(got[0], value, rel_tol=1e-9, abs_tol=1e-9):
+            mismatches.append((indicator, year, group_type, group_code, value, n, got))
+    assert not mismatches, mismatches[:5]
+
+
+def test_group_value_is_not_an_average_of_ratios(warehouse):
+    national, average = rows(warehouse, """
+        select g.value, (select avg(value) from marts.fct_indicator_value v
+                         where v.indicator_id = g.indicator_id and v.year = g.year and v.value is not null)
+        from marts.fct_indicator_group_value g
+        where g.indicator_id = 'wheelchair_share' and g.year = 2019 and g.group_type = 'national'""")[0]
+    assert abs(national - average) > 0.1  # small municipalities would otherwise weigh as much as Oslo
+
+
+def test_national_dwellings_match_published_figures(warehouse):
+    national = dict(rows(warehouse, """
+        select year, value from marts.fct_indicator_group_value
+        where indicator_id = 'dwellings_total' and group_type = 'national' and year in (2008, 2019)"""))
+    assert abs(national[2008] - 96_403) / 96_403 < 0.02
+    assert abs(national[2019] - 108_000) / 108_000 < 0.02
+
+
+def test_goal_attainment_has_a_colour_for_every_ambition(warehouse):
+    result = rows(warehouse, """
+        select a.indicator_id, a.period, a.status_colour, a.colour_rule, a.colour_reason, i.has_ambition, i.coverage,
+               a.coverage
+        from marts.rpt_goal_attainment a join marts.dim_indicator i using (indicator_id)""")
+    ambitions = {r[0] for r in result if r[5]}
+    assert QUANTITATIVE - {"rental_housing_grant_dwellings", "care_investment_grant_dwellings",
+                           "user_involvement_planning", "user_involvement_housing_projects"} <= ambitions
+    for indicator, period, colour, rule, reason, has_ambition, coverage, coverage_text in result:
+        assert colour in {"green", "yellow", "red", "none"} and reason
+        if has_ambition and period == "report":
+            # a colour, unless the series is known to be unreliable in the period (young people before 2016)
+            assert colour != "none" or rule == "unreliable_data", (indicator, rule, reason)
+        if not has_ambition:
+            assert (colour, rule) == ("none", "no_ambition")
+        if coverage == "programme":
+            assert "programkommunene" in coverage_text
+    periods = {r[1] for r in result}
+    assert periods == {"report", "strategy", "latest"}
+    young = [r for r in result if r[0] == "temp_young" and r[1] == "report"][0]
+    assert young[3] == "unreliable_data"
+
+
+def test_programme_comparison_has_table_5_7_shape(warehouse):
+    groups = rows(warehouse, """
+        select group_label, shown_as from marts.rpt_programme_comparison
+        where indicator_id = 'dwellings_total' and group_type in ('total', 'size_class_programme')""")
+    labels = {g for g, _ in groups}
+    assert labels == {"I alt", "Store med", "Store ikke med", "Mellomstore med", "Mellomstore ikke med",
+                      "Små med", "Små ikke med"}
+    assert {s for _, s in groups} == {"change_pct"}
+    level = rows(warehouse, """select distinct shown_as from marts.rpt_programme_comparison
+                               where indicator_id = 'wheelchair_share'""")
+    assert level == [("level",)]
+
+
+def test_programme_share_of_country(warehouse):
+    shares = dict(rows(warehouse, """
+        select series_id, programme_share_pct from marts.rpt_programme_share where year = 2019"""))
+    assert 40 < shares["population"] < 90
+    assert shares["population_80_plus"] < shares["population"] + 5
+    # temporary accommodation concentrates in the programme's cities (report: 89 %)
+    assert shares["temp_total"] > shares["population"]
+
+
+def test_trend_break_per_kostra_indicator_and_size_class(warehouse):
+    result = rows(warehouse, """
+        select indicator_id, group_type, group_code, avg_annual_change_pre_pct, avg_annual_change_post_pct,
+               is_trend_break from marts.rpt_trend_break""")
+    by_group = {(r[0], r[2]) for r in result}
+    for code in ("all", "small", "medium", "large"):
+        assert ("temp_total", code) in by_group
+    temp = [r for r in result if r[0] == "temp_total" and r[2] == "all"][0]
+    assert temp[3] is not None and temp[4] is not None and temp[5] is not None
+
+
+def test_municipality_profile_sits_beside_its_peers(warehouse):
+    row = rows(warehouse, """
+        select value, size_class_value, kostra_group_value, national_value, compared_with_national
+        from marts.rpt_municipality_profile
+        where municipality_code = '0301' and year = 2019 and indicator_id = 'wheelchair_share'""")[0]
+    assert all(v is not None for v in row)
+
+
+def _contracts() -> dict[str, list[dict]]:
+    out = {}
+    for path in sorted(MARTS_DIR.glob("*.yml")):
+        for model in yaml.safe_load(path.read_text(encoding="utf-8")).get("models", []):
+            out[model["name"]] = model
+    return out
+
+
+def test_mart_contracts_hold_and_every_column_is_documented(warehouse):
+    contracts = _contracts()
+    expected_marts = {"dim_municipality", "dim_goal", "dim_indicator", "fct_indicator_value",
+                      "fct_indicator_group_value", "rpt_goal_attainment", "rpt_programme_comparison",
+                      "rpt_programme_share", "rpt_trend_break", "rpt_municipality_profile"}
+    assert expected_marts <= set(contracts)
+    for name, model in contracts.items():
+        assert model["config"]["contract"]["enforced"] is True, name
+        assert model.get("description"), name
+        declared = [(c["name"], c["data_type"].upper()) for c in model["columns"]]
+        for column in model["columns"]:
+            assert column.get("description"), f"{name}.{column['name']} is not documented"
+        actual = rows(warehouse, """select column_name, data_type from information_schema.columns
+                                    where table_schema = 'marts' and table_name = ? order by ordinal_position""",
+                      [name])
+        assert actual == declared, name
+    fct = [c for c, _ in rows(warehouse, """select column_name, data_type from information_schema.columns
+                                             where table_schema = 'marts' and table_name = 'fct_indicator_value'
+                                             order by ordinal_position""")]
+    assert fct[:8] == ["indicator_id", "municipality_code", "year", "value", "numerator", "denominator",
+                       "status_symbol", "vintage"]
+
+
+def test_keys_and_relationships(warehouse):
+    assert rows(warehouse, """select count(*) from (select indicator_id, municipality_code, year
+                              from marts.fct_indicator_value group by all having count(*) > 1)""")[0][0] == 0
+    assert rows(warehouse, """select count(*) from marts.fct_indicator_value v
+                              where not exists (select 1 from marts.dim_municipality m
+                                                where m.municipality_code = v.municipality_code and m.year = v.year)
+                                 or not exists (select 1 from marts.dim_indicator i
+                                                where i.indicator_id = v.indicator_id)""")[0][0] == 0
+    # the reference structure: 357 municipalities (KLASS 2024), each in one size class per year
+    assert rows(warehouse, "select count(distinct municipality_code) from marts.dim_municipality")[0][0] == 357
+    assert rows(warehouse, "select count(*) from marts.dim_municipality where year = 2019 and size_class is null"
+                )[0][0] == 0

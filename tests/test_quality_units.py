@@ -1,0 +1,320 @@
+"""The quality machinery without the pipeline: suites, GX findings, the follow-up register, the findings
+lifecycle and the digest log. Real DuckDB files and real Great Expectations, no mocks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from orchestration.quality import store
+from orchestration.quality.gx_runner import (
+    Suite,
+    SuiteResult,
+    load_quality_config,
+    load_suites,
+    parse_suite,
+    resolve_placeholders,
+    run_suite,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CONFIG = load_quality_config()
+STATUSES = CONFIG["followup"]["statuses"]
+
+
+@pytest.fixture
+def con(tmp_path: Path):
+    connection = duckdb.connect(str(tmp_path / "wh.duckdb"))
+    yield connection
+    connection.close()
+
+
+# ------------------------------------------------------------------------------------------ suites
+
+
+def test_every_suite_parses_with_a_declared_severity_and_a_known_builder():
+    from orchestration.quality import frames
+
+    suites = {s.name: s for s in load_suites()}
+    for suite in suites.values():
+        assert suite.severity in ("ERROR", "WARNING"), suite.name
+        if suite.frame and suite.frame.get("builder"):
+            assert suite.frame["builder"] in frames.BUILDERS, suite.name
+    # the planted demo inconsistencies are warnings (make demo publishes) …
+    for name in ("skjema13_consistency", "bostotte_confusion", "kmd_iplos", "yoy_jumps", "kostra_completeness",
+                 "kostra_municipality_codes"):
+        assert suites[name].severity == "WARNING", name
+    # … structural failures are errors (publication blocked)
+    for name in ("raw_ssb_observations", "stg_kostra_values_structure", "stg_population_structure",
+                 "raw_husbanken_instruments", "raw_kmd_survey", "fct_indicator_value"):
+        assert suites[name].severity == "ERROR", name
+
+
+def test_thresholds_come_from_quality_yaml():
+    spec = {"a": "${kmd_iplos.municipality.max_rel}", "b": "-${kmd_iplos.municipality.max_rel}",
+            "c": "x in ${missing_value_symbols}", "d": "${yoy.measures.dwellings_wheelchair.min_base}"}
+    out = resolve_placeholders(spec, CONFIG, "test")
+    assert out["a"] == CONFIG["kmd_iplos"]["municipality"]["max_rel"]
+    assert out["b"] == -CONFIG["kmd_iplos"]["municipality"]["max_rel"]
+    assert out["c"].startswith("x in [") and "':'" in out["c"]
+    assert isinstance(out["d"], int)
+    with pytest.raises(ValueError, match=r"my_suite.*\$\{no\.such\}"):
+        parse_suite({"name": "x", "table": "a.b", "expectations": [], "severity": "${no.such}"}, CONFIG,
+                    Path("my_suite.yml"))
+
+
+def test_definitions_do_not_import_great_expectations():
+    code = ("import sys; import orchestration.definitions; "
+            "sys.exit(1 if 'great_expectations' in sys.modules else 0)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_an_extra_expectations_dir_adds_a_blocking_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import dagster as dg
+
+    from orchestration.assets import quality
+
+    (tmp_path / "impossible.yml").write_text(
+        "name: impossible\ntable: staging.stg_ssb__kostra_values\nseverity: ERROR\n"
+        "expectations:\n  - type: expect_column_values_to_be_between\n    kwargs: {column: year, max_value: 0}\n",
+        encoding="utf-8")
+    monkeypatch.setenv("BOLIGSOSIAL_EXTRA_EXPECTATIONS", str(tmp_path))
+
+    @dg.asset(key=["staging", "stg_ssb__kostra_values"])
+    def staged():
+        return None
+
+    checks = quality.build_checks([staged])
+    by_name = {spec.name: spec for c in checks for spec in c.check_specs}
+    assert "gx_impossible" in by_name
+    assert by_name["gx_impossible"].blocking
+    assert by_name["gx_impossible"].asset_key == dg.AssetKey(["staging", "stg_ssb__kostra_values"])
+
+
+# ------------------------------------------------------------------------------------ GX findings
+
+
+def _kostra(con, rows):
+    con.execute("create schema if not exists staging")
+    frame = pd.DataFrame(rows, columns=["municipality_code", "year", "measure", "measure_kind", "value"])
+    con.register("_rows", frame)
+    con.execute("create or replace table staging.kostra as select * from _rows")
+    con.unregister("_rows")
+
+
+def test_unexpected_rows_become_findings_with_observed_expected_and_a_stable_id(con):
+    _kostra(con, [
+        ("0301", 2020, "dwellings_total", "count", 100.0), ("0301", 2020, "dwellings_private_disposal", "count", 20.0),
+        ("0301", 2020, "dwellings_user_owned_disposal", "count", 25.0),   # user-owned > private: tilvisning < 0
+        ("1103", 2020, "dwellings_total", "count", 50.0), ("1103", 2020, "dwellings_private_disposal", "count", 60.0),
+        ("1103", 2020, "dwellings_user_owned_disposal", "count", 5.0),    # private > total
+    ])
+    suite = parse_suite({
+        "name": "s13", "table": "staging.kostra", "severity": "WARNING",
+        "frame": {"builder": "kostra_wide", "params": {
+            "table": "staging.kostra",
+            "measures": ["dwellings_total", "dwellings_private_disposal", "dwellings_user_owned_disposal"],
+            "derived": {"tilvisningsboliger": "dwellings_private_disposal - dwellings_user_owned_disposal"}}},
+        "expectations": [
+            {"id": "private_gt_total", "type": "expect_column_pair_values_a_to_be_greater_than_b",
+             "kwargs": {"column_A": "dwellings_total", "column_B": "dwellings_private_disposal", "or_equal": True},
+             "finding": {"measure": "dwellings_private_disposal", "observed": "dwellings_private_disposal",
+                         "expected": "dwellings_total", "message": "{dwellings_private_disposal} > {dwellings_total}"}},
+            {"id": "tilvisning_negative", "type": "expect_column_values_to_be_between",
+             "kwargs": {"column": "tilvisningsboliger", "min_value": 0},
+             "finding": {"measure": "tilvisningsboliger", "observed": "tilvisningsboliger"}},
+            {"id": "needs_missing_column", "type": "expect_column_values_to_not_be_null", "kwargs": {"column": "nope"}},
+        ]}, CONFIG)
+    result = run_suite(con, suite, CONFIG)
+    assert not result.success
+    by_id = {f["finding_id"]: f for f in result.findings}
+    assert set(by_id) == {"private_gt_total:1103:2020:dwellings_private_disposal",
+                          "tilvisning_negative:0301:2020:tilvisningsboliger"}
+    f = by_id["private_gt_total:1103:2020:dwellings_private_disposal"]
+    assert (f["observed"], f["expected"], f["deviation"], f["severity"]) == (60.0, 50.0, 10.0, "WARNING")
+    assert f["message"] == "60 > 50"
+    assert by_id["tilvisning_negative:0301:2020:tilvisningsboliger"]["observed"] == -5.0
+    assert any("nope" in n for n in result.notes)          # a missing column is said, not a crash
+    assert sorted(result.kinds) == ["private_gt_total", "tilvisning_negative"]
+
+
+def test_a_missing_table_is_skipped_not_a_crash(con):
+    suite = parse_suite({"name": "k", "table": "raw.kmd_survey", "severity": "ERROR",
+                         "expectations": [{"type": "expect_column_values_to_not_be_null",
+                                           "kwargs": {"column": "x"}}]}, CONFIG)
+    result = run_suite(con, suite, CONFIG)
+    assert result.success and result.skipped == "skipped: raw.kmd_survey not present"
+
+
+def test_schema_types_are_checked_as_duckdb_types(con):
+    con.execute("create schema raw; create table raw.t (municipality_code integer, value double)")
+    suite = parse_suite({"name": "types", "table": "raw.t", "severity": "ERROR",
+                         "schema": {"municipality_code": "VARCHAR", "value": "NUMERIC", "year": "INTEGER|BIGINT"},
+                         "expectations": []}, CONFIG)
+    result = run_suite(con, suite, CONFIG)
+    assert not result.success
+    assert {f["finding_id"] for f in result.findings} == {"schema.types:-:-:municipality_code", "schema.types:-:-:year"}
+
+
+# --------------------------------------------------------------------------------- the register
+
+
+def _write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_text(text, encoding=encoding)
+    return path
+
+
+def test_register_parses_comma_or_semicolon_with_bom(tmp_path: Path):
+    comma = _write(tmp_path / "a.csv", "finding_id,status,cause,owner,deadline,note\n"
+                   'kmd_iplos:0301:2017:care_dwellings,Contacted,definition,SSB,2018-10-30,"a, b"\n',
+                   encoding="utf-8-sig")
+    frame = store.read_register(comma, STATUSES)
+    assert frame.iloc[0].to_dict() | {} == {
+        "finding_id": "kmd_iplos:0301:2017:care_dwellings", "status": "contacted", "cause": "definition",
+        "owner": "SSB", "deadline": dt.date(2018, 10, 30), "note": "a, b", "row_number": 2}
+    semicolon = _write(tmp_path / "b.csv", "finding_id;status;deadline\nx:1;new;\n")
+    frame = store.read_register(semicolon, STATUSES)
+    assert frame.iloc[0]["status"] == "new" and frame.iloc[0]["deadline"] is None
+
+
+def test_register_errors_name_row_and_column(tmp_path: Path):
+    path = _write(tmp_path / "r.csv", "finding_id,status,cause,owner,deadline,note\n"
+                  "a:1,contacted,,,2018-10-30,\n"
+                  "a:2,kontaktet,,,2018-10-30,\n"
+                  "a:3,new,,,30.10.2018,\n"
+                  "a:1,new,,,2018-02-30,\n")
+    with pytest.raises(store.RegisterError) as info:
+        store.read_register(path, STATUSES)
+    errors = info.value.errors
+    assert "row 3, column status: unknown status 'kontaktet' (allowed: new, contacted, explained, resolved)" in errors
+    assert "row 4, column deadline: '30.10.2018' is not a date YYYY-MM-DD" in errors
+    assert "row 5, column finding_id: 'a:1' is already in row 2" in errors
+    assert "row 5, column deadline: '2018-02-30' is not a date YYYY-MM-DD" in errors
+    missing = _write(tmp_path / "m.csv", "finding,status\nx,new\n")
+    with pytest.raises(store.RegisterError, match="row 1, column finding_id: missing column"):
+        store.read_register(missing, STATUSES)
+
+
+def test_an_invalid_register_keeps_the_previous_one(con, tmp_path: Path):
+    path = _write(tmp_path / "r.csv", "finding_id,status,deadline\na:1,contacted,2018-10-30\n")
+    assert store.load_register(con, path, STATUSES).loaded
+    _write(path, "finding_id,status,deadline\na:1,contacted,2018-10-30\na:2,bogus,\n")
+    load = store.load_register(con, path, STATUSES)
+    assert not load.loaded and load.errors == ["row 3, column status: unknown status 'bogus' "
+                                               "(allowed: new, contacted, explained, resolved)"]
+    assert "previous register is kept" in load.message
+    assert con.execute("select finding_id, status from quality.followup_register").fetchall() == [("a:1", "contacted")]
+    path.unlink()
+    load = store.load_register(con, path, STATUSES)
+    assert not load.loaded and con.execute("select count(*) from quality.followup_register").fetchone()[0] == 1
+
+
+# ---------------------------------------------------------------------------- findings lifecycle
+
+
+def _observe(con, run_id: str, deviations: dict[str, float], skipped: bool = False) -> None:
+    suite = Suite("yoy_jumps", "staging.stg_ssb__kostra_values", "WARNING", [])
+    findings = [{"finding_id": f"yoy_drop:{code}:2022:dwellings_wheelchair", "kind": "yoy_drop", "severity": "WARNING",
+                 "municipality_code": code, "year": 2022, "measure": "dwellings_wheelchair", "observed": 100 + d,
+                 "expected": 100.0, "deviation": d, "relative_deviation": d / 100, "message": "",
+                 "check_name": "gx_yoy_jumps", "table_name": suite.table} for code, d in deviations.items()]
+    result = SuiteResult(suite, not findings, 2, [], 10, findings, [] if skipped else ["yoy_drop", "yoy_rise"],
+                         "skipped: x not present" if skipped else None)
+    store.record_check(con, run_id, result)
+
+
+def _merge(con, run_id: str, today: dt.date = dt.date(2026, 1, 1)):
+    return store.merge_findings(con, run_id, CONFIG, {"3449": "Sør-Aurdal", "1112": "Lund"}, today=today)
+
+
+def test_findings_carry_first_seen_resolve_reopen_and_worsen_once(con):
+    _observe(con, "r1", {"3449": -60.0, "1112": -50.0})
+    entries = _merge(con, "r1")
+    assert entries.counts == {"new": 2, "worsened": 0, "resolved": 0, "overdue": 0}
+    first_seen = dict(con.execute("select finding_id, first_seen from quality.findings").fetchall())
+    row = con.execute("select municipality_name, status, followup_status from quality.findings "
+                      "where municipality_code = '3449'").fetchone()
+    assert row == ("Sør-Aurdal", "open", "new")
+
+    _observe(con, "r2", {"3449": -60.0, "1112": -50.0})             # nothing changed
+    assert _merge(con, "r2").counts == {"new": 0, "worsened": 0, "resolved": 0, "overdue": 0}
+    assert dict(con.execute("select finding_id, first_seen from quality.findings").fetchall()) == first_seen
+
+    _observe(con, "r3", {"3449": -63.0, "1112": -80.0})             # +5 % (below 10 %) and +60 %
+    entries = _merge(con, "r3")
+    assert list(entries.worsened.finding_id) == ["yoy_drop:1112:2022:dwellings_wheelchair"]
+    assert entries.worsened.iloc[0]["previous_deviation"] == -50.0
+    _observe(con, "r4", {"3449": -63.0, "1112": -80.0})             # worsened once, not every run
+    assert _merge(con, "r4").counts["worsened"] == 0
+
+    _observe(con, "r5", {"3449": -63.0}, skipped=True)              # check skipped: nothing resolves
+    assert _merge(con, "r5").counts["resolved"] == 0
+    _observe(con, "r6", {"3449": -63.0})                            # 1112 no longer observed
+    entries = _merge(con, "r6")
+    assert list(entries.resolved.finding_id) == ["yoy_drop:1112:2022:dwellings_wheelchair"]
+    status, resolved_at = con.execute("select status, resolved_at from quality.findings "
+                                      "where municipality_code = '1112'").fetchone()
+    assert status == "resolved" and resolved_at is not None
+
+    _observe(con, "r7", {"3449": -63.0, "1112": -80.0})             # back again: reported as new
+    entries = _merge(con, "r7")
+    assert list(entries.new.finding_id) == ["yoy_drop:1112:2022:dwellings_wheelchair"]
+    assert con.execute("select first_seen from quality.findings where municipality_code = '1112'"
+                       ).fetchone()[0] == first_seen["yoy_drop:1112:2022:dwellings_wheelchair"]
+    assert con.execute("select count(*) from quality.digest_log").fetchone()[0] == 5
+
+
+def test_overdue_follow_ups_are_reported_once_per_deadline(con, tmp_path: Path):
+    fid = "yoy_drop:3449:2022:dwellings_wheelchair"
+    register = _write(tmp_path / "r.csv", f"finding_id,status,owner,deadline\n{fid},contacted,Husbanken,2025-06-30\n")
+    store.load_register(con, register, STATUSES)
+    _observe(con, "r1", {"3449": -60.0})
+    entries = _merge(con, "r1")
+    assert list(entries.overdue.finding_id) == [fid]
+    assert con.execute("select followup_status, followup_owner from quality.findings").fetchone() == \
+        ("contacted", "Husbanken")
+    _observe(con, "r2", {"3449": -60.0})
+    assert _merge(con, "r2").counts["overdue"] == 0
+    _write(register, f"finding_id,status,owner,deadline\n{fid},contacted,Husbanken,2025-09-30\n")  # new deadline
+    store.load_register(con, register, STATUSES)
+    _observe(con, "r3", {"3449": -60.0})
+    assert _merge(con, "r3").counts["overdue"] == 1
+    _write(register, f"finding_id,status,owner,deadline\n{fid},resolved,Husbanken,2025-12-01\n")  # closed
+    store.load_register(con, register, STATUSES)
+    _observe(con, "r4", {"3449": -60.0})
+    assert _merge(con, "r4").counts["overdue"] == 0
+
+
+def test_the_digest_reads_back_what_was_logged(con, tmp_path: Path):
+    from orchestration.alerts import send_digest
+    from orchestration.quality.digest import digest_for_run
+
+    _observe(con, "r1", {"3449": -60.0})
+    _merge(con, "r1")
+    digest = digest_for_run(con, "r1", "wh.duckdb")
+    assert [f.finding_id for f in digest.new] == ["yoy_drop:3449:2022:dwellings_wheelchair"]
+    assert digest.new[0].municipality_name == "Sør-Aurdal" and digest.new[0].deviation == -60.0
+    result = send_digest(digest, None, outbox=tmp_path / "outbox")
+    assert result.status == "written" and "yoy_drop:3449:2022" in result.path.with_suffix(".txt").read_text()
+    _observe(con, "r2", {"3449": -60.0})
+    _merge(con, "r2")
+    assert digest_for_run(con, "r2", "wh.duckdb").is_empty
+    assert send_digest(digest_for_run(con, "r2", "wh.duckdb"), None, outbox=tmp_path / "outbox") is None
+
+
+def test_check_results_keep_one_row_per_check_and_run(con):
+    _observe(con, "r1", {"3449": -60.0})
+    _observe(con, "r1", {"3449": -60.0})      # a retried step replaces its rows
+    _observe(con, "r2", {})
+    rows = con.execute("select run_id, check_name, passed, findings, details from quality.check_results "
+                       "order by run_id").fetchall()
+    assert [(r[0], r[1], r[2], r[3]) for r in rows] == [("r1", "gx_yoy_jumps", False, 1), ("r2", "gx_yoy_jumps", True, 0)]
+    assert json.loads(rows[0][4])["kinds"] == ["yoy_drop", "yoy_rise"]
