@@ -24,6 +24,7 @@ def module_env(tmp_path_factory):
     mp.setenv("BOLIGSOSIAL_WAREHOUSE", str(base / "boligsosial.duckdb"))
     mp.setenv("BOLIGSOSIAL_LANDING", str(base / "landing"))
     mp.setenv("BOLIGSOSIAL_OUTBOX", str(base / "outbox"))
+    mp.setenv("BOLIGSOSIAL_INBOX", str(base / "inbox"))  # never read (and empty) the checkout's own inbox
     mp.setenv("BOLIGSOSIAL_SOURCE", "demo")
     for name in ("BOLIGSOSIAL_SMTP_HOST", "SSB_API_URL", "KLASS_API_URL"):
         mp.delenv(name, raising=False)
