@@ -522,8 +522,15 @@ def _follow_up_table(follow_ups: Sequence[FollowUp], today: dt.date) -> list[str
 # --------------------------------------------------------------------------------------- delivery
 
 
+_LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
 @contextmanager
 def _smtp_session(smtp: SmtpSettings) -> Iterator[smtplib.SMTP]:
+    if smtp.user and not smtp.starttls and smtp.host not in _LOOPBACK_HOSTS:
+        # Checked before connecting: a password never crosses the network in clear text.
+        raise smtplib.SMTPException(
+            f"refusing to send SMTP credentials to {smtp.host} without TLS: set BOLIGSOSIAL_SMTP_STARTTLS=true")
     client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
     try:
         if smtp.starttls:

@@ -86,8 +86,13 @@ def run_pipeline(job_name: str = "full_pipeline", run_config: dict | None = None
     config.setdefault("loggers", {"console": {"config": {"log_level": "CRITICAL"}}, "progress": {}})
     if job.partitions_def is not None and not tags:
         tags = all_years_tags()
-    return job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False, run_config=config,
-                                  tags=tags or {})
+    result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
+                                    run_config=config, tags=tags or {})
+    if not result.success:  # the published warehouse stays; the half-built copy goes
+        from orchestration.warehouse import WarehouseBuild
+
+        WarehouseBuild(settings.warehouse_path(), result.run_id).discard()
+    return result
 
 
 def summarise(result, started: float) -> int:

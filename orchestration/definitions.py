@@ -21,7 +21,8 @@ source_assets = [ssb.ssb_observations, klass.klass_structure, *files.file_assets
 all_assets = [*source_assets, dbt_assets_module.dbt_models, publish.published_warehouse]
 
 # Expected freshness per source, as asset checks (the newer FreshnessPolicy is evaluated only by the daemon,
-# so tests could not assert it): a KOSTRA statistics year must be in by 1 July of the following year.
+# so tests could not assert it): a KOSTRA statistics year must be in by 1 July of the following year,
+# KLASS must have been read within ~a year, Husbanken's month by the 10th of the month after.
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     freshness_checks = dg.build_time_partition_freshness_checks(
@@ -31,8 +32,13 @@ with warnings.catch_warnings():
     freshness_checks += dg.build_last_update_freshness_checks(
         assets=[klass.klass_structure], lower_bound_delta=dt.timedelta(days=400), severity=dg.AssetCheckSeverity.WARN
     )
+    freshness_checks += dg.build_time_partition_freshness_checks(
+        assets=[files.husbanken_monthly], deadline_cron="0 0 10 * *", timezone="Europe/Oslo",
+        severity=dg.AssetCheckSeverity.WARN,
+    )
     freshness_sensor = dg.build_sensor_for_freshness_checks(freshness_checks=freshness_checks,
-                                                            name="freshness_checks_sensor")
+                                                            name="freshness_checks_sensor",
+                                                            default_status=dg.DefaultSensorStatus.RUNNING)
 
 # Great Expectations suites as blocking asset checks, the findings register and the digest (issue 6).
 quality_assets, quality_checks = quality.build(all_assets)

@@ -16,6 +16,7 @@ def _statistics_year(scheduled: dt.datetime) -> str:
 
 
 @dg.schedule(job=kostra_release, cron_schedule="0 8 16 3 *", execution_timezone=TIMEZONE,
+             default_status=dg.DefaultScheduleStatus.RUNNING,
              description="The day after KOSTRA's unrevised figures (15 March): load last year's figures.")
 def kostra_unrevised_schedule(context: dg.ScheduleEvaluationContext):
     year = _statistics_year(context.scheduled_execution_time)
@@ -23,6 +24,7 @@ def kostra_unrevised_schedule(context: dg.ScheduleEvaluationContext):
 
 
 @dg.schedule(job=kostra_release, cron_schedule="0 8 16 6 *", execution_timezone=TIMEZONE,
+             default_status=dg.DefaultScheduleStatus.RUNNING,
              description="The day after KOSTRA's revised figures (15 June): reload last year's figures.")
 def kostra_revised_schedule(context: dg.ScheduleEvaluationContext):
     year = _statistics_year(context.scheduled_execution_time)
@@ -30,6 +32,7 @@ def kostra_revised_schedule(context: dg.ScheduleEvaluationContext):
 
 
 @dg.schedule(job=husbanken_monthly, cron_schedule="0 6 5 * *", execution_timezone=TIMEZONE,
+             default_status=dg.DefaultScheduleStatus.RUNNING,
              description="Husbanken's monthly series, on the 5th, for the month before.")
 def husbanken_monthly_schedule(context: dg.ScheduleEvaluationContext):
     first_of_month = context.scheduled_execution_time.date().replace(day=1)
@@ -38,6 +41,7 @@ def husbanken_monthly_schedule(context: dg.ScheduleEvaluationContext):
 
 
 @dg.schedule(job=annual_analysis, cron_schedule="0 5 1 9 *", execution_timezone=TIMEZONE,
+             default_status=dg.DefaultScheduleStatus.RUNNING,
              description="The annual analysis on 1 September, after the revised KOSTRA figures: every year.")
 def annual_analysis_schedule(context: dg.ScheduleEvaluationContext):
     return dg.RunRequest(run_key=f"annual-{context.scheduled_execution_time.year}", tags=all_years_tags())

@@ -45,7 +45,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-@dg.sensor(job=inbox_load, minimum_interval_seconds=60,
+@dg.sensor(job=inbox_load, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING,
            description="One run for each new or changed file in the inbox or the follow-up register, exactly once.")
 def inbox_sensor(context: dg.SensorEvaluationContext):
     seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
@@ -72,7 +72,7 @@ def _latest_partition(last_period: str | None) -> str:
     return keys[-1]
 
 
-@dg.sensor(job=kostra_release, minimum_interval_seconds=3600, default_status=dg.DefaultSensorStatus.STOPPED,
+@dg.sensor(job=kostra_release, minimum_interval_seconds=3600, default_status=dg.DefaultSensorStatus.RUNNING,
            description="Asks SSB (GET /tables/{id}) whether a configured table's `updated` moved; a run only then.")
 def ssb_updated_sensor(context: dg.SensorEvaluationContext):
     if settings.source_mode() != "live":
@@ -81,25 +81,49 @@ def ssb_updated_sensor(context: dg.SensorEvaluationContext):
     from orchestration.sources.ssb import SsbClient
 
     client = SsbClient(base_url=settings.ssb_api_url(), max_retries=2)
-    known: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
-    requests = []
+    known: dict[str, str] = json.loads(context.cursor) if context.cursor else _loaded_stamps()
+    moved: dict[str, str] = {}
+    partition = None
     for table in load_table_config():
         table_id = table["table_id"]
-        info = client.table_info(table_id)
         changed, updated = client.has_changed(table_id, known.get(table_id))
         if not changed or not updated:
             continue
-        known[table_id] = updated
-        requests.append(dg.RunRequest(
-            run_key=f"ssb-{table_id}-{updated}",
-            partition_key=_latest_partition(info.get("lastPeriod")),
-            tags={"boligsosial/ssb_table": table_id, "boligsosial/ssb_updated": updated},
-        ))
-    context.update_cursor(json.dumps(known, sort_keys=True))
-    return requests or dg.SkipReason("no configured SSB table moved")
+        moved[table_id] = updated
+        if table.get("kostra"):
+            partition = max(partition or "", _latest_partition(client.table_info(table_id).get("lastPeriod")))
+    context.update_cursor(json.dumps({**known, **moved}, sort_keys=True))
+    if not moved:
+        return dg.SkipReason("no configured SSB table moved")
+    # One run for everything that moved this tick: each run rebuilds and publishes the whole warehouse.
+    stamp = ",".join(f"{t}@{u}" for t, u in sorted(moved.items()))
+    return dg.RunRequest(
+        run_key=f"ssb-{hashlib.sha256(stamp.encode()).hexdigest()[:16]}",
+        partition_key=partition or _latest_partition(None),
+        tags={"boligsosial/ssb_tables": ",".join(sorted(moved)), "boligsosial/ssb_updated": stamp[:250]},
+    )
 
 
-@dg.run_failure_sensor(description="A failed run mails the working group's channel: job, step and error.")
+def _loaded_stamps() -> dict[str, str]:
+    """On a first tick, what the published warehouse already holds: no run for releases loaded before."""
+    import duckdb
+
+    path = settings.warehouse_path()
+    if not path.exists():
+        return {}
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+        try:
+            rows = con.execute("select table_id, max(updated) from raw.ssb_table_versions group by 1").fetchall()
+        finally:
+            con.close()
+    except duckdb.Error:
+        return {}
+    return {table_id: updated for table_id, updated in rows}
+
+
+@dg.run_failure_sensor(description="A failed run mails the working group's channel: job, step and error.",
+                       default_status=dg.DefaultSensorStatus.RUNNING)
 def run_failure_alert_sensor(context: dg.RunFailureSensorContext):
     from orchestration.alerts import send_failure_alert
 
@@ -109,6 +133,9 @@ def run_failure_alert_sensor(context: dg.RunFailureSensorContext):
         if event.step_failure_data and event.step_failure_data.error:
             error = event.step_failure_data.error.to_string()
         break
+    from orchestration.warehouse import WarehouseBuild
+
+    WarehouseBuild(settings.warehouse_path(), context.dagster_run.run_id).discard()  # the published one stays
     result = send_failure_alert(context.dagster_run.job_name, step_key, error, context.dagster_run.run_id,
                                 dt.datetime.now(dt.timezone.utc))
     context.log.info(f"failure alert {result.status}" + (f": {result.path}" if result.path else ""))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import shutil
 import time
@@ -36,12 +37,18 @@ class WarehouseBuild:
     def path(self) -> Path:
         return self.build_dir / f"{self.published_path.stem}-{self.run_id}.duckdb"
 
+    @property
+    def base_marker(self) -> Path:
+        """Which published file this build started from: publication refuses if it changed meanwhile."""
+        return self.path.with_suffix(".base.json")
+
     def ensure(self) -> Path:
         """Create the build file on first use in a run: a copy of the published warehouse, or empty."""
         self.build_dir.mkdir(parents=True, exist_ok=True)
         with _file_lock(self.build_dir / "build.lock"):
             if not self.path.exists():
                 _remove_stale_builds(self.build_dir, keep=self.path)
+                self.base_marker.write_text(json.dumps(_identity(self.published_path)))
                 if self.published_path.exists():
                     tmp = self.path.with_suffix(".copying")
                     shutil.copyfile(self.published_path, tmp)
@@ -63,6 +70,13 @@ class WarehouseBuild:
         """Atomically replace the published warehouse with this run's build."""
         if not self.path.exists():
             raise FileNotFoundError(f"nothing to publish: build file {self.path} does not exist")
+        started_from = json.loads(self.base_marker.read_text()) if self.base_marker.exists() else None
+        if started_from is not None and started_from != _identity(self.published_path):
+            # Another writer (e.g. `make demo` beside the daemon) published since this run copied the
+            # warehouse: replacing it would silently drop that run's loads.
+            raise PublishConflict(
+                f"{self.published_path} was published by another run after this run ({self.run_id}) started; "
+                "nothing was replaced: run again to build on the newer warehouse")
         con = duckdb.connect(str(self.path))
         try:
             con.execute("CHECKPOINT")
@@ -73,18 +87,31 @@ class WarehouseBuild:
             wal.unlink()
         self.published_path.parent.mkdir(parents=True, exist_ok=True)
         os.replace(self.path, self.published_path)
+        self.base_marker.unlink(missing_ok=True)
         return self.published_path
 
     def discard(self) -> None:
-        for p in (self.path, self.path.with_name(self.path.name + ".wal")):
+        """Drop a failed run's build; the published warehouse is untouched."""
+        for p in (self.path, self.path.with_name(self.path.name + ".wal"), self.base_marker):
             with contextlib.suppress(FileNotFoundError):
                 p.unlink()
+
+
+class PublishConflict(RuntimeError):
+    """The published warehouse changed while this run was building."""
+
+
+def _identity(path: Path) -> dict | None:
+    if not path.exists():
+        return None
+    stat = path.stat()
+    return {"inode": stat.st_ino, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
 def _remove_stale_builds(build_dir: Path, keep: Path) -> None:
     """Build files of crashed runs older than a day are garbage; younger ones may belong to a live run."""
     now = time.time()
-    for p in build_dir.glob("*.duckdb*"):
+    for p in [*build_dir.glob("*.duckdb*"), *build_dir.glob("*.base.json")]:
         if p != keep and now - p.stat().st_mtime > STALE_BUILD_SECONDS:
             with contextlib.suppress(FileNotFoundError):
                 p.unlink()

@@ -448,3 +448,11 @@ def test_load_alert_config_rejects_bad_addresses(tmp_path: Path) -> None:
 )
 def test_format_number(value, signed: bool, expected: str) -> None:
     assert format_number(value, signed=signed) == expected
+
+
+def test_credentials_never_go_to_a_remote_server_in_clear_text(outbox: Path) -> None:
+    remote = SmtpSettings(host="smtp.example.org", port=587, user="robot", password="s3cret", starttls=False)
+    message = render_failure_alert("job", "step", "boom", "run-1", dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc))
+    result = deliver(message, remote, outbox)
+    assert result.status == "pending"
+    assert "without TLS" in (result.error or "")

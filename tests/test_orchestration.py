@@ -57,6 +57,18 @@ def test_schedule_next_tick_and_its_run(name, after, expected_tick, partition):
     assert defs.resolve_job_def(schedule.job_name).tags["boligsosial/warehouse-writer"] == "true"
 
 
+def test_schedules_and_sensors_run_as_soon_as_the_daemon_starts():
+    from orchestration.definitions import defs
+
+    repo = defs.get_repository_def()
+    assert {s.name for s in repo.schedule_defs} >= {"kostra_unrevised_schedule", "kostra_revised_schedule",
+                                                    "husbanken_monthly_schedule", "annual_analysis_schedule"}
+    for schedule in repo.schedule_defs:
+        assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING, schedule.name
+    for sensor in repo.sensor_defs:
+        assert sensor.default_status == dg.DefaultSensorStatus.RUNNING, sensor.name
+
+
 def test_inbox_sensor_requests_one_run_per_new_or_changed_file(tmp_path, monkeypatch):
     from orchestration.definitions import defs
 
@@ -87,7 +99,7 @@ def test_inbox_sensor_requests_one_run_per_new_or_changed_file(tmp_path, monkeyp
     assert len({r.run_key for r in requests}) == 2
 
 
-def test_ssb_sensor_requests_a_run_only_when_updated_moves(monkeypatch):
+def test_ssb_sensor_requests_a_run_only_when_updated_moves(monkeypatch, tmp_path):
     from orchestration.assets.ssb import load_table_config
     from orchestration.definitions import defs
     from orchestration.sources.ssb_replay import SsbReplayServer
@@ -96,6 +108,7 @@ def test_ssb_sensor_requests_a_run_only_when_updated_moves(monkeypatch):
     with SsbReplayServer.from_directory(settings.DEMO_DATA_DIR / "ssb") as server:
         monkeypatch.setenv("BOLIGSOSIAL_SOURCE", "live")
         monkeypatch.setenv("SSB_API_URL", server.url_v2)
+        monkeypatch.setenv("BOLIGSOSIAL_WAREHOUSE", str(tmp_path / "none-yet.duckdb"))
         sensor = defs.resolve_sensor_def("ssb_updated_sensor")
         instance = dg.DagsterInstance.ephemeral()
 
@@ -105,13 +118,17 @@ def test_ssb_sensor_requests_a_run_only_when_updated_moves(monkeypatch):
             return result.run_requests, result.cursor
 
         first, cursor = evaluate(None)
-        assert len(first) == len(tables)  # nothing known yet: every table is new
+        # nothing known yet: every table is new, and one run loads them all
+        assert len(first) == 1 and set(first[0].tags["boligsosial/ssb_tables"].split(",")) == tables
         again, cursor = evaluate(cursor)
         assert again == []
         server.set_table_updated("12008", "2026-09-01T06:00:00Z")
         moved, cursor = evaluate(cursor)
-        assert [r.tags["boligsosial/ssb_table"] for r in moved] == ["12008"]
+        assert [r.tags["boligsosial/ssb_tables"] for r in moved] == ["12008"]
         assert moved[0].partition_key == "2025"
+        assert moved[0].run_key != first[0].run_key
+        again, cursor = evaluate(cursor)
+        assert again == []
         assert all(r.path.endswith(("/tables/12008", "/tables/12204", "/tables/12003", "/tables/07459"))
                    for r in server.requests), "the sensor only asks the cheap table endpoint"
 

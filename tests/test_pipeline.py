@@ -116,6 +116,7 @@ def test_failed_run_leaves_the_published_warehouse_intact(published, tmp_path, m
     failure = next(e for e in result.all_events if e.is_step_failure)
     assert "12008" in failure_message(failure.step_failure_data.error)
     assert _digest(published) == before
+    assert not list((published.parent / ".build").glob("*.duckdb")), "the failed run's copy is deleted"
     con = duckdb.connect(str(published), read_only=True)
     try:
         assert con.execute("select count(*) from marts.fct_indicator_value").fetchone()[0] > 0

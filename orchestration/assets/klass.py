@@ -92,6 +92,7 @@ def ingest(con: duckdb.DuckDBPyConnection, log=print) -> dict[str, int]:
                          ).fetchone()[0]
     if not landed_new and exists:
         log("KLASS: structure unchanged, nothing loaded")
+        _write_split_weights(con, log)
         return counts
     # KLASS tables are snapshots of one classification version: replace them; the landing zone keeps history.
     con.execute("create schema if not exists raw")
@@ -101,7 +102,40 @@ def ingest(con: duckdb.DuckDBPyConnection, log=print) -> dict[str, int]:
         con.unregister("_frame")
         counts[table] = len(frame)
     log("KLASS: " + ", ".join(f"{t} {n:,} rows" for t, n in counts.items()))
+    _write_split_weights(con, log)
     return counts
+
+
+def _write_split_weights(con: duckdb.DuckDBPyConnection, log) -> None:
+    """Allocation keys for split municipalities, from the population SSB delivered (table 07459).
+
+    The residual rule (harmonise.allocation_weights) estimates how the split municipality's own
+    inhabitants were divided, which plain population shares of the receiving municipalities get wrong
+    (Tysfjord went about half to Narvik and half to Hamarøy, not 9:1). dbt uses these weights when present.
+    """
+    has_population = con.execute(
+        "select count(*) from duckdb_tables() where schema_name = 'raw' and table_name = 'ssb_observations'"
+    ).fetchone()[0]
+    if not has_population:
+        return
+    population = con.execute("""
+        select cast(period as integer) as year, region_code as code, max(value) as population
+        from raw.ssb_observations
+        where table_id = '07459' and dimensions = '{}' and value is not null
+          and regexp_matches(region_code, '^[0-9]{4}$')
+        group by all
+    """).df()
+    if population.empty:
+        return
+    crosswalk = con.execute(
+        "select year, reported_code, reference_code, weight_kind, split_flag from raw.klass_crosswalk").df()
+    weighted = harmonise.allocation_weights(crosswalk, population)
+    con.register("_weighted", weighted)
+    con.execute("create or replace table raw.klass_crosswalk as select * from _weighted")
+    con.unregister("_weighted")
+    splits = weighted[weighted["split_flag"]]
+    log(f"KLASS: split weights for {splits.reported_code.nunique()} split codes "
+        f"({(splits.weight_basis == 'residual').sum()} rows by the residual rule)")
 
 
 KLASS_TABLES = {
@@ -113,7 +147,9 @@ KLASS_TABLES = {
 
 
 @dg.multi_asset(
-    specs=[dg.AssetSpec(["raw", table], description=text, group_name="raw_klass", kinds={"duckdb", "python"})
+    specs=[dg.AssetSpec(["raw", table], description=text, group_name="raw_klass", kinds={"duckdb", "python"},
+                        # split weights need the population SSB delivered in the same run
+                        deps=[dg.AssetKey(["raw", "ssb_observations"])] if table == "klass_crosswalk" else [])
            for table, text in KLASS_TABLES.items()],
     retry_policy=dg.RetryPolicy(max_retries=2, delay=settings.step_retry_delay_seconds(),
                                 backoff=dg.Backoff.EXPONENTIAL),
