@@ -125,8 +125,12 @@ def test_group_values_are_ratios_of_sums_recomputed_from_fct(warehouse):
             select indicator_id, year, 'size_class', size_class, numerator, denominator, denominator_measure, value_scale
             from members
             union all
-            select indicator_id, year, 'programme', case when in_programme_cohort then 'in' else 'out' end,
-                   numerator, denominator, denominator_measure, value_scale from members
+            select v.indicator_id, v.year, 'programme', case when m.in_programme_cohort then 'in' else 'out' end,
+                   v.numerator, v.denominator, i.denominator_measure, i.value_scale
+            from intermediate.int_cohort_indicator_value v
+            join marts.dim_indicator i using (indicator_id)
+            join intermediate.int_cohort_municipality_year m using (municipality_code, year)
+            where v.value is not null and (i.coverage = 'all' or m.in_programme)
             union all
             select indicator_id, year, 'kostra_group', kostra_group_code, numerator, denominator,
                    denominator_measure, value_scale from members where kostra_group_code is not null
@@ -141,7 +145,12 @@ def test_group_values_are_ratios_of_sums_recomputed_from_fct(warehouse):
         select indicator_id, year, group_type, group_code, value, n_municipalities
         from marts.fct_indicator_group_value""")}
     mismatches = []
+    ssb_national = {(i, y, t, c) for i, y, t, c in rows(warehouse, """
+        select indicator_id, year, group_type, group_code from marts.fct_indicator_group_value
+        where numerator_source = 'ssb_national'""")}
     for indicator, year, group_type, group_code, value, n in recomputed:
+        if (indicator, year, group_type, group_code) in ssb_national:
+            continue  # SSB's national figure, checked in test_national_counts_use_ssb_national_figure
         got = published.get((indicator, year, group_type, group_code))
         if got is None or got[1] != n or not math.isclose(got[0], value, rel_tol=1e-9, abs_tol=1e-9):
             mismatches.append((indicator, year, group_type, group_code, value, n, got))
@@ -272,3 +281,74 @@ def test_keys_and_relationships(warehouse):
     assert rows(warehouse, "select count(distinct municipality_code) from marts.dim_municipality")[0][0] == 357
     assert rows(warehouse, "select count(*) from marts.dim_municipality where year = 2019 and size_class is null"
                 )[0][0] == 0
+
+
+SYNTHETIC_MARTS = ("fct_indicator_group_value", "rpt_goal_attainment", "rpt_programme_comparison",
+                   "rpt_programme_share", "rpt_trend_break")
+
+
+def test_every_mart_row_from_demo_data_is_marked_synthetic(warehouse):
+    for mart in SYNTHETIC_MARTS:
+        columns = {c for (c,) in rows(warehouse, """select column_name from information_schema.columns
+                                                    where table_schema = 'marts' and table_name = ?""", [mart])}
+        assert "synthetic" in columns, mart
+        total, marked = rows(warehouse, f"select count(*), count(*) filter (where synthetic) from marts.{mart}")[0]
+        assert total > 0 and marked == total, (mart, total, marked)
+
+
+def test_programme_cohort_is_the_reports_70_on_the_2019_structure(warehouse):
+    members = dict(rows(warehouse, """
+        select group_code, n_municipalities from marts.fct_indicator_group_value
+        where indicator_id = 'dwellings_total' and year = 2019
+          and group_type in ('programme', 'size_class_programme') and group_code like '%in'"""))
+    assert members == {"in": 70, "large_in": 35, "medium_in": 31, "small_in": 4}  # report table 5.7
+    comparison = dict(rows(warehouse, """
+        select group_label, n_municipalities + n_missing from marts.rpt_programme_comparison
+        where indicator_id = 'dwellings_total' and group_type in ('programme', 'size_class_programme')"""))
+    assert (comparison["Med i programmet"], comparison["Store med"], comparison["Mellomstore med"],
+            comparison["Små med"]) == (70, 35, 31, 4)
+    # the share of the population straight from the 70 listed codes (their latest population as reported
+    # on those codes, 31.12.2018; 31.12.2019 is published on the 2020 codes)
+    direct = rows(warehouse, """
+        with p as (
+            select municipality_code, value from intermediate.int_measures_as_reported
+            where measure = 'population_end_of_year' and year = 2018 and regexp_matches(municipality_code, '^[0-9]{4}$'))
+        select sum(value) filter (where municipality_code in (
+                   select municipality_code from staging.stg_programme__municipalities
+                   where 2019 between coalesce(valid_from_year, 0) and coalesce(valid_to_year, 9999)))
+               / sum(value) * 100
+        from p""")[0][0]
+    share, n = rows(warehouse, """select programme_share_pct, n_programme_municipalities from marts.rpt_programme_share
+                                  where series_id = 'population' and year = 2019""")[0]
+    assert n == 70 and abs(share - direct) < 1, (share, direct)
+
+
+def test_national_counts_use_ssb_national_figure(warehouse):
+    eak = rows(warehouse, """
+        select value from staging.stg_ssb__national_values where measure = 'temp_households_total' and year = 2019""")
+    national = rows(warehouse, """
+        select numerator, value, numerator_source, n_missing, is_lower_bound from marts.fct_indicator_group_value
+        where indicator_id = 'temp_total' and year = 2019 and group_type = 'national'""")[0]
+    assert national[0] == national[1] == eak[0][0] and national[2] == "ssb_national" and not national[4]
+    # the municipalities alone miss the suppressed cells: their sum is lower
+    municipal = rows(warehouse, """select sum(numerator) from marts.fct_indicator_value
+                                   where indicator_id = 'temp_total' and year = 2019""")[0][0]
+    assert national[3] > 0 and municipal < national[0]
+
+
+def test_changes_are_over_municipalities_with_values_in_both_years(warehouse):
+    for mart in ("rpt_goal_attainment", "rpt_programme_comparison"):
+        assert rows(warehouse, f"select count(*) from marts.{mart} where n_municipalities_matched is null")[0][0] == 0
+    # temporary accommodation has suppressed cells: fewer municipalities match than report in the end year
+    matched, reporting = rows(warehouse, """
+        select n_municipalities_matched, n_municipalities from marts.rpt_programme_comparison
+        where indicator_id = 'temp_total' and group_type = 'total'""")[0]
+    assert 0 < matched <= reporting
+
+
+def test_coverage_says_how_many_municipalities_contributed(warehouse):
+    coverage = rows(warehouse, """select distinct coverage from marts.rpt_goal_attainment
+                                  where indicator_id = 'disadvantaged_dwellings'""")
+    assert len(coverage) == 1 and coverage[0][0].endswith("av 357 kommuner (KMD-undersøkelsen)"), coverage
+    assert rows(warehouse, """select distinct coverage from marts.rpt_goal_attainment
+                              where indicator_id = 'dwellings_total'""") == [("Alle kommuner",)]

@@ -118,6 +118,7 @@ def env(tmp_path_factory):
     mp.setenv("BOLIGSOSIAL_INBOX", str(base / "inbox"))          # never the checkout's inbox
     mp.setenv("BOLIGSOSIAL_FOLLOWUP_REGISTER", str(base / "followup" / "register.csv"))
     mp.setenv("BOLIGSOSIAL_SOURCE", "demo")
+    mp.setenv("BOLIGSOSIAL_TODAY", "2026-11-23")                 # source freshness is judged on this date
     mp.setenv("GX_ANALYTICS_ENABLED", "false")
     for name in ("BOLIGSOSIAL_SMTP_HOST", "BOLIGSOSIAL_SMTP_PORT", "BOLIGSOSIAL_SMTP_USER", "BOLIGSOSIAL_SMTP_PASSWORD",
                  "BOLIGSOSIAL_SMTP_STARTTLS", "BOLIGSOSIAL_ALERT_SENDER", "BOLIGSOSIAL_ALERT_RECIPIENTS",
@@ -172,8 +173,7 @@ def test_planted_wheelchair_drops_are_found_and_nothing_else_jumps(first, world)
 
 
 def test_planted_kmd_iplos_deviations_are_found(first, world):
-    if not has_rows("raw.kmd_survey"):
-        pytest.skip("the pipeline loaded no KMD survey (demo inbox file not there yet)")
+    assert has_rows("raw.kmd_survey"), "the pipeline loaded no KMD survey (data/demo/inbox/kmd_survey)"
     from orchestration.demo_data.kmd_survey_files import planted_kmd_deviations
 
     expected = {f"kmd_iplos:{code}:2017:care_dwellings" for code in planted_kmd_deviations(world)}
@@ -183,8 +183,8 @@ def test_planted_kmd_iplos_deviations_are_found(first, world):
 
 
 def test_planted_bostotte_confusion_is_found(first, world):
-    if not has_rows("raw.husbanken_instruments", "instrument = 'bostotte'"):
-        pytest.skip("the pipeline loaded no statlig bostøtte (demo inbox file not there yet)")
+    assert has_rows("raw.husbanken_instruments", "instrument = 'bostotte'"), \
+        "the pipeline loaded no statlig bostøtte (data/demo/inbox/husbanken)"
     from orchestration.demo_data.husbanken_files import MONTHLY_YEARS, confused_bostotte_municipalities
 
     planted = confused_bostotte_municipalities(world)
@@ -215,11 +215,29 @@ def test_register_joins_findings_and_every_check_has_a_result(first):
     run_id = first["result"].run_id
     checks = {r[0]: r[1:] for r in query(
         "select check_name, severity, passed, skipped from quality.check_results where run_id = ?", [run_id])}
-    from orchestration.quality.gx_runner import load_suites
+    from orchestration.quality.freshness import load_rules
+    from orchestration.quality.gx_runner import load_quality_config, load_suites
 
-    assert {f"gx_{s.name}" for s in load_suites()} | {"followup_register_valid"} == set(checks)
+    freshness = {r.check_name for r in load_rules(load_quality_config())}
+    assert {f"gx_{s.name}" for s in load_suites()} | {"followup_register_valid"} | freshness == set(checks)
     assert all(passed for severity, passed, _ in checks.values() if severity == "ERROR")
     assert checks["gx_yoy_jumps"][1] is False  # the wheelchair drops (a WARNING: published all the same)
+
+
+def test_stale_husbanken_months_are_one_finding_in_the_digest_and_kostra_is_fresh(first, env):
+    # Today 2026-11-23: KOSTRA 2025 (due 1 July 2026) is there; Husbanken's monthly figures end 2025-12,
+    # 2026-09 is due. An honest finding on the demo data, not a failure of the run.
+    assert query("select finding_id, severity, municipality_name, observed, expected from quality.findings "
+                 "where kind = 'stale_source'") == \
+        [("stale_source:0000:-:husbanken/monthly", "WARNING", "Hele landet", 202512.0, 202609.0)]
+    evaluations = {e.check_name: e.passed for e in first["result"].get_asset_check_evaluations()
+                   if e.check_name.startswith("freshness_")}
+    assert evaluations["freshness_husbanken_monthly"] is False
+    assert all(passed for name, passed in evaluations.items() if name != "freshness_husbanken_monthly")
+    assert {"freshness_ssb_12008", "freshness_ssb_12204", "freshness_ssb_12003", "freshness_klass_131"} <= \
+        set(evaluations)
+    text = digests(env["outbox"])[0].with_suffix(".txt").read_text(encoding="utf-8")
+    assert "stale_source:0000:-:husbanken/monthly" in text and "2026-09" in text
 
 
 # ------------------------------------------------------------------------------------------ run 2

@@ -318,3 +318,132 @@ def test_check_results_keep_one_row_per_check_and_run(con):
                        "order by run_id").fetchall()
     assert [(r[0], r[1], r[2], r[3]) for r in rows] == [("r1", "gx_yoy_jumps", False, 1), ("r2", "gx_yoy_jumps", True, 0)]
     assert json.loads(rows[0][4])["kinds"] == ["yoy_drop", "yoy_rise"]
+
+
+# ---------------------------------------------------------------------------------- source freshness
+
+
+def _sources(con, kostra_years=range(2008, 2026), months=("2025-11", "2025-12"), klass_loaded="2026-11-23"):
+    """A tiny warehouse: KOSTRA 12008 with figures for `kostra_years`, Husbanken monthly `months`, a KLASS load."""
+    con.execute("create schema if not exists raw")
+    con.execute("create or replace table raw.ssb_observations (table_id varchar, region_code varchar, "
+                "period varchar, value double)")
+    con.execute("create or replace table raw.husbanken_instruments (municipality_code varchar, period varchar, "
+                "grain varchar, year integer, month integer, instrument varchar, measure varchar, value double)")
+    from orchestration import raw
+
+    con.execute("drop table if exists raw.load_log")
+    raw.ensure_load_log(con)
+    for year in kostra_years:
+        con.execute("insert into raw.ssb_observations values ('12008', '0301', ?, 1.0)", [str(year)])
+    # a placeholder year without figures ("..." not yet available) does not count as loaded
+    con.execute("insert into raw.ssb_observations values ('12008', '0301', '2026', null)")
+    con.execute("insert into raw.husbanken_instruments values ('0301', '2026', 'year', 2026, null, 'startlan', "
+                "'amount', 5.0)")  # a yearly figure is not a monthly one
+    for month in months:
+        con.execute("insert into raw.husbanken_instruments values ('0301', ?, 'month', ?, ?, 'bostotte', "
+                    "'households', 10.0)", [month, int(month[:4]), int(month[5:])])
+    for status, loaded_at in (("loaded", klass_loaded), ("rejected", "2026-11-22")):
+        con.execute("insert into raw.load_log (source, target_table, original_name, landed_path, checksum, "
+                    "loaded_at, status) values ('klass', 'klass_131_codes', '131_codes.json', 'x', 'c', ?, ?)",
+                    [loaded_at, status])
+
+
+FRESHNESS_CONFIG = {**CONFIG, "freshness": {**CONFIG["freshness"], "sources": [  # the shipped rules for these
+    s for s in CONFIG["freshness"]["sources"] if s["measure"] in ("ssb/12008", "husbanken/monthly", "klass/131")]}}
+
+
+def _freshness_run(con, run_id: str, config: dict = FRESHNESS_CONFIG):
+    from orchestration.quality import freshness
+
+    results = {r.rule.measure: r for r in freshness.evaluate_all(con, config)}
+    freshness.record(con, run_id, list(results.values()), config)
+    return results, store.merge_findings(con, run_id, config, {})
+
+
+def test_due_periods_follow_the_publication_calendar():
+    from orchestration.quality.freshness import due_month, due_year
+
+    assert due_year(dt.date(2026, 6, 30), "07-01", 1) == 2024      # 2025 figures are due by 1 July 2026
+    assert due_year(dt.date(2026, 7, 1), "07-01", 1) == 2025
+    assert due_year(dt.date(2026, 11, 23), "07-01", 1) == 2025
+    assert due_month(dt.date(2026, 11, 23), 2) == (2026, 9)
+    assert due_month(dt.date(2026, 2, 1), 2) == (2025, 12)
+
+
+def test_today_is_injectable_in_one_place(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("BOLIGSOSIAL_TODAY", "2026-11-23")
+    assert store.today() == dt.date(2026, 11, 23)
+    monkeypatch.setenv("BOLIGSOSIAL_TODAY", "23.11.2026")
+    with pytest.raises(ValueError, match="BOLIGSOSIAL_TODAY"):
+        store.today()
+    monkeypatch.delenv("BOLIGSOSIAL_TODAY")
+    assert store.today() == dt.date.today()
+
+
+def test_a_stale_source_is_a_finding_reported_once_and_resolved_when_fresh(con, monkeypatch: pytest.MonkeyPatch):
+    from orchestration.quality.digest import digest_for_run
+
+    monkeypatch.setenv("BOLIGSOSIAL_TODAY", "2026-11-23")
+    _sources(con)
+    results, entries = _freshness_run(con, "r1")
+    # KOSTRA 2025 was due by 1 July 2026 and is there; Husbanken's newest month 2025-12 is far behind 2026-09.
+    assert not results["ssb/12008"].stale and results["ssb/12008"].due == "2025"
+    assert results["husbanken/monthly"].stale
+    assert (results["husbanken/monthly"].newest, results["husbanken/monthly"].due) == ("2025-12", "2026-09")
+    assert not results["klass/131"].stale
+    fid = "stale_source:0000:-:husbanken/monthly"
+    assert list(entries.new.finding_id) == [fid]
+    checks = dict(con.execute("select check_name, passed from quality.check_results where run_id = 'r1' "
+                              "and check_name like 'freshness_%'").fetchall())
+    assert checks["freshness_husbanken_monthly"] is False and checks["freshness_ssb_12008"] is True
+
+    digest = digest_for_run(con, "r1", "wh.duckdb")
+    stale = [f for f in digest.new if f.measure == "husbanken/monthly"]
+    assert len(stale) == 1
+    assert (stale[0].kind, stale[0].severity, stale[0].municipality_code, stale[0].municipality_name) == \
+        ("stale_source", "WARNING", "0000", "Hele landet")
+    assert (stale[0].observed, stale[0].expected) == (202512.0, 202609.0)
+    assert "2025-12" in stale[0].message and "2026-09" in stale[0].message
+
+    monkeypatch.setenv("BOLIGSOSIAL_TODAY", "2026-12-05")    # a month later, still stale: not reported again
+    _, entries = _freshness_run(con, "r2")
+    assert entries.counts == {"new": 0, "worsened": 0, "resolved": 0, "overdue": 0}
+    assert con.execute("select expected, status from quality.findings where finding_id = ?", [fid]).fetchone() == \
+        (202610.0, "open")
+
+    con.execute("insert into raw.husbanken_instruments values ('0301', '2026-10', 'month', 2026, 10, 'bostotte', "
+                "'households', 11.0)")                    # the missing months arrive
+    _, entries = _freshness_run(con, "r3")
+    assert list(entries.resolved.finding_id) == [fid]
+    assert [f.finding_id for f in digest_for_run(con, "r3", "wh.duckdb").resolved] == [fid]
+
+
+def test_kostra_goes_stale_after_1_july_and_a_missing_table_is_skipped(con, monkeypatch: pytest.MonkeyPatch):
+    _sources(con, months=("2026-05",), klass_loaded="2026-05-01")
+    monkeypatch.setenv("BOLIGSOSIAL_TODAY", "2027-06-30")
+    results, _ = _freshness_run(con, "r1")
+    assert not results["ssb/12008"].stale                  # 2026 figures are not due before 1 July 2027
+    # KLASS loaded 425 days ago (the rejected row of 2026-11-22 does not count)
+    assert results["klass/131"].stale and results["klass/131"].newest == "2026-05-01"
+    monkeypatch.setenv("BOLIGSOSIAL_TODAY", "2027-07-01")
+    results, entries = _freshness_run(con, "r2")
+    assert results["ssb/12008"].stale and results["ssb/12008"].behind == 1
+    assert "stale_source:0000:-:ssb/12008" in set(entries.new.finding_id)
+
+    con.execute("drop table raw.ssb_observations")         # not checked this run: the finding is left open
+    results, entries = _freshness_run(con, "r3")
+    assert results["ssb/12008"].skipped == "skipped: raw.ssb_observations not present"
+    assert "stale_source:0000:-:ssb/12008" not in set(entries.resolved.finding_id)
+    assert con.execute("select status from quality.findings where finding_id = 'stale_source:0000:-:ssb/12008'"
+                       ).fetchone() == ("open",)
+
+
+def test_freshness_config_errors_name_the_entry():
+    from orchestration.quality.freshness import load_rules
+
+    assert {r.check_name for r in load_rules(CONFIG)} >= {"freshness_ssb_12008", "freshness_husbanken_monthly"}
+    with pytest.raises(ValueError, match=r"sources\[1\].*max_lag_months"):
+        load_rules({"freshness": {"sources": [{"measure": "husbanken/monthly", "rule": "monthly"}]}})
+    with pytest.raises(ValueError, match="not one of"):
+        load_rules({"freshness": {"sources": [{"measure": "x", "rule": "weekly"}]}})

@@ -1,6 +1,8 @@
 """The dbt models (staging → intermediate → marts) as Dagster assets, built in the run's warehouse copy."""
 
 
+import contextlib
+import io
 import json
 import os
 from typing import Any, Mapping
@@ -44,8 +46,28 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     years = partition_years(context)
     if years:  # the incremental fact rebuilds only the partition window's years
         args += ["--vars", json.dumps({"min_year": min(years), "max_year": max(years)})]
-    yield from dbt.cli(args, context=context).stream()
+    invocation = dbt.cli(args, context=context)
+    if os.environ.get("BOLIGSOSIAL_DBT_OUTPUT") == "summary":
+        # `boligsosial demo` shows one line for dbt instead of every node's log (the UI keeps them all)
+        with contextlib.redirect_stdout(io.StringIO()):
+            events = list(invocation.stream())
+        yield from events
+        context.log.info(_summary(invocation.get_artifact("run_results.json")))
+    else:
+        yield from invocation.stream()
     _prune_target_dirs(keep=5)
+
+
+def _summary(run_results: dict) -> str:
+    counts: dict[str, int] = {}
+    statuses: dict[str, int] = {}
+    for result in run_results.get("results", []):
+        kind = result["unique_id"].split(".")[0]
+        counts[kind] = counts.get(kind, 0) + 1
+        statuses[result["status"]] = statuses.get(result["status"], 0) + 1
+    what = ", ".join(f"{n} {kind}s" for kind, n in sorted(counts.items()))
+    how = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
+    return f"dbt build: {what} — {how} in {run_results.get('elapsed_time', 0):.1f} s"
 
 
 def _prune_target_dirs(keep: int) -> None:

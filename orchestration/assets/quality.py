@@ -4,8 +4,10 @@ and the digest to the SSB working group.
 - One asset check per suite in `expectations/` (`gx_<suite>`). Every check is *blocking*, so assets
   downstream wait for it; only a failure of an ERROR suite stops them (publication with it: the previous
   warehouse stays). A WARNING suite's failure publishes and reports.
-- `quality/findings` (before publication): folds the checks' findings into `quality.findings`, loads
-  the follow-up register, logs what the digest will report. `published_warehouse` depends on it.
+- `quality/findings` (before publication): checks every source's freshness (`freshness_<source>`, see
+  `quality/freshness.py`; a stale source is a `stale_source` finding), folds the checks' findings into
+  `quality.findings`, loads the follow-up register, logs what the digest will report.
+  `published_warehouse` depends on it.
 - `quality/digest` (after publication): retries mail an earlier run could not send, then sends the
   digest (new, worsened, resolved findings, overdue follow-ups) with `orchestration.alerts.send_digest`.
 
@@ -93,7 +95,21 @@ def build_checks(assets: Sequence, suites: list[Suite] | None = None) -> list[dg
     return [_suite_check(s, _target_key(s, available, fallback)) for s in (suites or load_suites())]
 
 
+def _freshness_specs() -> list[dg.AssetCheckSpec]:
+    from orchestration.quality.freshness import load_rules, severity
+
+    config = load_quality_config()
+    return [dg.AssetCheckSpec(
+        rule.check_name, asset=FINDINGS_KEY,
+        description=f"[{severity(config)}] Source freshness: {rule.label} ({rule.rule} rule, "
+                    "config/quality.yaml freshness). A stale source fails this check and is a stale_source "
+                    "finding in the digest.")
+        for rule in load_rules(config)]
+
+
 def _findings_asset(deps: list[dg.AssetKey]) -> dg.AssetsDefinition:
+    freshness_specs = _freshness_specs()
+
     @dg.asset(
         key=FINDINGS_KEY,
         group_name="quality",
@@ -102,12 +118,13 @@ def _findings_asset(deps: list[dg.AssetKey]) -> dg.AssetsDefinition:
         check_specs=[dg.AssetCheckSpec(
             REGISTER_CHECK, asset=FINDINGS_KEY,
             description="The follow-up register file parses: known status, deadline YYYY-MM-DD, unique finding ids. "
-                        "When it does not, the previous register is kept and this check names row and column.")],
+                        "When it does not, the previous register is kept and this check names row and column."),
+            *freshness_specs],
         description="Findings of every quality check with their history (quality.findings, quality.check_results), "
                     "joined with the working group's follow-up register; written before publication.",
     )
     def quality_findings(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-        from orchestration.quality import frames, store
+        from orchestration.quality import frames, freshness, store
 
         config = load_quality_config()
         run_id = context.run_id
@@ -122,6 +139,10 @@ def _findings_asset(deps: list[dg.AssetKey]) -> dg.AssetsDefinition:
             store.record_plain_check(con, run_id, REGISTER_CHECK, "quality.followup_register",
                                      "WARNING", not register.errors,
                                      {"path": str(path), "errors": register.errors, "rows": register.rows})
+            sources = freshness.evaluate_all(con, config)
+            freshness.record(con, run_id, sources, config)
+            for source in sources:
+                (context.log.warning if source.stale and not source.skipped else context.log.info)(source.message)
             entries = store.merge_findings(con, run_id, config, frames.municipality_names(con))
             stats = con.execute(
                 "select count(*) filter (where status = 'open'), count(*) filter (where status = 'resolved'), "
@@ -143,6 +164,12 @@ def _findings_asset(deps: list[dg.AssetKey]) -> dg.AssetsDefinition:
             check_name=REGISTER_CHECK, passed=not register.errors, severity=dg.AssetCheckSeverity.WARN,
             metadata={"path": str(path), "message": register.message,
                       "errors": dg.MetadataValue.json(register.errors)})
+        for source in sources:
+            yield dg.AssetCheckResult(
+                check_name=source.rule.check_name, passed=source.skipped is not None or not source.stale,
+                severity=dg.AssetCheckSeverity.WARN if freshness.severity(config) != "ERROR"
+                else dg.AssetCheckSeverity.ERROR,
+                metadata={k: v for k, v in source.metadata().items() if v is not None})
 
     return quality_findings
 

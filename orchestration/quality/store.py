@@ -70,6 +70,26 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
 
 
+TODAY_ENV = "BOLIGSOSIAL_TODAY"
+
+
+def today() -> dt.date:
+    """The date the quality rules judge by (source freshness, overdue follow-ups): `BOLIGSOSIAL_TODAY`
+    (YYYY-MM-DD) when set, for tests and for replaying a day; else the local date."""
+    value = os.environ.get(TODAY_ENV, "").strip()
+    if not value:
+        return dt.date.today()
+    try:
+        if not _DATE.match(value):
+            raise ValueError
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{TODAY_ENV} must be a date YYYY-MM-DD, not {value!r}") from None
+
+
+_today = today  # for functions whose `today` parameter shadows it
+
+
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create the quality tables, or add columns a newer version introduced (tables persist run to run)."""
     con.execute("create schema if not exists quality")
@@ -135,6 +155,26 @@ def record_plain_check(con: duckdb.DuckDBPyConnection, run_id: str, check_name: 
         "unexpected_count": 0 if passed else len(details.get("errors", [])) or 1, "findings": 0, "rows_checked": None,
         "details": json.dumps(details, ensure_ascii=False, default=str),
     }]))
+
+
+def record_source_check(con: duckdb.DuckDBPyConnection, run_id: str, check_name: str, table_name: str,
+                        severity: str, passed: bool, skipped: bool, kinds: list[str], findings: list[dict],
+                        details: dict) -> None:
+    """A check computed outside GX (source freshness): its result, the finding kinds it evaluated (the scope
+    in which merge_findings resolves what it no longer sees) and its findings for this run."""
+    ensure_tables(con)
+    con.execute("delete from quality.check_results where run_id = ? and check_name = ?", [run_id, check_name])
+    con.execute("delete from quality.run_observations where run_id = ? and check_name = ?", [run_id, check_name])
+    _insert(con, "check_results", pd.DataFrame([{
+        "run_id": run_id, "checked_at": now(), "check_name": check_name, "table_name": table_name,
+        "severity": severity, "passed": passed, "skipped": skipped, "evaluated": 0 if skipped else 1,
+        "unexpected_count": len(findings), "findings": len(findings), "rows_checked": None,
+        "details": json.dumps({**details, "kinds": kinds}, ensure_ascii=False, default=str),
+    }]))
+    if findings:
+        frame = pd.DataFrame(findings)
+        frame["run_id"] = run_id
+        _insert(con, "run_observations", frame)
 
 
 # ------------------------------------------------------------------------------ follow-up register
@@ -276,7 +316,7 @@ def merge_findings(con: duckdb.DuckDBPyConnection, run_id: str, config: dict, na
     """
     ensure_tables(con)
     stamp = now()
-    today = today or dt.date.today()
+    today = today or _today()
     severities = [s.upper() for s in config["digest"]["severities"]]
     worsened_pct = float(config["digest"]["worsened_pct"])
     closed = [s.lower() for s in config["followup"]["closed_statuses"]]

@@ -20,7 +20,9 @@ points as (
         g.indicator_id, g.group_type, g.group_code,
         max(g.value) filter (where g.year = {{ var('trend_pre_start_year') }})  as value_pre_start,
         max(g.value) filter (where g.year = {{ var('trend_break_year') }})      as value_break,
-        max(g.value) filter (where g.year = {{ var('trend_post_end_year') }})   as value_post_end
+        max(g.value) filter (where g.year = {{ var('trend_post_end_year') }})   as value_post_end,
+        coalesce(bool_or(g.synthetic) filter (where g.year in ({{ var('trend_pre_start_year') }},
+            {{ var('trend_break_year') }}, {{ var('trend_post_end_year') }})), false) as synthetic
     from groups g
     inner join indicators i on i.indicator_id = g.indicator_id
     group by all
@@ -89,6 +91,7 @@ select
         when d.difference_pct_points is null or i.desired_direction = 'none' then null
         when i.desired_direction = 'up' then d.difference_pct_points > 0
         else d.difference_pct_points < 0
-    end as boolean)                                                     as break_in_desired_direction
+    end as boolean)                                                     as break_in_desired_direction,
+    d.synthetic                                                         as synthetic
 from directions d
 inner join indicators i on i.indicator_id = d.indicator_id

@@ -26,9 +26,13 @@ select
     status_symbol,
     table_id,
     table_updated,
+    -- 'unrevised' only when the release came out before June of the year after the statistics year
+    -- (SSB's 15 March publication of that year); a later release of the year — or any release of a
+    -- later year, e.g. a March release re-serving 2008–2024 beside the new year — is the revised figure
     case
-        when month(cast(table_updated as timestamp)) between 6 and 12 then 'revised'
-        else 'unrevised'
+        when year(cast(table_updated as timestamp)) = year + 1
+         and month(cast(table_updated as timestamp)) < 6 then 'unrevised'
+        else 'revised'
     end                                                 as vintage,
     synthetic
 from ranked

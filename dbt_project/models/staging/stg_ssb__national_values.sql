@@ -1,0 +1,19 @@
+-- SSB's national figure (region EAK, «Landet») per KOSTRA/IPLOS measure and year, from the newest
+-- release. It includes the municipalities whose cells SSB suppresses (':'), so for counts it is the
+-- national total a sum over municipalities cannot give.
+with observations as (
+    select * from {{ ref('stg_ssb__observations') }}
+    where is_kostra and region_code = 'EAK'
+)
+
+select
+    measure,
+    measure_kind,
+    year,
+    value,
+    status_symbol,
+    table_id,
+    table_updated,
+    synthetic
+from observations
+qualify row_number() over (partition by table_id, measure, year order by table_updated desc) = 1
