@@ -24,7 +24,7 @@ create table if not exists raw.load_log (
     checksum varchar not null,
     received_at varchar,
     loaded_at timestamp not null,
-    status varchar not null,          -- loaded | rejected | superseded
+    status varchar not null,          -- loaded | rejected | superseded | checked (fetched, unchanged)
     rows_loaded bigint,
     message varchar,
     synthetic boolean default false

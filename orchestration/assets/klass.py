@@ -87,6 +87,8 @@ def ingest(con: duckdb.DuckDBPyConnection, log=print) -> dict[str, int]:
         if not raw.is_loaded(con, landed, f"klass_{name}"):
             raw.record(con, landed, f"klass_{name}", "loaded")
             landed_new = True
+        else:  # fetched and unchanged: the source is fresh even though nothing new was loaded
+            raw.record(con, landed, f"klass_{name}", "checked", rows=0, message="unchanged")
     counts: dict[str, int] = {}
     exists = con.execute("select count(*) from duckdb_tables() where schema_name='raw' and table_name='klass_crosswalk'"
                          ).fetchone()[0]

@@ -8,7 +8,8 @@ one of three rules:
                   KOSTRA: lag 1, due 07-01 (published 15 March, revised 15 June).
 - `monthly`       with today in month M, month M − `max_lag_months` must be in `raw.husbanken_instruments`
                   (rows with `grain` = `husbanken_grain`, optionally one `instrument`).
-- `loaded_within` the newest `loaded` row of `raw.load_log` for `load_log_source` is at most `max_age_days` old.
+- `loaded_within` the newest `loaded` (or `checked`: fetched, unchanged) row of `raw.load_log` for
+  `load_log_source` is at most `max_age_days` old.
 
 A source that is behind is a `stale_source` finding (national: municipality 0000, measure = the rule's
 `measure`, observed = the newest period loaded, expected = the period due, as numbers YYYY / YYYYMM /
@@ -199,7 +200,8 @@ def _loaded_within(con, rule: SourceRule, today: dt.date) -> Freshness:
     p = rule.params
     due = today - dt.timedelta(days=int(p["max_age_days"]))
     result = Freshness(rule, today, due.isoformat(), expected=float(due.strftime("%Y%m%d")))
-    newest = con.execute("select max(loaded_at) from raw.load_log where source = ? and status = 'loaded'",
+    newest = con.execute("select max(loaded_at) from raw.load_log where source = ? "
+                         "and status in ('loaded', 'checked')",
                          [str(p["load_log_source"])]).fetchone()[0]
     if newest is not None:
         loaded = pd.Timestamp(newest).date()
