@@ -334,6 +334,14 @@ def _municipality(code: str, name: str) -> str:
     return " ".join(part for part in (code, name) if part)
 
 
+def _observed_text(finding: Finding, value: float | None) -> str:
+    """Stale-source findings carry periods (YYYY, YYYYMM, YYYYMMDD), not amounts: show them as dates."""
+    if finding.kind == "stale_source" and value is not None:
+        digits = str(int(value))
+        return "-".join(part for part in (digits[:4], digits[4:6], digits[6:8]) if part)
+    return format_number(value)
+
+
 def _deviation_text(finding: Finding) -> str:
     text = format_number(finding.deviation, signed=True)
     if finding.previous_deviation is not None:
@@ -382,7 +390,7 @@ def _finding_text(finding: Finding) -> list[str]:
     where = " · ".join(part for part in (municipality, str(finding.year or ""), finding.measure) if part)
     lines = [
         f"- [{severity}] {where}",
-        f"  målt {format_number(finding.observed)}, forventet {format_number(finding.expected)},"
+        f"  målt {_observed_text(finding, finding.observed)}, forventet {_observed_text(finding, finding.expected)},"
         f" avvik {_deviation_text(finding)}",
     ]
     if finding.message:
@@ -483,8 +491,8 @@ def _finding_table(findings: Sequence[Finding], *, with_previous: bool) -> list[
             _td(f.year if f.year is not None else "–"),
             _td(f.measure),
             _td(f.kind),
-            _td(format_number(f.observed), numeric=True),
-            _td(format_number(f.expected), numeric=True),
+            _td(_observed_text(f, f.observed), numeric=True),
+            _td(_observed_text(f, f.expected), numeric=True),
             _td(format_number(f.deviation, signed=True), numeric=True),
         ]
         if with_previous:

@@ -456,3 +456,14 @@ def test_credentials_never_go_to_a_remote_server_in_clear_text(outbox: Path) -> 
     result = deliver(message, remote, outbox)
     assert result.status == "pending"
     assert "without TLS" in (result.error or "")
+
+
+def test_stale_source_periods_read_as_dates() -> None:
+    stale = Finding("stale_source:0000:-:husbanken/monthly", "stale_source", "WARNING", "0000", "Hele landet", None,
+                    "husbanken/monthly", 202512, 202609, None, "nyeste måned 2025-12, ventet 2026-09")
+    digest = Digest("run-1", dt.datetime(2026, 11, 23, tzinfo=dt.timezone.utc), "wh.duckdb", new=[stale])
+    message = render_digest(digest, CONFIG)
+    plain = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert "målt 2025-12, forventet 2026-09" in plain
+    assert "2025-12" in html and "202 512" not in html
