@@ -11,24 +11,21 @@ from orchestration.partitions import all_years_tags
 TIMEZONE = "Europe/Oslo"
 
 
-def _statistics_year(scheduled: dt.datetime) -> str:
-    return str(scheduled.year - 1)
+def _kostra_schedule(vintage: str, cron: str, published: str) -> dg.ScheduleDefinition:
+    """The day after a KOSTRA publication: load last year's figures (the statistics year)."""
+
+    @dg.schedule(name=f"kostra_{vintage}_schedule", job=kostra_release, cron_schedule=cron,
+                 execution_timezone=TIMEZONE, default_status=dg.DefaultScheduleStatus.RUNNING,
+                 description=f"The day after KOSTRA's {vintage} figures ({published}): load last year's figures.")
+    def _schedule(context: dg.ScheduleEvaluationContext):
+        year = str(context.scheduled_execution_time.year - 1)
+        return dg.RunRequest(run_key=f"kostra-{vintage}-{year}", partition_key=year, tags={"kostra/vintage": vintage})
+
+    return _schedule
 
 
-@dg.schedule(job=kostra_release, cron_schedule="0 8 16 3 *", execution_timezone=TIMEZONE,
-             default_status=dg.DefaultScheduleStatus.RUNNING,
-             description="The day after KOSTRA's unrevised figures (15 March): load last year's figures.")
-def kostra_unrevised_schedule(context: dg.ScheduleEvaluationContext):
-    year = _statistics_year(context.scheduled_execution_time)
-    return dg.RunRequest(run_key=f"kostra-unrevised-{year}", partition_key=year, tags={"kostra/vintage": "unrevised"})
-
-
-@dg.schedule(job=kostra_release, cron_schedule="0 8 16 6 *", execution_timezone=TIMEZONE,
-             default_status=dg.DefaultScheduleStatus.RUNNING,
-             description="The day after KOSTRA's revised figures (15 June): reload last year's figures.")
-def kostra_revised_schedule(context: dg.ScheduleEvaluationContext):
-    year = _statistics_year(context.scheduled_execution_time)
-    return dg.RunRequest(run_key=f"kostra-revised-{year}", partition_key=year, tags={"kostra/vintage": "revised"})
+kostra_unrevised_schedule = _kostra_schedule("unrevised", "0 8 16 3 *", "15 March")
+kostra_revised_schedule = _kostra_schedule("revised", "0 8 16 6 *", "15 June")
 
 
 @dg.schedule(job=husbanken_monthly, cron_schedule="0 6 5 * *", execution_timezone=TIMEZONE,
