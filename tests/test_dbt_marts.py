@@ -352,3 +352,59 @@ def test_coverage_says_how_many_municipalities_contributed(warehouse):
     assert len(coverage) == 1 and coverage[0][0].endswith("av 357 kommuner (KMD-undersøkelsen)"), coverage
     assert rows(warehouse, """select distinct coverage from marts.rpt_goal_attainment
                               where indicator_id = 'dwellings_total'""") == [("Alle kommuner",)]
+
+
+def test_harmonisation_on_real_merges_and_splits(warehouse):
+    """Real KLASS cases: Sandnes + Forsand (2020 merge), Tysfjord (2020 split), Ålesund (2024 split)."""
+    def harmonised(code, year, measure="dwellings_total"):
+        return rows(warehouse, """select value, split_flag, reported_codes from intermediate.int_measures_harmonised
+                                  where municipality_code = ? and year = ? and measure = ?""", [code, year, measure])
+
+    def reported(code, year, measure="dwellings_total"):
+        return rows(warehouse, """select value from intermediate.int_measures_as_reported
+                                  where municipality_code = ? and year = ? and measure = ?""",
+                    [code, year, measure])[0][0]
+
+    # merge: 2019's 1102 Sandnes and 1129 Forsand add up to today's 1108 Sandnes
+    [(value, split_flag, codes)] = harmonised("1108", 2019)
+    assert value == reported("1102", 2019) + reported("1129", 2019) and not split_flag
+    assert set(codes.split(",")) >= {"1102", "1129"}
+    # split: 2019's 1850 Tysfjord is allocated over 1806 Narvik and 1875 Hamarøy, both flagged
+    narvik, hamaroy = harmonised("1806", 2019)[0], harmonised("1875", 2019)[0]
+    assert narvik[1] and hamaroy[1]
+    # split: 2023's 1507 Ålesund went to 1508 Ålesund and 1580 Haram in 2024; nothing is lost
+    total = sum(harmonised(code, 2023)[0][0] for code in ("1508", "1580"))
+    assert math.isclose(total, reported("1507", 2023), rel_tol=1e-9)
+    assert harmonised("1580", 2023)[0][1] is True
+    # ratios are recomputed from harmonised numerator and denominator, not averaged
+    [(numerator, denominator, value)] = rows(warehouse, """
+        select numerator, denominator, value from marts.fct_indicator_value
+        where indicator_id = 'dwellings_per_1000' and municipality_code = '1108' and year = 2019""")
+    assert numerator == harmonised("1108", 2019)[0][0]
+    assert math.isclose(value, numerator / denominator * 1000)
+
+
+def test_dbt_docs_generate_documents_the_marts(warehouse, tmp_path):
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    copy = tmp_path / "docs.duckdb"
+    shutil.copyfile(settings.warehouse_path(), copy)
+    target = tmp_path / "target"
+    env = {**os.environ, "BOLIGSOSIAL_DBT_DATABASE": str(copy)}
+    result = subprocess.run([str(Path(sys.executable).parent / "dbt"), "docs", "generate", "--project-dir",
+                             str(DBT_DIR), "--profiles-dir", str(DBT_DIR), "--target-path", str(target)],
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:]
+    import json
+
+    catalog = json.loads((target / "catalog.json").read_text())
+    manifest = json.loads((target / "manifest.json").read_text())
+    marts = [n for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["schema"] == "marts"]
+    assert len(marts) == 10
+    for node in marts:
+        columns = catalog["nodes"][node["unique_id"]]["columns"]
+        undocumented = [c for c in columns if not node["columns"].get(c, {}).get("description")]
+        assert not undocumented, f"{node['name']}: {undocumented}"
