@@ -147,8 +147,8 @@ def summarise(result, started: float) -> int:
     if digest:
         print(f"  quality digest: {digest}")
     print(f"  elapsed: {time.time() - started:.1f} s")
-    print(f"  query it: duckdb -readonly {path}   or   python -c \"import duckdb; "
-          f"print(duckdb.connect('{path}', read_only=True).sql('select * from marts.fct_indicator_value limit 5'))\"")
+    print(f"  query it (read-only, also while a load runs):\n    {Path(sys.executable)} -c \"import duckdb; "
+          f"print(duckdb.connect('{path}', read_only=True).sql('select * from marts.rpt_goal_attainment'))\"")
     return 0
 
 
