@@ -143,9 +143,10 @@ def summarise(result, started: float) -> int:
     for name, size in by_schema.get("marts", []):
         print(f"    marts.{name:<40}{size:>10,} rows")
     print(f"  checks: {passed} passed, {warned} warnings (published and reported), {failed} failed")
-    digest = _latest_digest()
-    if digest:
-        print(f"  quality digest: {digest}")
+    digest = _latest_digest(since=started)
+    print(f"  quality digest: {digest}" if digest else
+          "  quality digest: nothing new for the working group, none sent" if not os.environ.get(
+              "BOLIGSOSIAL_SMTP_HOST") else "  quality digest: mailed if anything was new (see the run log)")
     print(f"  elapsed: {time.time() - started:.1f} s")
     print(f"  query it (read-only, also while a load runs):\n    {Path(sys.executable)} -c \"import duckdb; "
           f"print(duckdb.connect('{path}', read_only=True).sql('select * from marts.rpt_goal_attainment'))\"")
@@ -176,11 +177,11 @@ def dbt_docs() -> int:
     return result.returncode
 
 
-def _latest_digest() -> str | None:
+def _latest_digest(since: float) -> str | None:
     """Where this run's digest went, when it was written to the outbox (no SMTP configured)."""
     outbox = settings.outbox_dir()
-    files = sorted(outbox.glob("*digest*.eml"), key=lambda p: p.stat().st_mtime) if outbox.exists() else []
-    return str(files[-1]) if files and time.time() - files[-1].stat().st_mtime < 600 else None
+    files = [p for p in outbox.glob("*digest*.eml") if p.stat().st_mtime >= since] if outbox.exists() else []
+    return str(max(files, key=lambda p: p.stat().st_mtime)) if files else None
 
 
 def main(argv: list[str] | None = None) -> int:
