@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import duckdb
 import pytest
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -30,3 +31,11 @@ def module_env(tmp_path_factory):
         mp.delenv(name, raising=False)
     yield base
     mp.undo()
+
+
+@pytest.fixture
+def env(tmp_path):
+    """For the file importers: a build warehouse connection, an inbox and a landing zone, all fresh."""
+    con = duckdb.connect(str(tmp_path / "build.duckdb"))
+    yield con, tmp_path / "inbox", tmp_path / "landing"
+    con.close()

@@ -8,7 +8,6 @@ import re
 import zipfile
 from pathlib import Path
 
-import duckdb
 import openpyxl
 import pytest
 
@@ -56,13 +55,6 @@ def drop(inbox: Path, name: str, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return path
-
-
-@pytest.fixture
-def env(tmp_path):
-    con = duckdb.connect(str(tmp_path / "build.duckdb"))
-    yield con, tmp_path / "inbox", tmp_path / "landing"
-    con.close()
 
 
 # --- macros -----------------------------------------------------------------------------------------

@@ -45,13 +45,6 @@ def drop(inbox: Path, name: str, data: bytes) -> Path:
     return path
 
 
-@pytest.fixture
-def env(tmp_path):
-    con = duckdb.connect(str(tmp_path / "build.duckdb"))
-    yield con, tmp_path / "inbox", tmp_path / "landing"
-    con.close()
-
-
 def rows(con, sql: str) -> list[tuple]:
     return con.execute(sql).fetchall()
 

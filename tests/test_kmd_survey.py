@@ -39,13 +39,6 @@ def drop(inbox: Path, name: str, data: bytes) -> None:
     (inbox / "kmd_survey" / name).write_bytes(data)
 
 
-@pytest.fixture
-def env(tmp_path):
-    con = duckdb.connect(str(tmp_path / "build.duckdb"))
-    yield con, tmp_path / "inbox", tmp_path / "landing"
-    con.close()
-
-
 def test_good_survey_loads_with_non_answers_kept(env):
     con, inbox, landing_root = env
     drop(inbox, "kmd_2017.xlsx", survey_xlsx(GOOD))

@@ -5,11 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
-import json
 import shutil
 import socket
 import time
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg

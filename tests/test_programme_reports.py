@@ -54,13 +54,6 @@ def drop(inbox: Path, folder: str, name: str, data: bytes) -> None:
     (inbox / folder / name).write_bytes(data)
 
 
-@pytest.fixture
-def env(tmp_path):
-    con = duckdb.connect(str(tmp_path / "build.duckdb"))
-    yield con, tmp_path / "inbox", tmp_path / "landing"
-    con.close()
-
-
 MUNICIPALITIES = [("0301", "Oslo"), ("5001", "Trondheim")]
 
 

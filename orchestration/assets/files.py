@@ -7,7 +7,6 @@ file never fails the run (earlier good data stays); it is reported in the metada
 inbox (data/demo/inbox) is read in demo mode but never emptied.
 """
 
-import shutil
 from pathlib import Path
 
 import dagster as dg

@@ -7,7 +7,6 @@ own JSON shape); live mode asks the KLASS API. Both land the JSON documents as r
 
 import datetime as dt
 import json
-from pathlib import Path
 
 import dagster as dg
 import duckdb
