@@ -22,21 +22,14 @@ from orchestration.sources.excel import (
     read_spreadsheet,
     write_workbook_deterministic,
 )
+from spreadsheets import drop_file, xlsx_bytes
 
 FIXTURES = Path(__file__).parent / "fixtures" / "files"
 HEADER = ["Kommunenummer", "Kommune", "År", "Antall husstander", "Herav barnefamilier"]
 
 
 def startlan_bytes(rows: list[list], header: list = HEADER, title: str = "Startlån") -> bytes:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = title
-    ws.append(header)
-    for row in rows:
-        ws.append(row)
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
+    return xlsx_bytes(header, rows, title)
 
 
 def rezip(data: bytes, replace: dict[str, bytes] | None = None, add: dict[str, bytes] | None = None) -> bytes:
@@ -51,10 +44,7 @@ def rezip(data: bytes, replace: dict[str, bytes] | None = None, add: dict[str, b
 
 
 def drop(inbox: Path, name: str, data: bytes) -> Path:
-    path = inbox / "husbanken" / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return path
+    return drop_file(inbox, "husbanken", name, data)
 
 
 # --- macros -----------------------------------------------------------------------------------------

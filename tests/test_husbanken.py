@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from pathlib import Path
 
 import duckdb
-import openpyxl
 import pytest
 
 from orchestration import landing
 from orchestration.demo_data import husbanken_files
 from orchestration.demo_data.world import DemoWorld
 from orchestration.sources import husbanken
+from spreadsheets import drop_file, xlsx_bytes
 
 FIXTURES = Path(__file__).parent / "fixtures" / "files"
 HEADER = ["Kommunenummer", "Kommune", "År", "Formål", "Antall husstander", "Herav barnefamilier"]
@@ -27,22 +26,11 @@ GOOD_2019 = [
 
 
 def xlsx(rows: list[list], header: list = HEADER, title: str = "Startlån") -> bytes:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = title
-    ws.append(header)
-    for row in rows:
-        ws.append(row)
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
+    return xlsx_bytes(header, rows, title)
 
 
 def drop(inbox: Path, name: str, data: bytes) -> Path:
-    path = inbox / "husbanken" / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return path
+    return drop_file(inbox, "husbanken", name, data)
 
 
 def rows(con, sql: str) -> list[tuple]:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import duckdb
-import openpyxl
 import pytest
 
 from orchestration import landing
 from orchestration.demo_data import kmd_survey_files
 from orchestration.demo_data.world import DemoWorld
 from orchestration.sources import kmd_survey
+from spreadsheets import drop_file, xlsx_bytes
 
 HEADER = kmd_survey_files.HEADER
 GOOD = [
@@ -23,20 +22,11 @@ GOOD = [
 
 
 def survey_xlsx(rows: list[list], header: list = HEADER) -> bytes:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "Bruk av kommunale boliger"
-    ws.append(header)
-    for row in rows:
-        ws.append(row)
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
+    return xlsx_bytes(header, rows, "Bruk av kommunale boliger")
 
 
 def drop(inbox: Path, name: str, data: bytes) -> None:
-    (inbox / "kmd_survey").mkdir(parents=True, exist_ok=True)
-    (inbox / "kmd_survey" / name).write_bytes(data)
+    drop_file(inbox, "kmd_survey", name, data)
 
 
 def test_good_survey_loads_with_non_answers_kept(env):

@@ -13,6 +13,7 @@ from orchestration import landing
 from orchestration.demo_data import programme_report_files
 from orchestration.demo_data.world import DemoWorld
 from orchestration.sources import programme_list, programme_reports
+from spreadsheets import drop_file
 
 CONFIG = programme_reports.load_config()
 TRICKY = 'Vi bruker «Housing First» & "Bo trygt" – ventetid < 3 mnd.'
@@ -50,8 +51,7 @@ def report_xlsx(year: int, municipalities: list[tuple[str, str]], override: dict
 
 
 def drop(inbox: Path, folder: str, name: str, data: bytes) -> None:
-    (inbox / folder).mkdir(parents=True, exist_ok=True)
-    (inbox / folder / name).write_bytes(data)
+    drop_file(inbox, folder, name, data)
 
 
 MUNICIPALITIES = [("0301", "Oslo"), ("5001", "Trondheim")]

@@ -15,14 +15,13 @@ import duckdb
 from orchestration import settings
 from orchestration.partitions import monthly_partitions
 from orchestration.resources import WarehouseResource
-from orchestration.sources import husbanken, kmd_survey, programme_list, programme_reports
-from orchestration.sources.inbox import ImportReport
+import importlib
 
 SOURCES = {
-    "husbanken_instruments": (husbanken, "Husbanken's instrument statistics (startlån, tilskudd, bostøtte …)"),
-    "programme_report_answers": (programme_reports, "The programme municipalities' yearly reports, every answer"),
-    "kmd_survey": (kmd_survey, "The KMD survey «Bruk av kommunale boliger» per municipality"),
-    "programme_municipalities": (programme_list, "The programme municipalities with programme and validity"),
+    "husbanken_instruments": ("husbanken", "Husbanken's instrument statistics (startlån, tilskudd, bostøtte …)"),
+    "programme_report_answers": ("programme_reports", "The programme municipalities' yearly reports, every answer"),
+    "kmd_survey": ("kmd_survey", "The KMD survey «Bruk av kommunale boliger» per municipality"),
+    "programme_municipalities": ("programme_list", "The programme municipalities with programme and validity"),
 }
 
 
@@ -35,7 +34,9 @@ def inboxes() -> list[tuple[Path, bool]]:
     return [(path, keep) for path, keep in found if path.is_dir()]
 
 
-def import_source(con: duckdb.DuckDBPyConnection, module, log=print) -> list[ImportReport]:
+def import_source(con: duckdb.DuckDBPyConnection, module_name: str, log=print) -> list:
+    """Import one source's inboxes; its importer (and openpyxl) load only when a run needs them."""
+    module = importlib.import_module(f"orchestration.sources.{module_name}")
     reports = []
     for inbox, keep in inboxes():
         report = module.import_inbox(con, inbox)
@@ -49,7 +50,7 @@ def import_source(con: duckdb.DuckDBPyConnection, module, log=print) -> list[Imp
     return reports
 
 
-def _file_asset(table: str, module, description: str) -> dg.AssetsDefinition:
+def _file_asset(table: str, module_name: str, description: str) -> dg.AssetsDefinition:
     # The importer writes the append-only history table and the `_current` view staging reads.
     specs = [
         dg.AssetSpec(["raw", table], group_name="raw_files", kinds={"duckdb", "python"},
@@ -63,7 +64,7 @@ def _file_asset(table: str, module, description: str) -> dg.AssetsDefinition:
                     check_specs=[dg.AssetCheckSpec("files_accepted", asset=["raw", table])])
     def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         with warehouse.build(context).connect() as con:
-            reports = import_source(con, module, log=context.log.info)
+            reports = import_source(con, module_name, log=context.log.info)
         loaded = [o.file for r in reports for o in r.loaded]
         rejected = {o.file: o.messages for r in reports for o in r.rejected}
         for file, messages in rejected.items():
@@ -83,7 +84,7 @@ def _file_asset(table: str, module, description: str) -> dg.AssetsDefinition:
     return _asset
 
 
-file_assets = [_file_asset(table, module, text) for table, (module, text) in SOURCES.items()]
+file_assets = [_file_asset(table, module_name, text) for table, (module_name, text) in SOURCES.items()]
 
 
 @dg.asset(key=["raw", "husbanken_monthly"], group_name="raw_monthly", kinds={"duckdb", "python"},
@@ -94,7 +95,7 @@ file_assets = [_file_asset(table, module, text) for table, (module, text) in SOU
 def husbanken_monthly(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     month = context.partition_key[:7]
     with warehouse.build(context).connect() as con:
-        import_source(con, husbanken, log=context.log.info)
+        import_source(con, "husbanken", log=context.log.info)
         rows = con.execute(
             "select count(*) from raw.husbanken_instruments_current where grain = 'month' and period = ?", [month]
         ).fetchone()[0] if _exists(con, "husbanken_instruments_current") else 0
