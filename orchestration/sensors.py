@@ -86,12 +86,13 @@ def ssb_updated_sensor(context: dg.SensorEvaluationContext):
     partition = None
     for table in load_table_config():
         table_id = table["table_id"]
-        changed, updated = client.has_changed(table_id, known.get(table_id))
+        info = client.table_info(table_id)
+        changed, updated = client.changed_since(info, known.get(table_id))
         if not changed or not updated:
             continue
         moved[table_id] = updated
         if table.get("kostra"):
-            partition = max(partition or "", _latest_partition(client.table_info(table_id).get("lastPeriod")))
+            partition = max(partition or "", _latest_partition(info.get("lastPeriod")))
     context.update_cursor(json.dumps({**known, **moved}, sort_keys=True))
     if not moved:
         return dg.SkipReason("no configured SSB table moved")

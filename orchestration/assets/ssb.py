@@ -59,10 +59,10 @@ def live_release(table: dict, client, known_updated: str | None, years: list[int
     """Ask SSB whether the table moved (`GET /tables/{id}`); download it (for `years` only) only then."""
     from orchestration.sources.ssb import SsbError
 
-    changed, updated = client.has_changed(table["table_id"], known_updated)  # compares instants, not strings
+    info = client.table_info(table["table_id"])
+    changed, updated = client.changed_since(info, known_updated)  # compares instants, not strings
     if not changed:
         return None
-    info = client.table_info(table["table_id"])
     documents: dict[str, bytes] = {}
     for query in table["queries"]:
         selection = dict(query["selection"])
@@ -147,13 +147,14 @@ def load_release(con: duckdb.DuckDBPyConnection, table: dict, release: Release, 
         frame["synthetic"] = release.synthetic
         frame_years = pd.to_numeric(frame["period"].str[:4], errors="coerce")
         if years is not None:
-            frame = frame[frame_years.isin(years)]
+            keep = frame_years.isin(years)
+            frame, frame_years = frame[keep], frame_years[keep]
         if reload and years:
             _delete_years(con, release, years)
         rows = raw.append_frame(con, RAW_TABLE, frame)
         raw.record(con, landed, RAW_TABLE, "loaded", rows=rows, message=_years_note(years))
         total += rows
-        loaded_now.update(int(y) for y in pd.to_numeric(frame["period"].str[:4], errors="coerce").dropna().unique())
+        loaded_now.update(int(y) for y in frame_years.dropna().unique())
     if reload and years:
         con.execute(f"delete from raw.ssb_table_versions where table_id = ? and updated = ? "
                     f"and year in ({', '.join(str(int(y)) for y in years)})", [release.table_id, release.updated])

@@ -193,7 +193,12 @@ class SsbClient:
 
     def has_changed(self, table_id: str, last_updated: str | None) -> tuple[bool, str | None]:
         """(changed?, the table's current `updated`). Under v0 always (True, None): see module doc."""
-        updated = self.table_info(table_id).get("updated")
+        return self.changed_since(self.table_info(table_id), last_updated)
+
+    @staticmethod
+    def changed_since(info: Mapping[str, Any], last_updated: str | None) -> tuple[bool, str | None]:
+        """`has_changed` for a `table_info` answer already in hand (one request instead of two)."""
+        updated = info.get("updated")
         if updated is None or last_updated is None:
             return True, updated
         return _instant(str(updated)) != _instant(str(last_updated)), updated
