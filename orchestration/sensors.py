@@ -3,7 +3,6 @@
 import datetime as dt
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import dagster as dg
@@ -13,12 +12,6 @@ from orchestration.jobs import inbox_load, kostra_release
 from orchestration.partitions import all_years_tags, yearly_partitions
 
 INBOX_SOURCES = ("husbanken", "programme_reports", "kmd_survey", "programme_list")
-
-
-def followup_register_path() -> Path:
-    default = settings.PROJECT_ROOT / "data" / "followup" / "register.csv"
-    value = os.environ.get("BOLIGSOSIAL_FOLLOWUP_REGISTER")
-    return Path(value) if value else default
 
 
 def watched_files() -> dict[str, Path]:
@@ -31,7 +24,7 @@ def watched_files() -> dict[str, Path]:
             for path in sorted(folder.iterdir()):
                 if path.is_file() and not path.name.startswith((".", "~$")):
                     files[f"{source}/{path.name}"] = path
-    register = followup_register_path()
+    register = settings.followup_register_path()
     if register.is_file():
         files["followup/register.csv"] = register
     return files

@@ -38,6 +38,11 @@ def outbox_dir() -> Path:
     return _path_from_env("BOLIGSOSIAL_OUTBOX", warehouse_path().parent / "outbox")
 
 
+def followup_register_path() -> Path:
+    """The SSB working group's follow-up register (a CSV they edit)."""
+    return _path_from_env("BOLIGSOSIAL_FOLLOWUP_REGISTER", PROJECT_ROOT / "data" / "followup" / "register.csv")
+
+
 def demo_data_dir() -> Path:
     return _path_from_env("BOLIGSOSIAL_DEMO_DATA", DEMO_DATA_DIR)
 

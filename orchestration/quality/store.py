@@ -191,8 +191,7 @@ class RegisterError(ValueError):
 
 
 def register_path() -> Path:
-    value = os.environ.get("BOLIGSOSIAL_FOLLOWUP_REGISTER")
-    return Path(value).expanduser().resolve() if value else settings.PROJECT_ROOT / "data" / "followup" / "register.csv"
+    return settings.followup_register_path()
 
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
