@@ -289,7 +289,8 @@ def _failure(r) -> dict:
 # --------------------------------------------------------------------------------------- findings
 
 
-def _num(value: Any) -> float | None:
+def as_float(value: Any) -> float | None:
+    """A number, or None for missing, NaN and anything that is not one."""
     if value is None:
         return None
     try:
@@ -309,7 +310,7 @@ def _text(value: Any) -> str | None:
 
 
 def _year(value: Any) -> int | None:
-    number = _num(value)
+    number = as_float(value)
     return int(number) if number is not None else None
 
 
@@ -335,7 +336,7 @@ def _fmt(value: Any) -> Any:
     """Numbers in messages as in the digest: Norwegian style (`1 109`, `-55,6`)."""
     from orchestration.alerts import format_number
 
-    number = _num(value) if not isinstance(value, (str, bool)) else None
+    number = as_float(value) if not isinstance(value, (str, bool)) else None
     if number is not None:
         return format_number(round(number) if abs(number) >= 100 else number)
     return "–" if value is None else value
@@ -347,14 +348,14 @@ def _row_finding(row: dict, spec: dict, kind: str, severity: str, default_column
     year = _year(row.get(f.get("year", "year"))) if f.get("year", "year") else None
     measure = f.get("measure") or _text(row.get(f.get("measure_column", "measure"))) or default_column
     observed_col = f.get("observed", default_column)
-    observed = _num(row.get(observed_col)) if observed_col else None
-    expected = _num(row.get(f["expected"])) if f.get("expected") else None
+    observed = as_float(row.get(observed_col)) if observed_col else None
+    expected = as_float(row.get(f["expected"])) if f.get("expected") else None
     if f.get("deviation"):
-        deviation = _num(row.get(f["deviation"]))
+        deviation = as_float(row.get(f["deviation"]))
     else:
         deviation = observed - expected if observed is not None and expected is not None else None
     if f.get("relative"):
-        relative = _num(row.get(f["relative"]))
+        relative = as_float(row.get(f["relative"]))
     else:
         relative = deviation / expected if deviation is not None and expected not in (None, 0) else None
     message = _format_message(f.get("message", ""), row) if f.get("message") else ""
@@ -457,7 +458,7 @@ def run_suite(con: duckdb.DuckDBPyConnection, suite: Suite, config: dict | None 
                     "finding_id": finding_id(kind, None, None, finding_spec.get("measure") or default_column or suite.table),
                     "kind": kind, "severity": suite.severity, "municipality_code": None, "year": None,
                     "measure": finding_spec.get("measure") or default_column or suite.table,
-                    "observed": _num(observed) if not isinstance(observed, (list, dict)) else None,
+                    "observed": as_float(observed) if not isinstance(observed, (list, dict)) else None,
                     "expected": None, "deviation": None, "relative_deviation": None,
                     "message": finding_spec.get("message")
                     or f"{spec['type']} failed on {suite.table}: observed {json.dumps(_jsonable(observed))[:300]}",

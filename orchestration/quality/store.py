@@ -27,6 +27,7 @@ import duckdb
 import pandas as pd
 
 from orchestration import settings
+from orchestration.quality.gx_runner import as_float
 
 FOLLOWUP_COLUMNS = ["finding_id", "status", "cause", "owner", "deadline", "note"]
 REQUIRED_FOLLOWUP_COLUMNS = ["finding_id", "status"]
@@ -349,13 +350,13 @@ def merge_findings(con: duckdb.DuckDBPyConnection, run_id: str, config: dict, na
         if fid in prev.index:
             old = prev.loc[fid]
             row["first_seen"] = old["first_seen"]
-            row["reported_deviation"] = _float(old.get("reported_deviation"))
+            row["reported_deviation"] = as_float(old.get("reported_deviation"))
             if old["status"] == "resolved":
                 reopened_ids.append(fid)
-                row["reported_deviation"] = _float(obs.get("deviation"))
+                row["reported_deviation"] = as_float(obs.get("deviation"))
             else:
                 reported = row["reported_deviation"]
-                current = _float(obs.get("deviation"))
+                current = as_float(obs.get("deviation"))
                 if reported is not None and current is not None and \
                         abs(current) > abs(reported) * (1 + worsened_pct / 100) and abs(current) > abs(reported):
                     worsened_ids.append(fid)
@@ -363,7 +364,7 @@ def merge_findings(con: duckdb.DuckDBPyConnection, run_id: str, config: dict, na
                     row["reported_deviation"] = current
         else:
             row["first_seen"] = stamp
-            row["reported_deviation"] = _float(obs.get("deviation"))
+            row["reported_deviation"] = as_float(obs.get("deviation"))
             new_ids.append(fid)
         rows.append(row)
     seen = {r["finding_id"] for r in rows}
@@ -411,16 +412,6 @@ def merge_findings(con: duckdb.DuckDBPyConnection, run_id: str, config: dict, na
     if log_rows:
         _insert(con, "digest_log", pd.DataFrame(log_rows))
     return DigestEntries(new, worsened, resolved, overdue)
-
-
-def _float(value) -> float | None:
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if pd.isna(number) else number
 
 
 def _name(code, names: dict[str, str]) -> str | None:
