@@ -46,7 +46,8 @@ class ProgressPrinter(logging.Handler):
                 data = event.event_specific_data
                 if data.passed and not data.check_name.startswith(("gx_", "files_", "freshness")):
                     return  # passing dbt tests are counted in the dbt summary line
-                mark = "✔" if data.passed else "✘"
+                warning = getattr(data.severity, "value", str(data.severity)) == "WARN"
+                mark = "✔" if data.passed else "⚠" if warning else "✘"  # a warning publishes and is reported
                 print(f"{time.strftime('%H:%M:%S')}    {mark} check {data.asset_key.to_user_string()}:{data.check_name}",
                       flush=True)
         elif record.levelno >= logging.INFO and step and not message.startswith(("Executing", "Finished")):
