@@ -38,7 +38,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from orchestration import harmonise  # noqa: E402
+from orchestration.reference import crosswalk as harmonise  # noqa: E402
 
 SOURCES = Path(__file__).resolve().parent / "klass_sources"
 CHANGES_CSV = SOURCES / "klass_131_changes_2008_2024.csv"

@@ -14,11 +14,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from orchestration import settings  # noqa: E402
-from orchestration.demo_data.world import DemoWorld  # noqa: E402
+from tools.demo_data.world import DemoWorld  # noqa: E402
 
 
 def generate(out_dir: Path, klass_dir: Path | None = None) -> list[Path]:
-    from orchestration.demo_data import husbanken_files, kmd_survey_files, programme_report_files, ssb_files
+    from tools.demo_data import husbanken_files, kmd_survey_files, programme_report_files, ssb_files
 
     world = DemoWorld(klass_dir)
     if out_dir.exists():

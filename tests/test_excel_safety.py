@@ -11,9 +11,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from orchestration import landing
-from orchestration.sources import husbanken
-from orchestration.sources.excel import (
+from orchestration.ingest import landing
+from orchestration.ingest.files import husbanken
+from orchestration.ingest.files.excel import (
     FileValidationError,
     check_xlsx_bytes,
     decode_text,

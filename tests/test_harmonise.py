@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from orchestration import harmonise
+from orchestration.reference import crosswalk as harmonise
 
 ROOT = Path(__file__).resolve().parents[1]
 KLASS = ROOT / "data" / "reference" / "klass"

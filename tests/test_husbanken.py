@@ -9,10 +9,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration import landing
-from orchestration.demo_data import husbanken_files
-from orchestration.demo_data.world import DemoWorld
-from orchestration.sources import husbanken
+from orchestration.ingest import landing
+from tools.demo_data import husbanken_files
+from tools.demo_data.world import DemoWorld
+from orchestration.ingest.files import husbanken
 from spreadsheets import drop_file, xlsx_bytes
 
 FIXTURES = Path(__file__).parent / "fixtures" / "files"

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from orchestration.sources.jsonstat import COLUMNS, JsonStatError, parse_jsonstat2
+from orchestration.ingest.ssb.jsonstat import COLUMNS, JsonStatError, parse_jsonstat2
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ssb"
 SHARED_REAL = Path(__file__).resolve().parents[2] / "shared" / "reference" / "ssb-real-responses"

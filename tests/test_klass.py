@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from orchestration.sources.klass import KlassClient, KlassError
-from orchestration.sources.klass_replay import KlassReplayServer
+from orchestration.ingest.klass.client import KlassClient, KlassError
+from tests.fakes.klass_replay import KlassReplayServer
 
 
 @pytest.fixture(scope="module")

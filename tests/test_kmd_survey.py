@@ -7,10 +7,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration import landing
-from orchestration.demo_data import kmd_survey_files
-from orchestration.demo_data.world import DemoWorld
-from orchestration.sources import kmd_survey
+from orchestration.ingest import landing
+from tools.demo_data import kmd_survey_files
+from tools.demo_data.world import DemoWorld
+from orchestration.ingest.files import kmd_survey
 from spreadsheets import drop_file, xlsx_bytes
 
 HEADER = kmd_survey_files.HEADER

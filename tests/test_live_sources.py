@@ -10,8 +10,8 @@ import duckdb
 import pytest
 
 from orchestration import settings
-from orchestration.sources.klass_replay import KlassReplayServer
-from orchestration.sources.ssb_replay import ScriptedResponse, SsbReplayServer
+from tests.fakes.klass_replay import KlassReplayServer
+from tests.fakes.ssb_replay import ScriptedResponse, SsbReplayServer
 
 
 @pytest.fixture(scope="module")

@@ -100,7 +100,7 @@ def test_inbox_sensor_requests_one_run_per_new_or_changed_file(tmp_path, monkeyp
 def test_ssb_sensor_requests_a_run_only_when_updated_moves(monkeypatch, tmp_path):
     from orchestration.assets.ssb import load_table_config
     from orchestration.definitions import defs
-    from orchestration.sources.ssb_replay import SsbReplayServer
+    from tests.fakes.ssb_replay import SsbReplayServer
 
     tables = {t["table_id"] for t in load_table_config()}
     with SsbReplayServer.from_directory(settings.DEMO_DATA_DIR / "ssb") as server:

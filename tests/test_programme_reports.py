@@ -9,10 +9,10 @@ import duckdb
 import openpyxl
 import pytest
 
-from orchestration import landing
-from orchestration.demo_data import programme_report_files
-from orchestration.demo_data.world import DemoWorld
-from orchestration.sources import programme_list, programme_reports
+from orchestration.ingest import landing
+from tools.demo_data import programme_report_files
+from tools.demo_data.world import DemoWorld
+from orchestration.ingest.files import programme_list, programme_reports
 from spreadsheets import drop_file
 
 CONFIG = programme_reports.load_config()

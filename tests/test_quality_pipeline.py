@@ -131,7 +131,7 @@ def env(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def world():
-    from orchestration.demo_data.world import DemoWorld
+    from tools.demo_data.world import DemoWorld
 
     return DemoWorld()
 
@@ -174,7 +174,7 @@ def test_planted_wheelchair_drops_are_found_and_nothing_else_jumps(first, world)
 
 def test_planted_kmd_iplos_deviations_are_found(first, world):
     assert has_rows("raw.kmd_survey"), "the pipeline loaded no KMD survey (data/demo/inbox/kmd_survey)"
-    from orchestration.demo_data.kmd_survey_files import planted_kmd_deviations
+    from tools.demo_data.kmd_survey_files import planted_kmd_deviations
 
     expected = {f"kmd_iplos:{code}:2017:care_dwellings" for code in planted_kmd_deviations(world)}
     assert open_findings(("kmd_iplos",)) == expected
@@ -185,7 +185,7 @@ def test_planted_kmd_iplos_deviations_are_found(first, world):
 def test_planted_bostotte_confusion_is_found(first, world):
     assert has_rows("raw.husbanken_instruments", "instrument = 'bostotte'"), \
         "the pipeline loaded no statlig bostøtte (data/demo/inbox/husbanken)"
-    from orchestration.demo_data.husbanken_files import MONTHLY_YEARS, confused_bostotte_municipalities
+    from tools.demo_data.husbanken_files import MONTHLY_YEARS, confused_bostotte_municipalities
 
     planted = confused_bostotte_municipalities(world)
     found = query("select municipality_code, year, severity, abs(deviation) / expected from quality.findings "

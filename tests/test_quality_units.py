@@ -330,7 +330,7 @@ def _sources(con, kostra_years=range(2008, 2026), months=("2025-11", "2025-12"),
                 "period varchar, value double)")
     con.execute("create or replace table raw.husbanken_instruments (municipality_code varchar, period varchar, "
                 "grain varchar, year integer, month integer, instrument varchar, measure varchar, value double)")
-    from orchestration import raw
+    from orchestration.ingest import raw
 
     con.execute("drop table if exists raw.load_log")
     raw.ensure_load_log(con)

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from orchestration.sources.jsonstat import parse_jsonstat2
-from orchestration.sources.ssb import SsbClient, SsbError, SsbQueryError
-from orchestration.sources.ssb_replay import ScriptedResponse, SsbReplayServer
+from orchestration.ingest.ssb.jsonstat import parse_jsonstat2
+from orchestration.ingest.ssb.client import SsbClient, SsbError, SsbQueryError
+from tests.fakes.ssb_replay import ScriptedResponse, SsbReplayServer
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ssb"
 KOSTRA = "12008"
@@ -331,7 +331,7 @@ def test_default_bases(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_one_log_line_per_request(server: SsbReplayServer, client: SsbClient, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="orchestration.sources.ssb"):
+    with caplog.at_level(logging.INFO, logger="orchestration.ingest.ssb.client"):
         client.fetch(KOSTRA, SELECTION)
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == len(server.requests) == 2  # GET /config (the cell limit), then the data

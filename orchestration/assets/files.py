@@ -36,7 +36,7 @@ def inboxes() -> list[tuple[Path, bool]]:
 
 def import_source(con: duckdb.DuckDBPyConnection, module_name: str, log=print) -> list:
     """Import one source's inboxes; its importer (and openpyxl) load only when a run needs them."""
-    module = importlib.import_module(f"orchestration.sources.{module_name}")
+    module = importlib.import_module(f"orchestration.ingest.files.{module_name}")
     reports = []
     for inbox, keep in inboxes():
         report = module.import_inbox(con, inbox)

@@ -12,7 +12,9 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from orchestration import harmonise, landing, raw, settings
+from orchestration import settings
+from orchestration.ingest import landing, raw
+from orchestration.reference import crosswalk as harmonise
 from orchestration.resources import WarehouseResource
 
 SOURCE = "klass"
@@ -36,7 +38,7 @@ def fetch_documents() -> dict[str, tuple[dict, str]]:
             "131_changes": (json.loads((folder / "131_changes.json").read_text(encoding="utf-8")), str(folder)),
             "112_131_correspondence": (json.loads(correspondence.read_text(encoding="utf-8")), str(correspondence)),
         }
-    from orchestration.sources.klass import KOSTRA_GROUPS, MUNICIPALITIES, KlassClient
+    from orchestration.ingest.klass.client import KOSTRA_GROUPS, MUNICIPALITIES, KlassClient
 
     client = KlassClient(max_retries=settings.http_retries(), backoff=settings.http_backoff_seconds())
     until = (dt.date.today() + dt.timedelta(days=1)).isoformat()

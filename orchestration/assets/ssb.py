@@ -15,7 +15,8 @@ import duckdb
 import pandas as pd
 import yaml
 
-from orchestration import landing, raw, settings
+from orchestration import settings
+from orchestration.ingest import landing, raw
 from orchestration.partitions import partition_years, yearly_partitions
 from orchestration.resources import WarehouseResource
 
@@ -57,7 +58,7 @@ def demo_releases(table: dict, demo_dir: Path) -> list[Release]:
 
 def live_release(table: dict, client, known_updated: str | None, years: list[int] | None = None) -> Release | None:
     """Ask SSB whether the table moved (`GET /tables/{id}`); download it (for `years` only) only then."""
-    from orchestration.sources.ssb import SsbError
+    from orchestration.ingest.ssb.client import SsbError
 
     info = client.table_info(table["table_id"])
     changed, updated = client.changed_since(info, known_updated)  # compares instants, not strings
@@ -114,7 +115,7 @@ def window_for(table: dict, years: list[int] | None) -> list[int] | None:
 def load_release(con: duckdb.DuckDBPyConnection, table: dict, release: Release, years: set[int] | None = None,
                  reload: bool = False) -> int:
     """Land the release's files and append their cells (for `years`, default all) to raw.ssb_observations."""
-    from orchestration.sources.jsonstat import parse_jsonstat2
+    from orchestration.ingest.ssb.jsonstat import parse_jsonstat2
 
     stamp = release.updated.replace(":", "")
     loaded_now: set[int] = set()
@@ -204,7 +205,7 @@ def ingest(con: duckdb.DuckDBPyConnection, years: list[int] | None = None, reloa
     loaded: dict[str, int] = {}
     client = None
     if settings.source_mode() == "live":
-        from orchestration.sources.ssb import SsbClient
+        from orchestration.ingest.ssb.client import SsbClient
 
         client = SsbClient(base_url=settings.ssb_api_url(), max_retries=settings.http_retries(),
                            backoff_base=settings.http_backoff_seconds())
@@ -260,7 +261,7 @@ def ssb_observations(context: dg.AssetExecutionContext, warehouse: WarehouseReso
         except RejectedData as err:  # the retry policy is for the network, not for bad data
             raise dg.Failure(description=str(err), allow_retries=False) from err
         except Exception as err:
-            from orchestration.sources.ssb import SsbQueryError
+            from orchestration.ingest.ssb.client import SsbQueryError
 
             if isinstance(err, SsbQueryError):  # a wrong query stays wrong: fail at once, no retry
                 raise dg.Failure(description=str(err), allow_retries=False) from err

@@ -11,7 +11,7 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from orchestration.landing import LandedFile
+from orchestration.ingest.landing import LandedFile
 
 LOAD_LOG_DDL = """
 create schema if not exists raw;

@@ -334,7 +334,7 @@ def _format_message(template: str, row: dict) -> str:
 
 def _fmt(value: Any) -> Any:
     """Numbers in messages as in the digest: Norwegian style (`1 109`, `-55,6`)."""
-    from orchestration.alerts import format_number
+    from orchestration.formatting import format_number
 
     number = as_float(value) if not isinstance(value, (str, bool)) else None
     if number is not None:

@@ -29,9 +29,9 @@ import numpy as np
 import pandas as pd
 from openpyxl import Workbook
 
-from orchestration.demo_data.world import SYNTHETIC_NOTE, DemoWorld, interpolate, stable_uniform
-from orchestration.sources.excel import write_workbook_deterministic
-from orchestration.sources.inbox import SYNTHETIC_MARKER
+from tools.demo_data.world import SYNTHETIC_NOTE, DemoWorld, interpolate, stable_uniform
+from orchestration.ingest.files.excel import write_workbook_deterministic
+from orchestration.ingest.files.inbox import SYNTHETIC_MARKER
 
 SOURCE_DIR = "husbanken"
 YEARS = list(range(2008, 2026))

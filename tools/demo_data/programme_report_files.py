@@ -27,9 +27,9 @@ import numpy as np
 import pandas as pd
 from openpyxl import Workbook
 
-from orchestration.demo_data.world import SYNTHETIC_NOTE, DemoWorld, stable_uniform
-from orchestration.sources.excel import write_workbook_deterministic
-from orchestration.sources.programme_reports import load_config
+from tools.demo_data.world import SYNTHETIC_NOTE, DemoWorld, stable_uniform
+from orchestration.ingest.files.excel import write_workbook_deterministic
+from orchestration.ingest.files.programme_reports import load_config
 
 SOURCE_DIR = "programme_reports"
 LIST_DIR = "programme_list"

@@ -18,7 +18,7 @@ import pandas as pd
 import yaml
 
 from orchestration import settings
-from orchestration.demo_data.world import LAST_YEAR, SYNTHETIC_NOTE, YEARS, DemoWorld
+from tools.demo_data.world import LAST_YEAR, SYNTHETIC_NOTE, YEARS, DemoWorld
 
 REVISED_UPDATED = f"{LAST_YEAR + 1}-06-15T06:00:00Z"
 UNREVISED_UPDATED = f"{LAST_YEAR + 1}-03-15T06:00:00Z"
@@ -79,7 +79,7 @@ class SsbDemoWriter:
 
     def _plant_bostotte_confusion(self) -> None:
         """A few municipalities report Husbanken's statlig bostøtte as their kommunal bostøtte (±1 %)."""
-        from orchestration.demo_data.husbanken_files import confused_bostotte_municipalities, statlig_bostotte_yearly
+        from tools.demo_data.husbanken_files import confused_bostotte_municipalities, statlig_bostotte_yearly
 
         statlig = statlig_bostotte_yearly(self.world)
         codes = confused_bostotte_municipalities(self.world)

@@ -2,7 +2,7 @@
 
 Startlån, tilskudd til etablering, tilskudd til utleieboliger, investeringstilskudd, tilvisningsavtaler
 and statlig bostøtte, per municipality and year or month. The column labels are mapped to canonical
-fields by `config/husbanken_columns.yaml`; see `orchestration.sources.inbox` for landing, rejection and
+fields by `config/husbanken_columns.yaml`; see `orchestration.ingest.files.inbox` for landing, rejection and
 supersession (a corrected export replaces the same instrument, grain and periods).
 """
 
@@ -19,8 +19,8 @@ import pandas as pd
 import yaml
 
 from orchestration import settings
-from orchestration.sources import inbox as shared
-from orchestration.sources.excel import ErrorCollector, FileValidationError, Sheet, clean_label, is_blank, \
+from orchestration.ingest.files import inbox as shared
+from orchestration.ingest.files.excel import ErrorCollector, FileValidationError, Sheet, clean_label, is_blank, \
     parse_number, read_spreadsheet
 
 SOURCE = "husbanken"

@@ -38,9 +38,9 @@ from typing import Any, Union
 import duckdb
 import pandas as pd
 
-from orchestration import landing, raw
-from orchestration.landing import LandedFile
-from orchestration.sources.excel import FileRejected, FileValidationError, Spreadsheet, is_blank
+from orchestration.ingest import landing, raw
+from orchestration.ingest.landing import LandedFile
+from orchestration.ingest.files.excel import FileRejected, FileValidationError, Spreadsheet, is_blank
 
 SOURCES = ("husbanken", "programme_reports", "kmd_survey", "programme_list")
 SYNTHETIC_MARKER = "SYNTETISKE DEMODATA"  # the start of demo_data.world.SYNTHETIC_NOTE

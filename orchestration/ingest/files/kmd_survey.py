@@ -17,8 +17,8 @@ import pandas as pd
 import yaml
 
 from orchestration import settings
-from orchestration.sources import inbox as shared
-from orchestration.sources.excel import ErrorCollector, FileValidationError, clean_label, is_blank, \
+from orchestration.ingest.files import inbox as shared
+from orchestration.ingest.files.excel import ErrorCollector, FileValidationError, clean_label, is_blank, \
     parse_number, read_spreadsheet
 
 SOURCE = "kmd_survey"

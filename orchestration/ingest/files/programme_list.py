@@ -14,8 +14,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from orchestration.sources import inbox as shared
-from orchestration.sources.excel import ErrorCollector, FileValidationError, clean_label, is_blank, \
+from orchestration.ingest.files import inbox as shared
+from orchestration.ingest.files.excel import ErrorCollector, FileValidationError, clean_label, is_blank, \
     read_spreadsheet
 
 SOURCE = "programme_list"

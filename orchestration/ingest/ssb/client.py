@@ -45,7 +45,7 @@ from urllib.parse import quote, urlencode, urlsplit
 import pandas as pd
 import requests
 
-from orchestration.sources.jsonstat import REGION_DIMENSIONS, JsonStatError, empty_frame, parse_jsonstat2
+from orchestration.ingest.ssb.jsonstat import REGION_DIMENSIONS, JsonStatError, empty_frame, parse_jsonstat2
 
 log = logging.getLogger(__name__)
 
