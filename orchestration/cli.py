@@ -105,7 +105,7 @@ def run_pipeline(job_name: str = "full_pipeline", run_config: dict | None = None
 
 
 def summarise(result, started: float) -> int:
-    from orchestration.warehouse import open_published
+    from orchestration.warehouse import open_published, relation_exists
 
     path = settings.warehouse_path()
     import dagster as dg
@@ -126,9 +126,7 @@ def summarise(result, started: float) -> int:
         rows = con.execute(
             "select schema_name, table_name, estimated_size from duckdb_tables() order by 1, 2"
         ).fetchall()
-        synthetic = con.execute(
-            "select count(*) from information_schema.tables where table_schema='raw' and table_name='load_log'"
-        ).fetchone()[0] and con.execute("select bool_or(synthetic) from raw.load_log").fetchone()[0]
+        synthetic = relation_exists(con, "raw.load_log") and con.execute("select bool_or(synthetic) from raw.load_log").fetchone()[0]
     finally:
         con.close()
     by_schema: dict[str, list[tuple[str, int]]] = {}

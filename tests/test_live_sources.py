@@ -59,7 +59,7 @@ def test_live_run_lands_and_loads_with_provenance(published_live, live_env):
         log = con.execute("select count(*), bool_and(checksum is not null) from raw.load_log "
                           "where source = 'ssb' and status = 'loaded'").fetchone()
         assert log[0] >= 4 and log[1]
-        assert con.execute("select count(*) from raw.klass_crosswalk").fetchone()[0] > 7000
+        assert con.execute("select count(*) from reference.municipality_crosswalk").fetchone()[0] > 7000
         assert con.execute("select count(*) from marts.fct_indicator_value where year = 2019").fetchone()[0] > 0
     finally:
         con.close()
@@ -69,7 +69,7 @@ def test_live_run_lands_and_loads_with_provenance(published_live, live_env):
 
 
 def test_unchanged_tables_download_nothing_and_a_moved_one_downloads_once(published_live, live_env, tmp_path):
-    from orchestration.assets import ssb as ssb_asset
+    from orchestration.ingest.ssb import releases as ssb_asset
 
     server, _ = live_env
     copy = tmp_path / "copy.duckdb"

@@ -98,7 +98,7 @@ def test_inbox_sensor_requests_one_run_per_new_or_changed_file(tmp_path, monkeyp
 
 
 def test_ssb_sensor_requests_a_run_only_when_updated_moves(monkeypatch, tmp_path):
-    from orchestration.assets.ssb import load_table_config
+    from orchestration.ingest.ssb.releases import load_table_config
     from orchestration.definitions import defs
     from tests.fakes.ssb_replay import SsbReplayServer
 

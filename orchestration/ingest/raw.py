@@ -12,6 +12,7 @@ import duckdb
 import pandas as pd
 
 from orchestration.ingest.landing import LandedFile
+from orchestration.warehouse import relation_exists
 
 LOAD_LOG_DDL = """
 create schema if not exists raw;
@@ -80,11 +81,7 @@ def append_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
     con.execute("create schema if not exists raw")
     con.register("_incoming", frame)
     try:
-        exists = con.execute(
-            "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = ?",
-            [table],
-        ).fetchone()[0]
-        if exists:
+        if relation_exists(con, f"raw.{table}"):
             con.execute(f"insert into raw.{table} by name select * from _incoming")
         else:
             con.execute(f"create table raw.{table} as select * from _incoming")

@@ -44,6 +44,7 @@ import pandas as pd
 import yaml
 
 from orchestration import settings
+from orchestration.warehouse import relation_exists
 
 log = logging.getLogger(__name__)
 
@@ -380,14 +381,6 @@ def _kind(suite: Suite, spec: dict) -> str:
 
 
 # ------------------------------------------------------------------------------------------ running
-
-
-def relation_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    schema, _, table = name.partition(".")
-    row = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
-    ).fetchone()
-    return bool(row and row[0])
 
 
 def run_suite(con: duckdb.DuckDBPyConnection, suite: Suite, config: dict | None = None) -> SuiteResult:

@@ -421,7 +421,7 @@ def _name(code, names: dict[str, str]) -> str | None:
     if code == "0000":
         return "Hele landet"
     if len(code) == 2:
-        from orchestration.quality.frames import county_name
+        from orchestration.reference.groupings import county_name
 
         return county_name(code)
     return names.get(code)

@@ -1,6 +1,8 @@
 """Map municipality codes as reported in any year onto one reference structure (default: 2024).
 
-Pure functions over KLASS's change list (`classifications/131/changes`) and code list; no database.
+Pure functions over KLASS's change list (`classifications/131/changes`) and code list, and the two that
+store their result in `reference.municipality_crosswalk` (derived, so not in `raw`): the one table dbt and
+the quality checks map codes with.
 
 * A code is followed forward through every change after 1 January of its year up to the reference
   date, so chains compose: 1613 Snillfjord (2017) → 5012 (2018 county merger) → 5055/5056/5059 (2020).
@@ -27,9 +29,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 
+from orchestration.warehouse import relation_exists
+
+TABLE = "reference.municipality_crosswalk"
 CROSSWALK_COLUMNS = ["year", "reported_code", "reference_code", "weight_kind", "split_flag"]
 WEIGHT_COLUMNS = ["weight", "weight_basis", "weight_year"]
 
@@ -285,6 +291,52 @@ def harmonise_values(
         merged[col] = merged[col] * merged["weight"]
     result = merged.groupby(["year", "reference_code"], sort=True)[value_columns].sum(min_count=1)
     return result.reset_index()
+
+
+def write_crosswalk(con: duckdb.DuckDBPyConnection, changes_doc: Mapping[str, Any], codes_doc: Mapping[str, Any],
+                    first_date: str, reference_date: str) -> int:
+    """Build the crosswalk from KLASS's documents for every year since `first_date` and store it (no weights yet)."""
+    import datetime as dt
+
+    years = range(int(first_date[:4]), dt.date.today().year + 1)
+    frame = build_crosswalk(changes_doc, codes_by_year(codes_doc, years=years), reference_date=reference_date)
+    _store(con, frame)
+    return len(frame)
+
+
+def write_split_weights(con: duckdb.DuckDBPyConnection, log) -> None:
+    """Allocation keys for split municipalities, from the population SSB delivered (table 07459).
+
+    The residual rule (allocation_weights) estimates how the split municipality's own inhabitants were
+    divided, which plain population shares of the receiving municipalities get wrong (Tysfjord went about
+    half to Narvik and half to Hamarøy, not 9:1). dbt uses these weights when present.
+    """
+    if not relation_exists(con, "raw.ssb_observations"):
+        return
+    population = con.execute("""
+        select cast(period as integer) as year, region_code as code, max(value) as population
+        from raw.ssb_observations
+        where table_id = '07459' and dimensions = '{}' and value is not null
+          and regexp_matches(region_code, '^[0-9]{4}$')
+        group by all
+    """).df()
+    if population.empty:
+        return
+    crosswalk = con.execute(f"select {', '.join(CROSSWALK_COLUMNS)} from {TABLE}").df()
+    weighted = allocation_weights(crosswalk, population)
+    _store(con, weighted)
+    splits = weighted[weighted["split_flag"]]
+    log(f"KLASS: split weights for {splits.reported_code.nunique()} split codes "
+        f"({(splits.weight_basis == 'residual').sum()} rows by the residual rule)")
+
+
+def _store(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> None:
+    schema = TABLE.split(".")[0]
+    con.execute(f"create schema if not exists {schema}")
+    con.execute("drop table if exists raw.klass_crosswalk")  # where it lived before the reference schema
+    con.register("_crosswalk", frame)
+    con.execute(f"create or replace table {TABLE} as select * from _crosswalk")
+    con.unregister("_crosswalk")
 
 
 def crosswalk_csv_text(frame: pd.DataFrame) -> str:

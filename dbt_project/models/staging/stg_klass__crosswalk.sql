@@ -1,6 +1,6 @@
 -- KLASS crosswalk: every municipality code of every year → the reference structure (var reference_date).
 with source as (
-    select * from {{ optional_source('raw', 'klass_crosswalk', {
+    select * from {{ optional_source('reference', 'municipality_crosswalk', {
         'year': 'integer', 'reported_code': 'varchar', 'reference_code': 'varchar',
         'weight_kind': 'varchar', 'split_flag': 'boolean', 'weight': 'double'}) }}
 ),

@@ -29,6 +29,7 @@ or a document property containing `SYNTHETIC_MARKER`; csv: a `Merknad` column co
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from typing import Any, Union
 import duckdb
 import pandas as pd
 
+from orchestration import settings
 from orchestration.ingest import landing, raw
 from orchestration.ingest.landing import LandedFile
 from orchestration.ingest.files.excel import FileRejected, FileValidationError, Spreadsheet, is_blank
@@ -319,3 +321,28 @@ def _record_superseded(con: duckdb.DuckDBPyConnection, spec: RawTable, by: FileO
         raw.record(con, older, spec.table, "superseded", message=message)
         out.append(FileOutcome(f"{source}/{name}", "superseded", checksum, path, messages=[message]))
     return out
+
+
+def inboxes() -> list[tuple[Path, bool]]:
+    """(inbox, keep files there?) in reading order."""
+    found = []
+    if settings.source_mode() == "demo":
+        found.append((settings.demo_data_dir() / "inbox", True))
+    found.append((settings.inbox_dir(), False))
+    return [(path, keep) for path, keep in found if path.is_dir()]
+
+
+def import_inboxes(con: duckdb.DuckDBPyConnection, module_name: str, log=print) -> list:
+    """Import one source's inboxes; its importer (and openpyxl) load only when a run needs them."""
+    module = importlib.import_module(f"orchestration.ingest.files.{module_name}")
+    reports = []
+    for inbox, keep in inboxes():
+        report = module.import_inbox(con, inbox)
+        reports.append(report)
+        log(report.summary())
+        if not keep:
+            for outcome in [*report.loaded, *report.skipped, *report.rejected]:
+                dropped = inbox / outcome.file
+                if dropped.exists() and Path(outcome.landed_path).exists():
+                    dropped.unlink()  # the landing zone keeps it, as received
+    return reports
