@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 def child(warehouse: str) -> None:
     os.environ["BOLIGSOSIAL_WAREHOUSE"] = warehouse
-    from orchestration.cli import run_pipeline
+    from orchestration.runner import run_pipeline
 
     started = time.perf_counter()
     result = run_pipeline(quiet=True)

@@ -42,7 +42,7 @@ def warehouse(tmp_path_factory):
     for name in ("BOLIGSOSIAL_SMTP_HOST", "SSB_API_URL", "KLASS_API_URL"):
         mp.delenv(name, raising=False)
     try:
-        from orchestration.cli import run_pipeline
+        from orchestration.runner import run_pipeline
 
         result = run_pipeline(quiet=True)
         assert result.success, "the demo pipeline failed"

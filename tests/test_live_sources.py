@@ -35,7 +35,7 @@ def live_env(module_env, servers):
 
 @pytest.fixture(scope="module")
 def published_live(live_env):
-    from orchestration.cli import run_pipeline
+    from orchestration.runner import run_pipeline
 
     result = run_pipeline("kostra_release", quiet=True, tags={"dagster/partition": "2019"})
     assert result.success, [e.message for e in result.all_events if e.is_step_failure]
@@ -107,7 +107,7 @@ def test_unchanged_tables_download_nothing_and_a_moved_one_downloads_once(publis
 )
 def test_service_failure_stops_the_run_and_keeps_the_warehouse(published_live, live_env, table_id, responses,
                                                                expected):
-    from orchestration.cli import failure_message, run_pipeline
+    from orchestration.runner import failure_message, run_pipeline
 
     server, _ = live_env
     server.set_table_updated(table_id, "2026-11-01T06:00:00Z")  # moved: the run must download it

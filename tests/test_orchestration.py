@@ -132,7 +132,7 @@ def test_ssb_sensor_requests_a_run_only_when_updated_moves(monkeypatch, tmp_path
 
 
 def test_partitioned_run_loads_one_year(module_env):
-    from orchestration.cli import run_pipeline
+    from orchestration.runner import run_pipeline
 
     result = run_pipeline("kostra_release", quiet=True, tags={"dagster/partition": "2019"})
     assert result.success

@@ -41,7 +41,7 @@ def test_dagster_definitions_validate_cli():
 
 @pytest.fixture(scope="module")
 def published(module_env):
-    from orchestration.cli import run_pipeline
+    from orchestration.runner import run_pipeline
 
     result = run_pipeline(quiet=True)
     assert result.success
@@ -68,7 +68,7 @@ def test_materialization_publishes_a_readable_warehouse(published):
 
 
 def test_rerun_with_unchanged_inputs_loads_nothing_new(published):
-    from orchestration.cli import run_pipeline
+    from orchestration.runner import run_pipeline
 
     def counts():
         con = duckdb.connect(str(published), read_only=True)
@@ -86,7 +86,7 @@ def test_rerun_with_unchanged_inputs_loads_nothing_new(published):
 
 
 def test_reader_keeps_reading_while_a_run_publishes(published):
-    from orchestration.cli import run_pipeline
+    from orchestration.runner import run_pipeline
 
     reader = duckdb.connect(str(published), read_only=True)
     try:
@@ -98,7 +98,7 @@ def test_reader_keeps_reading_while_a_run_publishes(published):
 
 
 def test_failed_run_leaves_the_published_warehouse_intact(published, tmp_path, monkeypatch):
-    from orchestration.cli import failure_message, run_pipeline
+    from orchestration.runner import failure_message, run_pipeline
 
     demo = tmp_path / "demo"
     shutil.copytree(settings.DEMO_DATA_DIR, demo)

@@ -72,7 +72,7 @@ def has_rows(name: str, where: str = "true") -> bool:
 
 
 def run(quiet: bool = True):
-    from orchestration.cli import run_pipeline
+    from orchestration.runner import run_pipeline
 
     return run_pipeline(quiet=quiet)
 
