@@ -216,7 +216,8 @@ def test_register_joins_findings_and_every_check_has_a_result(first):
     checks = {r[0]: r[1:] for r in query(
         "select check_name, severity, passed, skipped from quality.check_results where run_id = ?", [run_id])}
     from orchestration.quality.freshness import load_rules
-    from orchestration.quality.gx_runner import load_quality_config, load_suites
+    from orchestration.quality.config import load_quality_config
+    from orchestration.quality.suites import load_suites
 
     freshness = {r.check_name for r in load_rules(load_quality_config())}
     assert {f"gx_{s.name}" for s in load_suites()} | {"followup_register_valid"} | freshness == set(checks)

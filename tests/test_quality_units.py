@@ -14,15 +14,9 @@ import pandas as pd
 import pytest
 
 from orchestration.quality import store
-from orchestration.quality.gx_runner import (
-    Suite,
-    SuiteResult,
-    load_quality_config,
-    load_suites,
-    parse_suite,
-    resolve_placeholders,
-    run_suite,
-)
+from orchestration.quality.config import load_quality_config, resolve_placeholders
+from orchestration.quality.gx import run_suite
+from orchestration.quality.suites import Suite, SuiteResult, load_suites, parse_suite
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG = load_quality_config()

@@ -1,31 +1,9 @@
-"""Run the declarative Great Expectations suites in `expectations/` against warehouse tables.
+"""Run a suite: build its frame (`frames.py`), validate it with Great Expectations, collect findings.
 
 GX 1.x has no working DuckDB datasource and no maintained Dagster integration, so a check reads its
 table (or a frame built from it, see `frames.py`) read-only into pandas and validates it with an
 ephemeral GX context. GX is imported here, never on the definitions' import path: its import takes seconds.
-
-A suite file (YAML) says:
-
-    name: skjema13_consistency               # unique; the Dagster check is `gx_<name>`
-    table: staging.stg_ssb__kostra_values    # what the suite checks (reported in quality.check_results)
-    severity: WARNING                        # ERROR blocks publication, WARNING publishes and reports
-    asset: [staging/stg_ssb__kostra_values]  # optional: the Dagster asset(s) the check may attach to
-    requires: [raw.husbanken_instruments]    # optional: further tables; missing → "skipped: … not present"
-    frame: {builder: kostra_wide, params: {…}}   # optional: {sql: …} or a builder in frames.py;
-                                             # default `select * from <table>`
-    schema: {municipality_code: VARCHAR, …}  # optional: DuckDB column types, checked as a GX expectation
-    expectations:
-      - id: tilvisning_negative              # optional; the finding kind (default <suite>.<expectation>)
-        type: expect_column_values_to_be_between
-        kwargs: {column: tilvisningsboliger, min_value: 0}
-        where: 'year >= 2010'                # optional pandas row condition
-        finding: {measure: …, observed: <column>, expected: <column>, message: "…{column}…"}
-    annotations:                             # optional: rows recorded as INFO findings, never a failure
-      - {id: …, where: '…', finding: {…}}
-
-`${section.key}` anywhere in a suite is replaced with the value from `config/quality.yaml`.
-Extra suite directories (tests, local experiments) come from `BOLIGSOSIAL_EXTRA_EXPECTATIONS`
-(os.pathsep-separated).
+Suites are described in `suites.py`.
 """
 
 from __future__ import annotations
@@ -34,144 +12,18 @@ import json
 import logging
 import math
 import os
-import re
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
-import yaml
 
-from orchestration import settings
+from orchestration.quality import frames
+from orchestration.quality.config import config_value, load_quality_config
+from orchestration.quality.findings import as_float, finding_id, row_finding, suite_kind
+from orchestration.quality.suites import Suite, SuiteResult
 from orchestration.warehouse import relation_exists
 
 log = logging.getLogger(__name__)
-
-QUALITY_CONFIG_PATH = settings.CONFIG_DIR / "quality.yaml"
-SEVERITIES = ("ERROR", "WARNING")
-_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_.]+)\}")
-
-
-# ------------------------------------------------------------------------------------------ config
-
-
-def load_quality_config(path: Path | None = None) -> dict:
-    """`config/quality.yaml` (env BOLIGSOSIAL_QUALITY_CONFIG overrides the path)."""
-    env = os.environ.get("BOLIGSOSIAL_QUALITY_CONFIG")
-    config_path = Path(path) if path else Path(env) if env else QUALITY_CONFIG_PATH
-    return yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
-
-
-def config_value(config: dict, dotted: str) -> Any:
-    node: Any = config
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            raise KeyError(dotted)
-        node = node[part]
-    return node
-
-
-def resolve_placeholders(node: Any, config: dict, where: str = "") -> Any:
-    """Replace `${a.b}` by the config value; a string that is only a placeholder keeps the value's type."""
-    if isinstance(node, dict):
-        return {k: resolve_placeholders(v, config, where) for k, v in node.items()}
-    if isinstance(node, list):
-        return [resolve_placeholders(v, config, where) for v in node]
-    if isinstance(node, str) and "${" in node:
-        def lookup(name: str) -> Any:
-            try:
-                return config_value(config, name)
-            except KeyError:
-                raise ValueError(f"{where}: ${{{name}}} is not set in config/quality.yaml") from None
-
-        whole = _PLACEHOLDER.fullmatch(node.strip())
-        if whole:
-            return lookup(whole.group(1))
-        text = _PLACEHOLDER.sub(lambda m: str(lookup(m.group(1))), node)
-        try:  # "-${a.b}" with a.b = 0.25 is the number -0.25, not a string
-            number = float(text)
-        except ValueError:
-            return text
-        return int(number) if number.is_integer() and re.fullmatch(r"-?\d+", text.strip()) else number
-    return node
-
-
-# ------------------------------------------------------------------------------------------- suites
-
-
-@dataclass
-class Suite:
-    name: str
-    table: str                      # schema.table in the warehouse
-    severity: str                   # ERROR blocks publication, WARNING publishes and reports
-    expectations: list[dict]
-    description: str = ""
-    path: Path | None = None
-    asset: list[str] = field(default_factory=list)   # candidate Dagster asset keys ("schema/name")
-    requires: list[str] = field(default_factory=list)
-    frame: dict | None = None
-    schema: dict[str, str] | None = None
-    annotations: list[dict] = field(default_factory=list)
-
-
-@dataclass
-class SuiteResult:
-    suite: Suite
-    success: bool
-    evaluated: int
-    failed: list[dict] = field(default_factory=list)
-    rows: int = 0
-    findings: list[dict] = field(default_factory=list)
-    kinds: list[str] = field(default_factory=list)      # finding kinds this run evaluated (resolution scope)
-    skipped: str | None = None                           # "skipped: <table> not present"
-    notes: list[str] = field(default_factory=list)
-    unexpected: int = 0
-
-
-def expectation_dirs() -> list[Path]:
-    dirs = [settings.EXPECTATIONS_DIR]
-    extra = os.environ.get("BOLIGSOSIAL_EXTRA_EXPECTATIONS", "")
-    dirs += [Path(p).expanduser().resolve() for p in extra.split(os.pathsep) if p.strip()]
-    return dirs
-
-
-def load_suites(directory: Path | list[Path] | None = None, config: dict | None = None) -> list[Suite]:
-    directories = ([directory] if isinstance(directory, Path) else directory) if directory else expectation_dirs()
-    config = load_quality_config() if config is None else config
-    suites: list[Suite] = []
-    for base in directories:
-        for path in sorted(Path(base).rglob("*.yml")):
-            suites.append(parse_suite(yaml.safe_load(path.read_text(encoding="utf-8")), config, path))
-    names = [s.name for s in suites]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise ValueError(f"duplicate suite names in {', '.join(map(str, directories))}: {duplicates}")
-    return suites
-
-
-def parse_suite(spec: dict, config: dict, path: Path | None = None) -> Suite:
-    where = str(path or spec.get("name"))
-    spec = resolve_placeholders(spec, config, where)
-    for key in ("name", "table", "expectations"):
-        if key not in spec:
-            raise ValueError(f"{where}: suite needs `{key}`")
-    severity = str(spec.get("severity", "ERROR")).upper()
-    if severity not in SEVERITIES:
-        raise ValueError(f"{where}: severity must be ERROR or WARNING, not {severity!r}")
-    if len(spec["table"].split(".")) != 2:
-        raise ValueError(f"{where}: table must be schema.table, not {spec['table']!r}")
-    asset = spec.get("asset") or []
-    return Suite(
-        name=spec["name"], table=spec["table"], severity=severity, expectations=list(spec["expectations"] or []),
-        description=spec.get("description", ""), path=path,
-        asset=[asset] if isinstance(asset, str) else list(asset),
-        requires=list(spec.get("requires") or []), frame=spec.get("frame"), schema=spec.get("schema"),
-        annotations=list(spec.get("annotations") or []),
-    )
-
-
-# --------------------------------------------------------------------------------------------- GX
 
 
 def _camel(name: str) -> str:
@@ -287,106 +139,8 @@ def _failure(r) -> dict:
     })
 
 
-# --------------------------------------------------------------------------------------- findings
-
-
-def as_float(value: Any) -> float | None:
-    """A number, or None for missing, NaN and anything that is not one."""
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(number) else number
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-def _year(value: Any) -> int | None:
-    number = as_float(value)
-    return int(number) if number is not None else None
-
-
-def finding_id(kind: str, municipality: str | None, year: int | None, measure: str | None) -> str:
-    """Stable and readable: `kind:municipality:year:measure`, `-` for a part that does not apply."""
-    return ":".join([kind, municipality or "-", str(year) if year is not None else "-", measure or "-"])
-
-
-class _Row(dict):
-    def __missing__(self, key: str) -> str:
-        return "–"
-
-
-def _format_message(template: str, row: dict) -> str:
-    values = _Row({k: (str(_year(v)) if "year" in k and _year(v) is not None else _fmt(v)) for k, v in row.items()})
-    try:
-        return template.format_map(values)
-    except (ValueError, IndexError):
-        return template
-
-
-def _fmt(value: Any) -> Any:
-    """Numbers in messages as in the digest: Norwegian style (`1 109`, `-55,6`)."""
-    from orchestration.formatting import format_number
-
-    number = as_float(value) if not isinstance(value, (str, bool)) else None
-    if number is not None:
-        return format_number(round(number) if abs(number) >= 100 else number)
-    return "–" if value is None else value
-
-
-def _row_finding(row: dict, spec: dict, kind: str, severity: str, default_column: str | None) -> dict:
-    f = spec or {}
-    municipality = _text(row.get(f.get("municipality", "municipality_code")))
-    year = _year(row.get(f.get("year", "year"))) if f.get("year", "year") else None
-    measure = f.get("measure") or _text(row.get(f.get("measure_column", "measure"))) or default_column
-    observed_col = f.get("observed", default_column)
-    observed = as_float(row.get(observed_col)) if observed_col else None
-    expected = as_float(row.get(f["expected"])) if f.get("expected") else None
-    if f.get("deviation"):
-        deviation = as_float(row.get(f["deviation"]))
-    else:
-        deviation = observed - expected if observed is not None and expected is not None else None
-    if f.get("relative"):
-        relative = as_float(row.get(f["relative"]))
-    else:
-        relative = deviation / expected if deviation is not None and expected not in (None, 0) else None
-    message = _format_message(f.get("message", ""), row) if f.get("message") else ""
-    return {
-        "finding_id": finding_id(kind, municipality, year, measure),
-        "kind": kind,
-        "severity": (f.get("severity") or severity).upper(),
-        "municipality_code": municipality,
-        "year": year,
-        "measure": measure,
-        "observed": observed,
-        "expected": expected,
-        "deviation": deviation,
-        "relative_deviation": relative,
-        "message": message,
-    }
-
-
-def _kind(suite: Suite, spec: dict) -> str:
-    return spec.get("id") or (spec.get("finding") or {}).get("kind") or \
-        f"{suite.name}.{spec['type'].removeprefix('expect_')}"
-
-
-# ------------------------------------------------------------------------------------------ running
-
-
 def run_suite(con: duckdb.DuckDBPyConnection, suite: Suite, config: dict | None = None) -> SuiteResult:
     """Build the suite's frame, validate it with GX and turn every unexpected row into a finding."""
-    from orchestration.quality import frames
-
     config = load_quality_config() if config is None else config
     max_findings = int(config_value(config, "findings.max_per_expectation"))
     for name in [suite.table, *suite.requires]:
@@ -414,7 +168,7 @@ def run_suite(con: duckdb.DuckDBPyConnection, suite: Suite, config: dict | None 
     for spec in suite.expectations:
         missing = [c for c in _columns_of(spec) if c not in frame.columns]
         if missing:
-            notes.append(f"{_kind(suite, spec)}: not evaluated, column(s) {', '.join(missing)} not present")
+            notes.append(f"{suite_kind(suite, spec)}: not evaluated, column(s) {', '.join(missing)} not present")
             continue
         specs.append(spec)
         spec_frames.append(frame)
@@ -427,7 +181,7 @@ def run_suite(con: duckdb.DuckDBPyConnection, suite: Suite, config: dict | None 
     for data, group in _group_by_frame(spec_frames, specs):
         results = _gx_results(data, suite.name, group)
         for spec, r in zip(group, results):
-            kind = _kind(suite, spec)
+            kind = suite_kind(suite, spec)
             kinds.append(kind)
             if r.success:
                 continue
@@ -442,7 +196,7 @@ def run_suite(con: duckdb.DuckDBPyConnection, suite: Suite, config: dict | None 
             if indexes:
                 rows = data.loc[[i for i in indexes if i in data.index][:max_findings]]
                 for row in rows.to_dict("records"):
-                    findings.append(_row_finding(row, finding_spec, kind, suite.severity, default_column))
+                    findings.append(row_finding(row, finding_spec, kind, suite.severity, default_column))
                 if len(indexes) > max_findings:
                     notes.append(f"{kind}: {len(indexes)} unexpected rows, findings recorded for the first {max_findings}")
             else:  # a table-level expectation: one finding for the table
@@ -466,7 +220,7 @@ def run_suite(con: duckdb.DuckDBPyConnection, suite: Suite, config: dict | None 
             continue
         spec = {"severity": "INFO", **(annotation.get("finding") or {})}
         for row in rows.head(max_findings).to_dict("records"):
-            findings.append(_row_finding(row, spec, kind, "INFO", None))
+            findings.append(row_finding(row, spec, kind, "INFO", None))
 
     # One finding per id (a duplicated key can produce the same id twice): keep the first.
     unique: dict[str, dict] = {}

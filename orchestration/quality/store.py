@@ -27,7 +27,7 @@ import duckdb
 import pandas as pd
 
 from orchestration import settings
-from orchestration.quality.gx_runner import as_float
+from orchestration.quality.findings import as_float
 
 FOLLOWUP_COLUMNS = ["finding_id", "status", "cause", "owner", "deadline", "note"]
 REQUIRED_FOLLOWUP_COLUMNS = ["finding_id", "status"]
