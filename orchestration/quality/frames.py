@@ -103,10 +103,6 @@ def codes_at(codes: pd.DataFrame, date: str) -> set[str]:
     return set(codes[(codes.valid_from <= date) & (codes.valid_to > date)].code)
 
 
-def codes_during(codes: pd.DataFrame, year: int) -> set[str]:
-    return set(codes[(codes.valid_from <= f"{year}-12-31") & (codes.valid_to > f"{year}-01-01")].code)
-
-
 def current_codes(codes: pd.DataFrame) -> set[str]:
     return set(codes[codes.valid_to == OPEN_END].code)
 

@@ -104,11 +104,6 @@ def validate_frame(frame: pd.DataFrame, suite: Suite) -> SuiteResult:
     return SuiteResult(suite, not failed, len(results), failed, len(frame))
 
 
-def validate_table(con: duckdb.DuckDBPyConnection, suite: Suite) -> SuiteResult:
-    frame = con.execute(f"select * from {suite.table}").df()
-    return validate_frame(frame, suite)
-
-
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}

@@ -19,8 +19,6 @@ the quality checks map codes with.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 from collections import defaultdict
@@ -30,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import numpy as np
 import pandas as pd
 
 from orchestration.warehouse import relation_exists
@@ -262,37 +259,6 @@ def _residuals(
     return residual if all(v > 0 for v in residual.values()) else None
 
 
-def harmonise_values(
-    data: pd.DataFrame,
-    crosswalk: pd.DataFrame,
-    value_columns: list[str],
-    code_column: str = "code",
-    year_column: str = "year",
-) -> pd.DataFrame:
-    """Sum counts onto reference codes: value × weight, added up per (year, reference_code).
-
-    Only for additive quantities (counts, amounts, populations). For a ratio, harmonise its numerator
-    and denominator with this function and divide afterwards.
-    """
-    cw = crosswalk
-    if "weight" not in cw.columns:  # fine as long as the data touch no split
-        cw = cw.assign(weight=cw["split_flag"].map({False: 1.0, True: math.nan}))
-    left = data.rename(columns={code_column: "reported_code", year_column: "year"})
-    merged = left.merge(cw[["year", "reported_code", "reference_code", "split_flag", "weight"]],
-                        on=["year", "reported_code"], how="left")
-    unmapped = merged.loc[merged["reference_code"].isna(), ["year", "reported_code"]].drop_duplicates()
-    if len(unmapped):
-        raise ValueError(f"codes not in the crosswalk for their year: {unmapped.to_records(index=False).tolist()}")
-    unweighted = merged.loc[merged["split_flag"] & merged["weight"].isna(), ["year", "reported_code"]]
-    if len(unweighted):
-        raise ValueError("split codes without weights (run allocation_weights with their population): "
-                         f"{unweighted.drop_duplicates().to_records(index=False).tolist()}")
-    for col in value_columns:
-        merged[col] = merged[col] * merged["weight"]
-    result = merged.groupby(["year", "reference_code"], sort=True)[value_columns].sum(min_count=1)
-    return result.reset_index()
-
-
 def write_crosswalk(con: duckdb.DuckDBPyConnection, changes_doc: Mapping[str, Any], codes_doc: Mapping[str, Any],
                     first_date: str, reference_date: str) -> int:
     """Build the crosswalk from KLASS's documents for every year since `first_date` and store it (no weights yet)."""
@@ -337,31 +303,3 @@ def _store(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> None:
     con.register("_crosswalk", frame)
     con.execute(f"create or replace table {TABLE} as select * from _crosswalk")
     con.unregister("_crosswalk")
-
-
-def crosswalk_csv_text(frame: pd.DataFrame) -> str:
-    """The crosswalk as CSV for dbt: codes stay text (leading zeros), booleans as true/false."""
-    columns = CROSSWALK_COLUMNS + [c for c in WEIGHT_COLUMNS if c in frame.columns]
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(columns)
-    for row in frame[columns].itertuples(index=False):
-        writer.writerow([_csv_cell(v) for v in row])
-    return buf.getvalue()
-
-
-def write_crosswalk_csv(frame: pd.DataFrame, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(crosswalk_csv_text(frame), encoding="utf-8", newline="\n")
-    return path
-
-
-def _csv_cell(value: Any) -> str:
-    if isinstance(value, (bool, np.bool_)):
-        return "true" if value else "false"
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, float):
-        return repr(round(value, 12))
-    return str(value)

@@ -30,7 +30,7 @@ import pandas as pd
 from openpyxl import Workbook
 
 from tools.demo_data.world import SYNTHETIC_NOTE, DemoWorld, interpolate, stable_uniform
-from orchestration.ingest.files.excel import write_workbook_deterministic
+from tools.demo_data.workbook import write_workbook_deterministic
 from orchestration.ingest.files.inbox import SYNTHETIC_MARKER
 
 SOURCE_DIR = "husbanken"

@@ -21,7 +21,7 @@ from openpyxl import Workbook
 
 from tools.demo_data.husbanken_files import names_at, weights_at
 from tools.demo_data.world import SYNTHETIC_NOTE, DemoWorld, stable_uniform
-from orchestration.ingest.files.excel import write_workbook_deterministic
+from tools.demo_data.workbook import write_workbook_deterministic
 
 SOURCE_DIR = "kmd_survey"
 FILE_NAME = "bruk_av_kommunale_boliger_2017.xlsx"

@@ -28,7 +28,7 @@ import pandas as pd
 from openpyxl import Workbook
 
 from tools.demo_data.world import SYNTHETIC_NOTE, DemoWorld, stable_uniform
-from orchestration.ingest.files.excel import write_workbook_deterministic
+from tools.demo_data.workbook import write_workbook_deterministic
 from orchestration.ingest.files.programme_reports import load_config
 
 SOURCE_DIR = "programme_reports"

@@ -320,33 +320,3 @@ def parse_number(value: Any) -> tuple[float | None, str | None]:
     if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", text):
         raise ValueError(f"{str(value)!r} is not a number")
     return float(text), None
-
-
-def write_workbook_deterministic(wb: openpyxl.Workbook, path: Path, timestamp: dt.datetime) -> Path:
-    """Save `wb` so the same content always gives the same bytes.
-
-    openpyxl stamps docProps/core.xml with the current time and the zip entries with the current
-    local time; both are replaced by `timestamp`.
-    """
-    ts = timestamp.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    wb.properties.created = ts
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    iso = ts.strftime("%Y-%m-%dT%H:%M:%SZ")
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            content = src.read(info)
-            if info.filename == "docProps/core.xml":
-                content = re.sub(
-                    rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)",
-                    lambda m: m.group(1) + iso.encode() + m.group(3),
-                    content,
-                )
-            fixed = zipfile.ZipInfo(info.filename, date_time=ts.timetuple()[:6])
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            fixed.external_attr = info.external_attr
-            dst.writestr(fixed, content)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(out.getvalue())
-    return path
