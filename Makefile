@@ -28,7 +28,7 @@ dev: $(STAMP)  ## the Dagster UI (http://127.0.0.1:3000) and daemon: schedules, 
 	@mkdir -p $(DAGSTER_HOME) && cp deploy/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 	@DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -w workspace.yaml
 
-demo-data: $(STAMP)  ## regenerate data/demo from the deterministic generator
+demo-data: $(STAMP)  ## regenerate data/demo from the deterministic generator in tools/demo_data (byte-identical)
 	@$(BIN)/python scripts/generate_demo_data.py
 
 docs: $(STAMP)  ## dbt docs for the published warehouse

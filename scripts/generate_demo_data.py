@@ -1,4 +1,4 @@
-"""Regenerate the embedded demo data in data/demo/ from the deterministic synthetic world.
+"""Regenerate the embedded demo data in data/demo/ from the deterministic synthetic world (tools/demo_data).
 
 Run it with `make demo-data`. The output is byte-identical on every run (fixed seed, fixed timestamps),
 so a diff after regeneration means the generator changed.

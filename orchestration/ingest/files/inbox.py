@@ -45,7 +45,7 @@ from orchestration.ingest.landing import LandedFile
 from orchestration.ingest.files.excel import FileRejected, FileValidationError, Spreadsheet, is_blank
 
 SOURCES = ("husbanken", "programme_reports", "kmd_survey", "programme_list")
-SYNTHETIC_MARKER = "SYNTETISKE DEMODATA"  # the start of demo_data.world.SYNTHETIC_NOTE
+SYNTHETIC_MARKER = "SYNTETISKE DEMODATA"  # the start of tools/demo_data/world.py SYNTHETIC_NOTE
 IGNORED_NAMES = re.compile(r"^(\.|~\$|.*\.(tmp|partial|meta\.json)$)", re.IGNORECASE)
 
 PROVENANCE_DDL = """
