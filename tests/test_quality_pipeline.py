@@ -87,7 +87,7 @@ def sha256(path: Path) -> str:
 
 def as_reported(codes: list[str], year: int) -> set[str]:
     """The codes under which current (reference) municipalities reported in `year` (KLASS crosswalk)."""
-    rows = query("select reported_code, reference_code from raw.klass_crosswalk where year = ?", [year])
+    rows = query("select reported_code, reference_code from reference.municipality_crosswalk where year = ?", [year])
     out = set()
     for code in codes:
         reported = {r for r, ref in rows if ref == code}
