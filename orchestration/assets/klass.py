@@ -94,6 +94,7 @@ def ingest(con: duckdb.DuckDBPyConnection, log=print) -> dict[str, int]:
     if not landed_new and exists:
         log("KLASS: structure unchanged, nothing loaded")
         _write_split_weights(con, log)
+        _write_reference_crosswalk(con)
         return counts
     # KLASS tables are snapshots of one classification version: replace them; the landing zone keeps history.
     con.execute("create schema if not exists raw")
@@ -104,7 +105,15 @@ def ingest(con: duckdb.DuckDBPyConnection, log=print) -> dict[str, int]:
         counts[table] = len(frame)
     log("KLASS: " + ", ".join(f"{t} {n:,} rows" for t, n in counts.items()))
     _write_split_weights(con, log)
+    _write_reference_crosswalk(con)
     return counts
+
+
+def _write_reference_crosswalk(con: duckdb.DuckDBPyConnection) -> None:
+    # dbt reads the harmonised crosswalk from schema `reference` (derived, not raw); stand-in until
+    # orchestration/reference/crosswalk.py writes it there itself (issue 10, Python side)
+    con.execute("create schema if not exists reference")
+    con.execute("create or replace table reference.municipality_crosswalk as select * from raw.klass_crosswalk")
 
 
 def _write_split_weights(con: duckdb.DuckDBPyConnection, log) -> None:

@@ -13,7 +13,7 @@ with observed as (
 ),
 
 crosswalk as (
-    select * from {{ ref('stg_klass__crosswalk') }}
+    select * from {{ ref('stg_reference__municipality_crosswalk') }}
 ),
 
 population as (

@@ -38,7 +38,7 @@ fallback_names as (
 ),
 
 crosswalk as (
-    select * from {{ ref('stg_klass__crosswalk') }}
+    select * from {{ ref('stg_reference__municipality_crosswalk') }}
 ),
 
 programme_list as (

@@ -1,5 +1,7 @@
--- KOSTRA/IPLOS values per municipality (4-digit code), measure and year, from the newest release.
--- Both releases stay in raw; `vintage` says whether the figure is the unrevised (March) or revised one.
+-- KOSTRA/IPLOS values per municipality (4-digit code), measure and year: the newest release of each
+-- cell. Both releases stay in raw; `vintage` says whether the figure is the unrevised (March) or revised
+-- one. `source` and `is_additive` put it in the shape of int_measures_as_reported (counts may be summed
+-- over municipalities, SSB's published ratios may not).
 with observations as (
     select * from {{ ref('stg_ssb__observations') }}
     where is_kostra
@@ -18,6 +20,7 @@ ranked as (
 )
 
 select
+    case when table_id = '12003' then 'IPLOS' else 'KOSTRA' end as source,     -- 12003 is the IPLOS table
     region_code                                         as municipality_code,
     year,
     measure,
@@ -34,6 +37,7 @@ select
          and month(cast(table_updated as timestamp)) < 6 then 'unrevised'
         else 'revised'
     end                                                 as vintage,
+    measure_kind = 'count'                              as is_additive,
     synthetic
 from ranked
 where release_rank = 1

@@ -1,4 +1,5 @@
--- Population per municipality on 1 January (table 07459): total and 80 years and over.
+-- Population per municipality on 1 January (table 07459), newest release, pivoted to the total and
+-- those 80 years and over.
 -- Only the newest release of each cell counts (a re-published table must not be added twice).
 with observations as (
     select * from {{ ref('stg_ssb__observations') }}

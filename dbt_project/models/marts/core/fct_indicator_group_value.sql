@@ -35,7 +35,7 @@ cohort_municipalities as (
 
 national_published as (
     select measure, year, value, synthetic
-    from {{ ref('stg_ssb__national_values') }}
+    from {{ ref('int_national_values_latest_release') }}
     where measure_kind = 'count' and value is not null
 ),
 

@@ -28,6 +28,10 @@ size_classes as (
     select * from {{ ref('size_classes') }}
 ),
 
+programme_groups as (
+    select * from {{ ref('programme_groups') }}
+),
+
 members as (
     select
         v.indicator_id, v.year, v.value, v.numerator, v.denominator, v.synthetic,
@@ -120,9 +124,8 @@ select
     cast(case p.group_type
         when 'total' then 'I alt'
         when 'size_class' then sc.name_no
-        when 'programme' then case p.programme when 'in' then 'Med i programmet' else 'Ikke med' end
-        else case p.size_class when 'large' then 'Store' when 'medium' then 'Mellomstore' else 'Små' end
-             || case p.programme when 'in' then ' med' else ' ikke med' end
+        when 'programme' then pg.name_no
+        else sc.short_name_no || ' ' || pg.size_class_suffix_no
     end as varchar)                                                             as group_label,
     cast(p.shown_as as varchar)                                                 as shown_as,
     cast(p.start_value as double)                                               as start_value,
@@ -141,3 +144,4 @@ select
     p.synthetic                                                                 as synthetic
 from paired p
 left join size_classes sc on sc.size_class = p.size_class
+left join programme_groups pg on pg.programme = p.programme

@@ -1,6 +1,7 @@
--- KLASS crosswalk: every municipality code of every year → the reference structure (var reference_date).
+-- The municipality crosswalk (written by the Python harmonisation into schema `reference`): every
+-- municipality code of every year → the reference structure (var reference_date).
 with source as (
-    select * from {{ optional_source('raw', 'klass_crosswalk', {
+    select * from {{ optional_source('reference', 'municipality_crosswalk', {
         'year': 'integer', 'reported_code': 'varchar', 'reference_code': 'varchar',
         'weight_kind': 'varchar', 'split_flag': 'boolean', 'weight': 'double'}) }}
 ),
@@ -12,7 +13,7 @@ renamed as (
         cast(reference_code as varchar)             as reference_code,
         cast(weight_kind as varchar)                as weight_kind,
         coalesce(cast(split_flag as boolean), false) as split_flag,
-        cast(weight as double)                      as weight       -- an allocation key when KLASS's loader supplies one
+        cast(weight as double)                      as weight       -- an allocation key when the writer supplies one
     from source
 )
 
