@@ -3,21 +3,22 @@
 -- where "as reported" stays available; int_measures_harmonised maps it onto the reference structure.
 -- `is_additive` says whether a value may be summed over municipalities. A missing value keeps its
 -- status symbol. Every measure name is tested against seeds/measures.csv.
+{%- set per_source = [
+    'int_kostra_values_latest_release',
+    'int_population_measures_at_year_end',
+    'int_husbanken_measures_named',
+    'int_programme_answers_scored',
+    'int_kmd_survey_measures_named',
+] %}
+
 with unioned as (
+    {%- for model in per_source %}
     select source, measure, municipality_code, year, value, status_symbol, vintage, synthetic, is_additive
-    from {{ ref('int_kostra_values_latest_release') }}
+    from {{ ref(model) }}
+    {%- if not loop.last %}
     union all
-    select source, measure, municipality_code, year, value, status_symbol, vintage, synthetic, is_additive
-    from {{ ref('int_population_measures_at_year_end') }}
-    union all
-    select source, measure, municipality_code, year, value, status_symbol, vintage, synthetic, is_additive
-    from {{ ref('int_husbanken_measures_named') }}
-    union all
-    select source, measure, municipality_code, year, value, status_symbol, vintage, synthetic, is_additive
-    from {{ ref('int_programme_answers_scored') }}
-    union all
-    select source, measure, municipality_code, year, value, status_symbol, vintage, synthetic, is_additive
-    from {{ ref('int_kmd_survey_measures_named') }}
+    {%- endif %}
+    {%- endfor %}
 )
 
 select
