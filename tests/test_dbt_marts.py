@@ -240,7 +240,7 @@ def test_municipality_profile_sits_beside_its_peers(warehouse):
 
 def _contracts() -> dict[str, list[dict]]:
     out = {}
-    for path in sorted(MARTS_DIR.glob("*.yml")):
+    for path in sorted(MARTS_DIR.rglob("*.yml")):  # marts/core and marts/reports
         for model in yaml.safe_load(path.read_text(encoding="utf-8")).get("models", []):
             out[model["name"]] = model
     return out
