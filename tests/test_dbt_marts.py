@@ -240,7 +240,7 @@ def test_municipality_profile_sits_beside_its_peers(warehouse):
 
 def _contracts() -> dict[str, list[dict]]:
     out = {}
-    for path in sorted(MARTS_DIR.glob("*.yml")):
+    for path in sorted(MARTS_DIR.rglob("*.yml")):  # marts/core and marts/reports
         for model in yaml.safe_load(path.read_text(encoding="utf-8")).get("models", []):
             out[model["name"]] = model
     return out
@@ -325,7 +325,7 @@ def test_programme_cohort_is_the_reports_70_on_the_2019_structure(warehouse):
 
 def test_national_counts_use_ssb_national_figure(warehouse):
     eak = rows(warehouse, """
-        select value from staging.stg_ssb__national_values where measure = 'temp_households_total' and year = 2019""")
+        select value from intermediate.int_national_values_latest_release where measure = 'temp_households_total' and year = 2019""")
     national = rows(warehouse, """
         select numerator, value, numerator_source, n_missing, is_lower_bound from marts.fct_indicator_group_value
         where indicator_id = 'temp_total' and year = 2019 and group_type = 'national'""")[0]

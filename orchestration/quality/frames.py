@@ -153,10 +153,10 @@ def to_reference(frame: pd.DataFrame, con: duckdb.DuckDBPyConnection, code: str 
 
 
 def _population(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    if not _exists(con, "staging.stg_ssb__population"):
+    if not _exists(con, "intermediate.int_population_pivoted_by_age"):
         return pd.DataFrame(columns=["municipality_code", "year", "population"])
     return con.execute(
-        "select municipality_code, population_date_year as year, population from staging.stg_ssb__population"
+        "select municipality_code, population_date_year as year, population from intermediate.int_population_pivoted_by_age"
     ).df()
 
 
@@ -171,7 +171,7 @@ def current_rows(con, config, table: str, columns: str = "*") -> pd.DataFrame:
 
 
 @builder("kostra_wide")
-def kostra_wide(con, config, measures: list[str], table: str = "staging.stg_ssb__kostra_values",
+def kostra_wide(con, config, measures: list[str], table: str = "intermediate.int_kostra_values_latest_release",
                 derived: dict[str, str] | None = None) -> pd.DataFrame:
     """Municipality × year, one column per measure (null where not reported), plus derived columns."""
     present = {m for (m,) in con.execute(f"select distinct measure from {table}").fetchall()}
@@ -201,11 +201,11 @@ def kmd_iplos(con, config) -> pd.DataFrame | str:
     if survey.empty:
         return f"skipped: no {cfg['survey_measure']} for {cfg['survey_year']} in {survey_table}"
     iplos = con.execute(
-        "select municipality_code, year, value from staging.stg_ssb__kostra_values "
+        "select municipality_code, year, value from intermediate.int_kostra_values_latest_release "
         "where measure = ? and year = ? and value is not null",
         [cfg["iplos_measure"], int(cfg["iplos_year"])]).df()
     if iplos.empty:
-        return f"skipped: no {cfg['iplos_measure']} for {cfg['iplos_year']} in staging.stg_ssb__kostra_values"
+        return f"skipped: no {cfg['iplos_measure']} for {cfg['iplos_year']} in intermediate.int_kostra_values_latest_release"
 
     notes: list[str] = []
     codes, _ = klass_codes(con)
@@ -292,10 +292,10 @@ def bostotte_pairs(con, config) -> pd.DataFrame | str:
     if state.empty:
         return f"skipped: no {cfg['husbanken_instrument']}/{cfg['husbanken_measure']} rows in {table}"
     municipal = con.execute(
-        "select municipality_code, year, value from staging.stg_ssb__kostra_values "
+        "select municipality_code, year, value from intermediate.int_kostra_values_latest_release "
         "where measure = ? and value is not null", [cfg["municipal_measure"]]).df()
     if municipal.empty:
-        return f"skipped: no {cfg['municipal_measure']} in staging.stg_ssb__kostra_values"
+        return f"skipped: no {cfg['municipal_measure']} in intermediate.int_kostra_values_latest_release"
     state = to_reference(state, con)
     municipal = to_reference(municipal, con)
     state = state[state.weight_kind != "split"].groupby(["reference_code", "year"]).agg(state=("value", "sum"))
@@ -310,7 +310,7 @@ def bostotte_pairs(con, config) -> pd.DataFrame | str:
 
 
 @builder("yoy_changes")
-def yoy_changes(con, config, table: str = "staging.stg_ssb__kostra_values") -> pd.DataFrame | str:
+def yoy_changes(con, config, table: str = "intermediate.int_kostra_values_latest_release") -> pd.DataFrame | str:
     """Each configured measure's value beside the previous year's, with the measure's limits and the known
     series break (if any) the change falls on."""
     measures: dict = config["yoy"].get("measures") or {}

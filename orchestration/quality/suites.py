@@ -3,9 +3,9 @@
 A suite file (YAML) says:
 
     name: skjema13_consistency               # unique; the Dagster check is `gx_<name>`
-    table: staging.stg_ssb__kostra_values    # what the suite checks (reported in quality.check_results)
+    table: intermediate.int_kostra_values_latest_release    # what the suite checks (reported in quality.check_results)
     severity: WARNING                        # ERROR blocks publication, WARNING publishes and reports
-    asset: [staging/stg_ssb__kostra_values]  # optional: the Dagster asset(s) the check may attach to
+    asset: [intermediate/int_kostra_values_latest_release]  # optional: the Dagster asset(s) the check may attach to
     requires: [raw.husbanken_instruments]    # optional: further tables; missing → "skipped: … not present"
     frame: {builder: kostra_wide, params: {…}}   # optional: {sql: …} or a builder in frames.py;
                                              # default `select * from <table>`
