@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from orchestration import settings
+from repo_paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_DIR = REPO_ROOT / "dbt_project"
 MARTS_DIR = DBT_DIR / "models" / "marts"
 

@@ -14,8 +14,8 @@ import duckdb
 import pytest
 
 from orchestration import settings
+from repo_paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _digest(path: Path) -> str:

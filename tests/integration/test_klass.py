@@ -11,6 +11,7 @@ import requests
 
 from orchestration.sources.klass import KlassClient, KlassError
 from orchestration.sources.klass_replay import KlassReplayServer
+from repo_paths import REPO_ROOT
 
 
 @pytest.fixture(scope="module")
@@ -215,7 +216,7 @@ def test_unknown_keys_and_9999_are_ignored(tmp_path: Path, sleeps):
 
 
 def test_extract_files_carry_provenance_and_flags():
-    folder = Path(__file__).resolve().parents[1] / "data" / "reference" / "klass"
+    folder = REPO_ROOT / "data" / "reference" / "klass"
     docs = {p.name: json.loads(p.read_text(encoding="utf-8")) for p in folder.glob("*.json")}
     assert set(docs) == {"131_codes.json", "131_changes.json", "112_kostra_groups.json",
                          "112_131_correspondence_2024-01-01.json"}

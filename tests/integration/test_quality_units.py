@@ -23,8 +23,8 @@ from orchestration.quality.gx_runner import (
     resolve_placeholders,
     run_suite,
 )
+from repo_paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG = load_quality_config()
 STATUSES = CONFIG["followup"]["statuses"]
 

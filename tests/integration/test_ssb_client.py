@@ -13,8 +13,9 @@ import requests
 from orchestration.sources.jsonstat import parse_jsonstat2
 from orchestration.sources.ssb import SsbClient, SsbError, SsbQueryError
 from orchestration.sources.ssb_replay import ScriptedResponse, SsbReplayServer
+from repo_paths import FIXTURES as FIXTURE_ROOT
 
-FIXTURES = Path(__file__).parent / "fixtures" / "ssb"
+FIXTURES = FIXTURE_ROOT / "ssb"
 KOSTRA = "12008"
 REGION = "KOKkommuneregion0000"
 DATA = f"/tables/{KOSTRA}/data"

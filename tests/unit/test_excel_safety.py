@@ -22,9 +22,10 @@ from orchestration.sources.excel import (
     read_spreadsheet,
     write_workbook_deterministic,
 )
+from repo_paths import FIXTURES as FIXTURE_ROOT
 from spreadsheets import drop_file, xlsx_bytes
 
-FIXTURES = Path(__file__).parent / "fixtures" / "files"
+FIXTURES = FIXTURE_ROOT / "files"
 HEADER = ["Kommunenummer", "Kommune", "År", "Antall husstander", "Herav barnefamilier"]
 
 

@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 
 from orchestration import harmonise
+from repo_paths import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = REPO_ROOT
 KLASS = ROOT / "data" / "reference" / "klass"
 
 

@@ -13,9 +13,11 @@ import pandas as pd
 import pytest
 
 from orchestration.sources.jsonstat import COLUMNS, JsonStatError, parse_jsonstat2
+from repo_paths import FIXTURES as FIXTURE_ROOT
+from repo_paths import SHARED_DIR
 
-FIXTURES = Path(__file__).parent / "fixtures" / "ssb"
-SHARED_REAL = Path(__file__).resolve().parents[2] / "shared" / "reference" / "ssb-real-responses"
+FIXTURES = FIXTURE_ROOT / "ssb"
+SHARED_REAL = SHARED_DIR / "reference" / "ssb-real-responses"
 
 
 def load(table: str) -> dict:
