@@ -21,11 +21,17 @@ KINDS = ("unit", "integration", "e2e")
 
 
 def pytest_collection_modifyitems(config, items):
+    parallel = config.pluginmanager.hasplugin("xdist")
     for item in items:
         kind = item.path.relative_to(TESTS_DIR).parts[0]
         if kind not in KINDS:
             raise pytest.UsageError(f"{item.nodeid}: a test lives in tests/unit, tests/integration or tests/e2e")
         item.add_marker(kind)
+        if parallel:
+            # With `-n 2 --dist loadgroup`: a module stays on one worker (its module-scoped servers and
+            # warehouses are built once), and every user of the session's demo warehouse on the same one.
+            group = "demo_warehouse" if "demo_warehouse" in item.fixturenames else item.path.name
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="module")

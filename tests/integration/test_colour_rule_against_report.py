@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import re
-from pathlib import Path
 
 import duckdb
 import pytest

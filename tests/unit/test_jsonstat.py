@@ -6,7 +6,6 @@ import copy
 import json
 import math
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
