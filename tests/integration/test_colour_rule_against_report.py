@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import csv
 import re
-from pathlib import Path
 
 import duckdb
 import pytest
+from repo_paths import REPO_ROOT, SHARED_DIR
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_DIR = REPO_ROOT / "dbt_project"
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED = SHARED_DIR
 REPORT_TABLE = SHARED / "reference" / "report-tables" / "table_5_1_to_5_5_change_vs_ambition.csv"
 
 pytestmark = pytest.mark.skipif(not REPORT_TABLE.exists(), reason=f"report tables not available: {SHARED} is absent")

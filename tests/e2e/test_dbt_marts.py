@@ -1,6 +1,6 @@
 """The indicator warehouse end to end: the real demo pipeline builds the real dbt project on a real DuckDB
-file once for this module, and the published marts are checked — every indicator there, group values
-recomputed as ratios of sums, national levels against published figures, a colour for every ambition,
+file once per session (the shared demo warehouse), and the published marts are checked — every indicator
+there, group values recomputed as ratios of sums, national levels against published figures, a colour for every ambition,
 the marts' contracts and documentation."""
 
 from __future__ import annotations
@@ -8,13 +8,11 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import duckdb
 import pytest
 import yaml
 
-from orchestration import settings
+from repo_paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_DIR = REPO_ROOT / "dbt_project"
 MARTS_DIR = DBT_DIR / "models" / "marts"
 
@@ -29,28 +27,11 @@ QUANTITATIVE = {
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory):
-    """Run the demo pipeline once into a private warehouse; yield a read-only connection to it."""
-    base = tmp_path_factory.mktemp("marts")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("BOLIGSOSIAL_WAREHOUSE", str(base / "boligsosial.duckdb"))
-    mp.setenv("BOLIGSOSIAL_LANDING", str(base / "landing"))
-    mp.setenv("BOLIGSOSIAL_OUTBOX", str(base / "outbox"))
-    mp.setenv("BOLIGSOSIAL_INBOX", str(base / "inbox"))          # never touch the data team's real inbox
-    mp.setenv("BOLIGSOSIAL_FOLLOWUP_REGISTER", str(base / "register.csv"))
-    mp.setenv("BOLIGSOSIAL_SOURCE", "demo")
-    for name in ("BOLIGSOSIAL_SMTP_HOST", "SSB_API_URL", "KLASS_API_URL"):
-        mp.delenv(name, raising=False)
-    try:
-        from orchestration.runner import run_pipeline
-
-        result = run_pipeline(quiet=True)
-        assert result.success, "the demo pipeline failed"
-        con = duckdb.connect(str(settings.warehouse_path()), read_only=True)
-        yield con
-        con.close()
-    finally:
-        mp.undo()
+def warehouse(demo_warehouse):
+    """A read-only connection to the session's demo warehouse (tests/e2e/conftest.py)."""
+    con = demo_warehouse.connect()
+    yield con
+    con.close()
 
 
 def rows(con, sql, params=None) -> list[tuple]:
@@ -384,14 +365,14 @@ def test_harmonisation_on_real_merges_and_splits(warehouse):
     assert math.isclose(value, numerator / denominator * 1000)
 
 
-def test_dbt_docs_generate_documents_the_marts(warehouse, tmp_path):
+def test_dbt_docs_generate_documents_the_marts(warehouse, demo_warehouse, tmp_path):
     import os
     import shutil
     import subprocess
     import sys
 
     copy = tmp_path / "docs.duckdb"
-    shutil.copyfile(settings.warehouse_path(), copy)
+    shutil.copyfile(demo_warehouse.path, copy)
     target = tmp_path / "target"
     env = {**os.environ, "BOLIGSOSIAL_DBT_DATABASE": str(copy)}
     result = subprocess.run([str(Path(sys.executable).parent / "dbt"), "docs", "generate", "--project-dir",

@@ -13,9 +13,10 @@ from orchestration.ingest import landing
 from tools.demo_data import husbanken_files
 from tools.demo_data.world import DemoWorld
 from orchestration.ingest.files import husbanken
+from repo_paths import FIXTURES as FIXTURE_ROOT
 from spreadsheets import drop_file, xlsx_bytes
 
-FIXTURES = Path(__file__).parent / "fixtures" / "files"
+FIXTURES = FIXTURE_ROOT / "files"
 HEADER = ["Kommunenummer", "Kommune", "År", "Formål", "Antall husstander", "Herav barnefamilier"]
 GOOD_2019 = [
     ["0301", "Oslo", 2019, "Kjøp av bolig", 500, 300],

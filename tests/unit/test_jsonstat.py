@@ -6,16 +6,17 @@ import copy
 import json
 import math
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from orchestration.ingest.ssb.jsonstat import COLUMNS, JsonStatError, parse_jsonstat2
+from repo_paths import FIXTURES as FIXTURE_ROOT
+from repo_paths import SHARED_DIR
 
-FIXTURES = Path(__file__).parent / "fixtures" / "ssb"
-SHARED_REAL = Path(__file__).resolve().parents[2] / "shared" / "reference" / "ssb-real-responses"
+FIXTURES = FIXTURE_ROOT / "ssb"
+SHARED_REAL = SHARED_DIR / "reference" / "ssb-real-responses"
 
 
 def load(table: str) -> dict:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
@@ -13,8 +12,9 @@ import requests
 from orchestration.ingest.ssb.jsonstat import parse_jsonstat2
 from orchestration.ingest.ssb.client import SsbClient, SsbError, SsbQueryError
 from tests.fakes.ssb_replay import ScriptedResponse, SsbReplayServer
+from repo_paths import FIXTURES as FIXTURE_ROOT
 
-FIXTURES = Path(__file__).parent / "fixtures" / "ssb"
+FIXTURES = FIXTURE_ROOT / "ssb"
 KOSTRA = "12008"
 REGION = "KOKkommuneregion0000"
 DATA = f"/tables/{KOSTRA}/data"

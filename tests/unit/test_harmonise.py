@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import importlib.util
 import math
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -15,8 +14,9 @@ import pytest
 from orchestration.reference import crosswalk as harmonise
 from tests.fakes.harmonise import harmonise_values
 from tools.crosswalk_csv import write_crosswalk_csv
+from repo_paths import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = REPO_ROOT
 KLASS = ROOT / "data" / "reference" / "klass"
 
 

@@ -1,57 +1,38 @@
-"""The walking skeleton end to end: definitions load, a real materialization publishes a warehouse,
-a failed run leaves the published warehouse as it was, and readers are never blocked."""
+"""The walking skeleton end to end: a real materialization publishes a warehouse (the session's demo
+warehouse), a rerun with nothing changed loads nothing, a failed run leaves the published warehouse as
+it was, and readers are never blocked (on a private copy)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from orchestration import settings
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from shared_warehouse import demo_env
 
 
 def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_definitions_load_every_layer():
-    from orchestration.definitions import defs
-
-    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
-    assert "raw/ssb_observations" in keys
-    assert "marts/fct_indicator_value" in keys
-    assert "published_warehouse" in keys
-    assert defs.resolve_job_def("full_pipeline") is not None
-
-
-def test_dagster_definitions_validate_cli():
-    dagster = Path(sys.executable).parent / "dagster"
-    result = subprocess.run([str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
-                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
 @pytest.fixture(scope="module")
-def published(module_env):
-    from orchestration.runner import run_pipeline
+def published(demo_warehouse, tmp_path_factory):
+    """A private copy of the session's demo warehouse: the tests below run the pipeline on it again."""
+    base = demo_warehouse.copy_to(tmp_path_factory.mktemp("pipeline") / "warehouse")
+    with demo_env(base):
+        yield settings.warehouse_path()
 
-    result = run_pipeline(quiet=True)
-    assert result.success
-    return settings.warehouse_path()
 
-
-def test_materialization_publishes_a_readable_warehouse(published):
+def test_materialization_publishes_a_readable_warehouse(demo_warehouse):
+    published = demo_warehouse.path
     assert published.exists()
     assert not list((published.parent / ".build").glob("*.duckdb")), "the build file was moved, not copied"
-    con = duckdb.connect(str(published), read_only=True)
+    con = demo_warehouse.connect()
     try:
         rows = con.execute("select count(*) from marts.fct_indicator_value where value is not null").fetchone()[0]
         assert rows > 1000
@@ -67,7 +48,9 @@ def test_materialization_publishes_a_readable_warehouse(published):
         con.close()
 
 
-def test_rerun_with_unchanged_inputs_loads_nothing_new(published):
+@pytest.fixture(scope="module")
+def rerun(published):
+    """One more run with nothing changed, while a reader holds the published warehouse open."""
     from orchestration.runner import run_pipeline
 
     def counts():
@@ -80,21 +63,27 @@ def test_rerun_with_unchanged_inputs_loads_nothing_new(published):
             con.close()
 
     before = counts()
-    assert before[2] > 0 and before[3] > 0
-    assert run_pipeline(quiet=True).success
-    assert counts() == before
-
-
-def test_reader_keeps_reading_while_a_run_publishes(published):
-    from orchestration.runner import run_pipeline
-
     reader = duckdb.connect(str(published), read_only=True)
     try:
-        before = reader.execute("select count(*) from marts.fct_indicator_value").fetchone()[0]
-        assert run_pipeline(quiet=True).success  # a writer is not blocked by an open reader
-        assert reader.execute("select count(*) from marts.fct_indicator_value").fetchone()[0] == before
+        read_before = reader.execute("select count(*) from marts.fct_indicator_value").fetchone()[0]
+        result = run_pipeline(quiet=True)  # a writer is not blocked by an open reader
+        read_during = reader.execute("select count(*) from marts.fct_indicator_value").fetchone()[0]
     finally:
         reader.close()
+    return {"result": result, "before": before, "after": counts(), "read_before": read_before,
+            "read_during": read_during}
+
+
+def test_rerun_with_unchanged_inputs_loads_nothing_new(rerun):
+    before = rerun["before"]
+    assert before[2] > 0 and before[3] > 0
+    assert rerun["result"].success
+    assert rerun["after"] == before
+
+
+def test_reader_keeps_reading_while_a_run_publishes(rerun):
+    assert rerun["result"].success  # a writer is not blocked by an open reader
+    assert rerun["read_during"] == rerun["read_before"]
 
 
 def test_failed_run_leaves_the_published_warehouse_intact(published, tmp_path, monkeypatch):

@@ -2,8 +2,9 @@
 the digest goes to the outbox (or by SMTP, or is queued when SMTP is down), a second run with nothing
 changed sends nothing, register edits survive reruns, and a failing ERROR check blocks publication.
 
-One warehouse per module (built once by `run_pipeline`), then the tests run in order, each one a later run
-of the same warehouse: real DuckDB files, real Great Expectations, a real SMTP server (aiosmtpd).
+Run 1 is the session's shared demo warehouse (tests/e2e/conftest.py); this module copies it, then the tests
+run in order, each one a later run of that copy: real DuckDB files, real Great Expectations, a real SMTP
+server (aiosmtpd).
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from orchestration import settings
+from shared_warehouse import REGISTER_HEADER, demo_env
 
-REGISTER_HEADER = "finding_id,status,cause,owner,deadline,note\n"
 
 
 # ----------------------------------------------------------------------------------------- helpers
@@ -109,24 +110,11 @@ def digests(folder: Path) -> list[Path]:
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory):
-    base = tmp_path_factory.mktemp("quality")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("BOLIGSOSIAL_WAREHOUSE", str(base / "boligsosial.duckdb"))
-    mp.setenv("BOLIGSOSIAL_LANDING", str(base / "landing"))
-    mp.setenv("BOLIGSOSIAL_OUTBOX", str(base / "outbox"))
-    mp.setenv("BOLIGSOSIAL_INBOX", str(base / "inbox"))          # never the checkout's inbox
-    mp.setenv("BOLIGSOSIAL_FOLLOWUP_REGISTER", str(base / "followup" / "register.csv"))
-    mp.setenv("BOLIGSOSIAL_SOURCE", "demo")
-    mp.setenv("BOLIGSOSIAL_TODAY", "2026-11-23")                 # source freshness is judged on this date
-    mp.setenv("GX_ANALYTICS_ENABLED", "false")
-    for name in ("BOLIGSOSIAL_SMTP_HOST", "BOLIGSOSIAL_SMTP_PORT", "BOLIGSOSIAL_SMTP_USER", "BOLIGSOSIAL_SMTP_PASSWORD",
-                 "BOLIGSOSIAL_SMTP_STARTTLS", "BOLIGSOSIAL_ALERT_SENDER", "BOLIGSOSIAL_ALERT_RECIPIENTS",
-                 "BOLIGSOSIAL_EXTRA_EXPECTATIONS", "BOLIGSOSIAL_QUALITY_CONFIG", "SSB_API_URL", "KLASS_API_URL"):
-        mp.delenv(name, raising=False)
-    (base / "followup").mkdir()
-    yield {"base": base, "mp": mp, "outbox": base / "outbox", "register": base / "followup" / "register.csv"}
-    mp.undo()
+def env(demo_warehouse, tmp_path_factory):
+    """A private copy of the session's demo warehouse (run 1); the later runs here change it."""
+    base = demo_warehouse.copy_to(tmp_path_factory.mktemp("quality") / "warehouse")
+    with demo_env(base) as mp:
+        yield {"base": base, "mp": mp, "outbox": base / "outbox", "register": base / "followup" / "register.csv"}
 
 
 @pytest.fixture(scope="module")
@@ -137,25 +125,9 @@ def world():
 
 
 @pytest.fixture(scope="module")
-def first(env, world):
-    """Run 1: a fresh warehouse, a register with one follow-up already (deadline ahead)."""
-    drop_2022 = sorted(as_reported_from_file(world.wheelchair_drop_codes, 2022))
-    registered = f"yoy_drop:{drop_2022[0]}:2022:dwellings_wheelchair"
-    env["register"].write_text(REGISTER_HEADER + f"{registered},contacted,,Husbanken,2099-12-31,\n", encoding="utf-8")
-    result = run()
-    assert result.success
-    return {"result": result, "registered": registered}
-
-
-def as_reported_from_file(codes: list[str], year: int) -> set[str]:
-    import pandas as pd
-
-    cw = pd.read_csv(settings.REFERENCE_DATA_DIR / "klass" / "municipality_crosswalk_2024.csv", dtype=str)
-    cw = cw[cw.year == str(year)]
-    out = set()
-    for code in codes:
-        out |= set(cw[cw.reference_code == code].reported_code) or {code}
-    return out
+def first(demo_warehouse, env):
+    """Run 1: the shared demo warehouse, built fresh with one follow-up already registered (deadline ahead)."""
+    return {"result": demo_warehouse.result, "registered": demo_warehouse.registered}
 
 
 # ------------------------------------------------------------------------------------------ run 1
