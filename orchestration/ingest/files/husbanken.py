@@ -300,5 +300,6 @@ def _parse_sheet(sheet: Sheet, is_csv: bool, file: str, config: dict, mapping: M
 def import_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, landing_root: Path | None = None,
                  valid_codes: shared.ValidCodes = None) -> shared.ImportReport:
     """Land, validate and load `<inbox>/husbanken/*` (xlsx or csv) into raw.husbanken_instruments."""
+    valid_codes = shared.klass_codes(con, valid_codes, oslo_districts=True)
     return shared.import_source(
         con, inbox, SPEC, lambda data, file: parse_file(data, file, valid_codes), landing_root=landing_root)

@@ -42,6 +42,7 @@ import pandas as pd
 from orchestration import settings
 from orchestration.ingest import landing, raw
 from orchestration.ingest.landing import LandedFile
+from orchestration.ingest.files import codes
 from orchestration.ingest.files.excel import FileRejected, FileValidationError, Spreadsheet, is_blank
 
 SOURCES = ("husbanken", "programme_reports", "kmd_survey", "programme_list")
@@ -64,7 +65,7 @@ PROVENANCE_DDL = """
 COUNTY_PREFIXES = {f"{n:02d}" for n in list(range(1, 13)) + list(range(14, 21))} | {
     "30", "31", "32", "33", "34", "38", "39", "40", "42", "46", "50", "54", "55", "56"}
 
-ValidCodes = Union[Collection[str], Callable[[int], Collection[str]], None]
+ValidCodes = Union[Collection[str], Callable[[int], Collection[str]], "codes.MunicipalityCodes", None]
 
 
 @dataclass
@@ -143,13 +144,19 @@ def display_name(landed: LandedFile) -> str:
 def municipality_code(value: Any) -> str:
     """A municipality code as 4 digits. Raises ValueError naming the value when it is not one.
 
-    Excel drops leading zeros from numbers (301 for Oslo's 0301), so whole numbers are padded.
+    Excel drops leading zeros (301 for Oslo's 0301) from numbers in xlsx and from the text of a CSV it
+    saves, so 3 digits are padded: unambiguous, since only counties 01–09 start with a zero. An Oslo
+    city district code (0311–0325, or KLASS 103's 6-digit 0301xx) is returned as received.
     """
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a municipality code")
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = f"{value:04d}" if isinstance(value, int) and 0 < value < 10000 else str(value).strip()
+    if re.fullmatch(r"\d{3}", text):
+        text = "0" + text
+    if re.fullmatch(r"0301\d\d", text) and codes.is_oslo_district(text):
+        return text
     if not re.fullmatch(r"\d{4}", text) or text[:2] not in COUNTY_PREFIXES or text[2:] == "00":
         raise ValueError(f"{str(value)!r} is not a municipality code")
     return text
@@ -159,10 +166,22 @@ def check_code_valid(code: str, year: int, valid_codes: ValidCodes) -> str | Non
     """None when fine, else why `code` is not a municipality of `year`."""
     if valid_codes is None:
         return None
-    codes = valid_codes(year) if callable(valid_codes) else valid_codes
-    if code not in codes:
+    if isinstance(valid_codes, codes.MunicipalityCodes):
+        return valid_codes.problem(code, year)
+    if codes.is_oslo_district(code):
+        return f"'{code}' is an Oslo city district; report Oslo as 0301"
+    valid = valid_codes(year) if callable(valid_codes) else valid_codes
+    if code not in valid:
         return f"'{code}' is not a municipality code valid in {year}"
     return None
+
+
+def klass_codes(con: duckdb.DuckDBPyConnection, valid_codes: ValidCodes, oslo_districts: bool = False) -> ValidCodes:
+    """The codes an importer checks against: those given, else KLASS (see `codes`)."""
+    if valid_codes is not None:
+        return valid_codes
+    found = codes.for_connection(con)
+    return found.with_districts() if oslo_districts else found
 
 
 def parse_int(value: Any, low: int, high: int) -> int:
@@ -283,17 +302,55 @@ def _load_one(con: duckdb.DuckDBPyConnection, spec: RawTable, landed: LandedFile
     if "synthetic" not in frame:  # a source may know it per row (the programme list does)
         frame["synthetic"] = parsed.synthetic
     frame["load_id"] = load_id
+    change = coverage_change(con, spec, frame)
     con.execute("begin transaction")
     try:
         rows = raw.append_frame(con, spec.table, frame)
-        raw.record(con, landed, spec.table, "loaded", rows=rows)
+        raw.record(con, landed, spec.table, "loaded", rows=rows, message=change)
         con.execute("commit")
     except Exception:
         con.execute("rollback")
         raise
     outcome.status, outcome.rows, outcome.synthetic = "loaded", rows, parsed.synthetic
+    if change:
+        outcome.messages.append(change)
     report.loaded.append(outcome)
     report.superseded += _record_superseded(con, spec, outcome)
+
+
+def coverage_change(con: duckdb.DuckDBPyConnection, spec: RawTable, frame: pd.DataFrame) -> str | None:
+    """What a superseding file changes in the set of municipalities of the rows it replaces, or None.
+
+    A file that quietly drops a municipality (or brings one the older file did not have) is usually a
+    filter set differently in the export, not a change in the world: it is said in the load log, and the
+    quality findings read it from there (`coverage_changes`).
+    """
+    if "municipality_code" not in frame:
+        return None
+    keys = [c for c in spec.coverage if c in frame]
+    con = con.cursor()  # its own result set: the caller's connection may hold an unfinished one
+    con.register("_incoming", frame[keys + ["municipality_code"]].drop_duplicates())
+    try:
+        join = " and ".join(f"c.{k} is not distinct from i.{k}" for k in keys) or "true"
+        before = {r[0] for r in con.execute(f"""
+            select distinct c.municipality_code from raw.{spec.table}_current c
+            where exists (select 1 from _incoming i where {join})""").fetchall()}
+    finally:
+        con.unregister("_incoming")
+    if not before:
+        return None  # nothing replaced: a first file
+    after = set(frame["municipality_code"])
+    dropped, added = sorted(before - after), sorted(after - before)
+    if not dropped and not added:
+        return None
+    parts = []
+    if dropped:
+        parts.append(f"drops {len(dropped)} municipalities the replaced file had ({', '.join(dropped[:10])}"
+                     f"{', …' if len(dropped) > 10 else ''})")
+    if added:
+        parts.append(f"adds {len(added)} municipalities the replaced file did not have ({', '.join(added[:10])}"
+                     f"{', …' if len(added) > 10 else ''})")
+    return "coverage changed: this file " + " and ".join(parts)
 
 
 def _reject(con: duckdb.DuckDBPyConnection, spec: RawTable, landed: LandedFile, outcome: FileOutcome,

@@ -241,5 +241,6 @@ def parse_file(data: bytes, file: str, valid_codes: shared.ValidCodes = None,
 def import_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, landing_root: Path | None = None,
                  valid_codes: shared.ValidCodes = None) -> shared.ImportReport:
     """Land, validate and load `<inbox>/programme_reports/*.xlsx` into raw.programme_report_answers."""
+    valid_codes = shared.klass_codes(con, valid_codes)
     return shared.import_source(
         con, inbox, SPEC, lambda data, file: parse_file(data, file, valid_codes), landing_root=landing_root)
