@@ -47,6 +47,14 @@ NIL_SYMBOLS = {"-", "–", "—"}  # SSB's «null»: the value is exactly zero
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009]+")
 
 
+DAMAGED = "the file is damaged or was not copied completely: send it again"
+HEADER_SEARCH_ROWS = 10  # title and note rows above the header that exports and people add
+# Characters no label, name or figure contains; a NUL or an escape in a cell is damage or an attack.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Text a spreadsheet program would run as a formula when the value is opened again (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 class FileValidationError(Exception):
     """A problem in a received file, located as precisely as is known."""
 
@@ -152,7 +160,7 @@ def check_xlsx_bytes(
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = archive.infolist()
     except (zipfile.BadZipFile, ValueError) as err:
-        raise FileValidationError(name, None, None, f"not a valid xlsx file ({err})") from None
+        raise FileValidationError(name, None, None, f"{DAMAGED} (not a valid xlsx file: {err})") from None
     if any(m.filename.lower().endswith("vbaproject.bin") for m in members):
         raise FileValidationError(name, None, None, "workbook contains macros (vbaProject.bin); refused")
     total = sum(m.file_size for m in members)
@@ -180,6 +188,8 @@ def check_xlsx_bytes(
 def read_spreadsheet(data: bytes, name: str) -> Spreadsheet:
     """Read an .xlsx or .csv file safely (see the module doc)."""
     suffix = Path(name).suffix.lower()
+    if not data.strip(b" \t\r\n\x00"):
+        raise FileValidationError(name, None, None, "the file is empty")
     if suffix == ".csv":
         return read_csv_bytes(data, name)
     if suffix in {".xlsx", ".xlsm", ".xls", ".xltm", ".xlam"}:
@@ -195,7 +205,8 @@ def read_xlsx_bytes(data: bytes, name: str) -> Spreadsheet:
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False, keep_vba=False)
     except Exception as err:  # openpyxl raises many types for broken packages
-        raise FileValidationError(name, None, None, f"cannot open as a workbook ({type(err).__name__}: {err})") from None
+        raise FileValidationError(name, None, None, f"{DAMAGED} (cannot open as a workbook: {type(err).__name__}: "
+                                  f"{err})") from None
     try:
         sheets = [Sheet(ws.title, _sheet_values(ws)) for ws in wb.worksheets]
         props = wb.properties
@@ -277,6 +288,53 @@ def read_csv_bytes(data: bytes, name: str, max_file_bytes: int = MAX_FILE_BYTES)
 
 
 # --- cell values ----------------------------------------------------------------------------------
+
+
+@dataclass
+class HeaderRow:
+    index: int  # 0-based index into sheet.rows
+    skipped: int  # non-blank title / note rows above it
+
+    @property
+    def row(self) -> int:
+        return self.index + 1
+
+    def note(self) -> str | None:
+        if not self.skipped:
+            return None
+        return f"header found in row {self.row} ({self.skipped} title/note row(s) above it skipped)"
+
+
+def find_header(rows: list[list[Any]], known_labels: set[str], search_rows: int = HEADER_SEARCH_ROWS) -> HeaderRow:
+    """The row among the first non-blank ones whose cells match the most configured labels.
+
+    Rows above it (a title, «Kilde: Husbanken», an export date) are skipped. Without any row matching two
+    labels the first non-blank row is taken, so the mapping errors name what that row holds.
+    """
+    candidates = [i for i, row in enumerate(rows) if any(not _blank(v) for v in row)][:search_rows]
+    if not candidates:
+        raise ValueError("no rows")
+    scores = [(sum(clean_label(v) in known_labels for v in rows[i]), -n) for n, i in enumerate(candidates)]
+    best = max(range(len(candidates)), key=lambda n: scores[n])
+    if scores[best][0] < 2:
+        best = 0
+    return HeaderRow(candidates[best], best)
+
+
+def check_text(value: Any, name_or_code: bool = False) -> str | None:
+    """Why an outside text cell cannot be stored as data, or None.
+
+    Control characters are refused everywhere; text that starts like a formula (`=HYPERLINK(…)`, `@SUM`)
+    is refused in columns holding names or codes, where no real value looks like that.
+    """
+    if not isinstance(value, str):
+        return None
+    if _CONTROL.search(value):
+        char = _CONTROL.search(value).group()
+        return f"contains the control character U+{ord(char):04X}; remove it (retype the cell)"
+    if name_or_code and value.lstrip(" ").startswith(_FORMULA_START) and len(value.strip()) > 1:
+        return f"{value[:40]!r} looks like a spreadsheet formula; names and codes are plain text"
+    return None
 
 
 def _blank(value: Any) -> bool:

@@ -20,8 +20,8 @@ import yaml
 
 from orchestration import settings
 from orchestration.ingest.files import inbox as shared
-from orchestration.ingest.files.excel import ErrorCollector, FileValidationError, Sheet, clean_label, is_blank, \
-    parse_number, read_spreadsheet
+from orchestration.ingest.files.excel import ErrorCollector, FileValidationError, Sheet, clean_label, find_header, \
+    is_blank, parse_number, read_spreadsheet
 
 SOURCE = "husbanken"
 TABLE = "husbanken_instruments"
@@ -113,18 +113,20 @@ def parse_file(data: bytes, file: str, valid_codes: shared.ValidCodes = None,
     synthetic = shared.spreadsheet_is_synthetic(book)
     errors = ErrorCollector(file)
     records: list[dict] = []
+    notes: list[str] = []
     sheets = shared.data_sheets(book)
     if not sheets:
         raise FileValidationError(file, None, None, "no data found")
     for sheet in sheets:
-        sheet_synthetic = _parse_sheet(sheet, book.is_csv, file, config, mapping, valid_codes, errors, records)
+        sheet_synthetic = _parse_sheet(sheet, book.is_csv, file, config, mapping, valid_codes, errors, records,
+                                       notes)
         synthetic = synthetic or sheet_synthetic
     errors.raise_if_any()
     if not records:
         raise FileValidationError(file, None, None, "no data rows found")
     frame = pd.DataFrame.from_records(records)
     frame["month"] = frame["month"].astype("Int64")
-    return shared.ParsedFile(frame=frame, synthetic=synthetic)
+    return shared.ParsedFile(frame=frame, synthetic=synthetic, notes=notes)
 
 
 @dataclass
@@ -133,6 +135,7 @@ class Header:
     columns: dict[int, tuple[str, str]]  # column index -> ("dimension", field) or ("measure", measure)
     labels: dict[int, str]  # column index -> label as received
     instrument: str | None  # the sheet's instrument; None when a «Virkemiddel» column names it per row
+    note: str | None = None  # where the header was found, when title rows stood above it
 
     @property
     def fields(self) -> dict[str, int]:
@@ -142,8 +145,9 @@ class Header:
 def _map_header(sheet: Sheet, is_csv: bool, file: str, config: dict, mapping: Mapping,
                 errors: ErrorCollector) -> Header | None:
     """Match the column labels against the YAML mapping; None (with errors) when they do not fit."""
-    header_index = next(i for i, row in enumerate(sheet.rows) if any(not is_blank(v) for v in row))
-    header, header_row = sheet.rows[header_index], header_index + 1
+    known = set(mapping.dimensions) | {lbl for m in mapping.measures.values() for lbl in m}
+    found = find_header(sheet.rows, known)
+    header_index, header, header_row = found.index, sheet.rows[found.index], found.row
 
     # Which instrument: a Virkemiddel column decides per row; else the sheet title, else the file name.
     labels = [clean_label(v) for v in header]
@@ -180,7 +184,7 @@ def _map_header(sheet: Sheet, is_csv: bool, file: str, config: dict, mapping: Ma
         seen[name] = str(raw_label)
         columns[c] = (kind, name)
 
-    result = Header(header_row, columns, {c: str(header[c]) for c in columns}, instrument)
+    result = Header(header_row, columns, {c: str(header[c]) for c in columns}, instrument, found.note())
     for required in config["required_dimensions"]:
         if required not in result.fields:
             errors.add(header_row, config["dimensions"][required][0], "missing column")
@@ -193,7 +197,8 @@ def _map_header(sheet: Sheet, is_csv: bool, file: str, config: dict, mapping: Ma
 
 
 def _parse_sheet(sheet: Sheet, is_csv: bool, file: str, config: dict, mapping: Mapping,
-                 valid_codes: shared.ValidCodes, errors: ErrorCollector, records: list[dict]) -> bool:
+                 valid_codes: shared.ValidCodes, errors: ErrorCollector, records: list[dict],
+                 notes: list[str]) -> bool:
     """Validate one sheet into `records`; returns whether a Merknad column marked it synthetic."""
     header = _map_header(sheet, is_csv, file, config, mapping, errors)
     if header is None:
@@ -203,6 +208,15 @@ def _parse_sheet(sheet: Sheet, is_csv: bool, file: str, config: dict, mapping: M
     sheet_name = None if is_csv else sheet.title
     first_seen: dict[tuple, int] = {}
     synthetic = False
+    totals = 0
+    dimension_columns = [c for name, c in fields.items() if name in ("municipality_code", "municipality_name",
+                                                                      "year", "month", "instrument")]
+    name_or_code = {c for name, c in fields.items() if name in ("municipality_code", "municipality_name",
+                                                                 "instrument", "purpose")}
+    before = len(errors.errors)
+    shared.check_text_cells(sheet.rows, header.row, label_of, name_or_code, errors)
+    if len(errors.errors) > before:
+        return False
     for index in range(header.row, len(sheet.rows)):
         row = sheet.rows[index]
         row_number = index + 1
@@ -214,11 +228,11 @@ def _parse_sheet(sheet: Sheet, is_csv: bool, file: str, config: dict, mapping: M
             continue
         if "note" in fields and shared.text_is_synthetic(cell(fields["note"])):
             synthetic = True
+        if any(clean_label(cell(c)) in mapping.totals for c in dimension_columns):
+            totals += 1  # the export's total row, its label in whichever dimension column
+            continue
         code_cell = cell(fields["municipality_code"])
         if is_blank(code_cell):
-            name = cell(fields["municipality_name"]) if "municipality_name" in fields else None
-            if name is not None and clean_label(name) in mapping.totals:
-                continue  # the export's total row
             errors.add(row_number, label_of[fields["municipality_code"]], "missing municipality code")
             continue
         try:
@@ -294,6 +308,11 @@ def _parse_sheet(sheet: Sheet, is_csv: bool, file: str, config: dict, mapping: M
                 "instrument": instrument, "measure": measure, "value": value, "status_symbol": status,
                 "sheet": sheet_name, "row_number": row_number,
             })
+    where = f"sheet {sheet.title!r}: " if sheet_name else ""
+    if header.note:
+        notes.append(where + header.note)
+    if totals:
+        notes.append(f"{where}{totals} total row(s) skipped")
     return synthetic
 
 

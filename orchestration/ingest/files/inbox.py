@@ -43,7 +43,7 @@ from orchestration import settings
 from orchestration.ingest import landing, raw
 from orchestration.ingest.landing import LandedFile
 from orchestration.ingest.files import codes
-from orchestration.ingest.files.excel import FileRejected, FileValidationError, Spreadsheet, is_blank
+from orchestration.ingest.files.excel import ErrorCollector, FileRejected, check_text, FileValidationError, Spreadsheet, is_blank
 
 SOURCES = ("husbanken", "programme_reports", "kmd_survey", "programme_list")
 SYNTHETIC_MARKER = "SYNTETISKE DEMODATA"  # the start of tools/demo_data/world.py SYNTHETIC_NOTE
@@ -113,6 +113,7 @@ class ParsedFile:
 
     frame: pd.DataFrame
     synthetic: bool
+    notes: list[str] = field(default_factory=list)  # what was skipped, and where the header was found
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,17 @@ def klass_codes(con: duckdb.DuckDBPyConnection, valid_codes: ValidCodes, oslo_di
         return valid_codes
     found = codes.for_connection(con)
     return found.with_districts() if oslo_districts else found
+
+
+def check_text_cells(rows: list[list[Any]], start: int, labels: dict[int, str], name_or_code: set[int],
+                     errors: "ErrorCollector") -> None:
+    """Every text cell from row index `start` on: control characters anywhere, formula-like text in the
+    name and code columns, each an error naming row and column (text from outside is data)."""
+    for index in range(start, len(rows)):
+        for c, value in enumerate(rows[index]):
+            problem = check_text(value, c in name_or_code)
+            if problem:
+                errors.add(index + 1, labels.get(c, f"(column {c + 1})"), problem)
 
 
 def parse_int(value: Any, low: int, high: int) -> int:
@@ -302,7 +314,7 @@ def _load_one(con: duckdb.DuckDBPyConnection, spec: RawTable, landed: LandedFile
     if "synthetic" not in frame:  # a source may know it per row (the programme list does)
         frame["synthetic"] = parsed.synthetic
     frame["load_id"] = load_id
-    change = coverage_change(con, spec, frame)
+    change = "; ".join(parsed.notes + [c for c in [coverage_change(con, spec, frame)] if c]) or None
     con.execute("begin transaction")
     try:
         rows = raw.append_frame(con, spec.table, frame)
@@ -313,7 +325,7 @@ def _load_one(con: duckdb.DuckDBPyConnection, spec: RawTable, landed: LandedFile
         raise
     outcome.status, outcome.rows, outcome.synthetic = "loaded", rows, parsed.synthetic
     if change:
-        outcome.messages.append(change)
+        outcome.messages += change.split("; ")
     report.loaded.append(outcome)
     report.superseded += _record_superseded(con, spec, outcome)
 

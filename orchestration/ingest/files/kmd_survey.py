@@ -18,7 +18,7 @@ import yaml
 
 from orchestration import settings
 from orchestration.ingest.files import inbox as shared
-from orchestration.ingest.files.excel import ErrorCollector, FileValidationError, clean_label, is_blank, \
+from orchestration.ingest.files.excel import ErrorCollector, FileValidationError, clean_label, find_header, is_blank, \
     parse_number, read_spreadsheet
 
 SOURCE = "kmd_survey"
@@ -67,11 +67,10 @@ def parse_file(data: bytes, file: str, valid_codes: shared.ValidCodes = None,
     sheet = sheets[0]
     sheet_name = None if book.is_csv else sheet.title
     errors = ErrorCollector(file)
-    header_index = next(i for i, row in enumerate(sheet.rows) if any(not is_blank(v) for v in row))
-    header, header_row = sheet.rows[header_index], header_index + 1
-
     known = {clean_label(lbl): ("field", f) for f, labels in config["columns"].items() for lbl in labels}
     known.update({clean_label(lbl): ("measure", m) for m, labels in config["measures"].items() for lbl in labels})
+    found = find_header(sheet.rows, set(known))
+    header_index, header, header_row = found.index, sheet.rows[found.index], found.row
     columns: dict[int, tuple[str, str]] = {}
     for c, value in enumerate(header):
         label = clean_label(value)
@@ -94,6 +93,11 @@ def parse_file(data: bytes, file: str, valid_codes: shared.ValidCodes = None,
 
     fields = {name: c for c, (kind, name) in columns.items() if kind == "field"}
     label_of = {c: str(header[c]) for c in columns}
+    name_or_code = {c for f, c in fields.items() if f in ("municipality_code", "municipality_name")}
+    shared.check_text_cells(sheet.rows, header_row, label_of, name_or_code, errors)
+    errors.raise_if_any()
+    totals_labels = {clean_label(t) for t in config.get("total_row_names", [])}
+    totals = 0
     records: list[dict] = []
     seen: dict[tuple[int, str], int] = {}
     for index in range(header_index + 1, len(sheet.rows)):
@@ -103,6 +107,9 @@ def parse_file(data: bytes, file: str, valid_codes: shared.ValidCodes = None,
             return row[c] if c < len(row) else None
 
         if all(is_blank(v) for v in row):
+            continue
+        if any(clean_label(cell(c)) in totals_labels for c in name_or_code):
+            totals += 1  # a total row, its label in the code or the name column
             continue
         parsed: dict[str, Any] = {"year": int(config["reference_year"])}
         for field, parse in (("municipality_code", shared.municipality_code),
@@ -152,7 +159,8 @@ def parse_file(data: bytes, file: str, valid_codes: shared.ValidCodes = None,
         raise FileValidationError(file, None, None, "no data rows found")
     frame = pd.DataFrame.from_records(records)
     frame["value"] = frame["value"].astype("float64")
-    return shared.ParsedFile(frame=frame, synthetic=shared.spreadsheet_is_synthetic(book))
+    notes = [n for n in [found.note(), f"{totals} total row(s) skipped" if totals else None] if n]
+    return shared.ParsedFile(frame=frame, synthetic=shared.spreadsheet_is_synthetic(book), notes=notes)
 
 
 def import_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, landing_root: Path | None = None,

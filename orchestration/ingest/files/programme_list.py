@@ -15,7 +15,7 @@ import duckdb
 import pandas as pd
 
 from orchestration.ingest.files import inbox as shared
-from orchestration.ingest.files.excel import ErrorCollector, FileValidationError, clean_label, is_blank, \
+from orchestration.ingest.files.excel import ErrorCollector, FileValidationError, clean_label, find_header, is_blank, \
     read_spreadsheet
 
 SOURCE = "programme_list"
@@ -46,24 +46,29 @@ def parse_file(data: bytes, file: str, valid_codes: shared.ValidCodes = None) ->
         raise FileValidationError(file, None, None, f"expected one table, found {len(sheets)}")
     sheet = sheets[0]
     errors = ErrorCollector(file)
-    header = sheet.rows[0]
+    found = find_header(sheet.rows, set(COLUMNS))
+    header = sheet.rows[found.index]
+    index_of_header = found.index
     index: dict[str, int] = {}
     for c, value in enumerate(header):
         label = clean_label(value)
         if label not in COLUMNS:
-            errors.add(1, str(value), f"unknown column (expected {', '.join(COLUMNS)})")
+            errors.add(found.row, str(value), f"unknown column (expected {', '.join(COLUMNS)})")
         elif label in index:
-            errors.add(1, str(value), "column appears twice")
+            errors.add(found.row, str(value), "column appears twice")
         else:
             index[label] = c
     for name in REQUIRED:
         if name not in index:
-            errors.add(1, name, "missing column")
+            errors.add(found.row, name, "missing column")
+    errors.raise_if_any()
+    name_or_code = {index[n] for n in ("municipality_code", "municipality_name", "programme") if n in index}
+    shared.check_text_cells(sheet.rows, found.row, {c: n for n, c in index.items()}, name_or_code, errors)
     errors.raise_if_any()
 
     records: list[dict] = []
     periods: dict[str, list[tuple[int, int, int]]] = {}
-    for i, row in enumerate(sheet.rows[1:], start=2):
+    for i, row in enumerate(sheet.rows[index_of_header + 1:], start=found.row + 1):
         def cell(name: str) -> Any:
             c = index.get(name)
             return row[c] if c is not None and c < len(row) else None
@@ -116,7 +121,7 @@ def parse_file(data: bytes, file: str, valid_codes: shared.ValidCodes = None) ->
         raise FileValidationError(file, None, None, "the list is empty")
     frame = pd.DataFrame.from_records(records)
     synthetic = bool(frame["synthetic"].any()) or shared.spreadsheet_is_synthetic(book)
-    return shared.ParsedFile(frame=frame, synthetic=synthetic)
+    return shared.ParsedFile(frame=frame, synthetic=synthetic, notes=[n for n in [found.note()] if n])
 
 
 def import_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, landing_root: Path | None = None,

@@ -25,7 +25,7 @@ import yaml
 
 from orchestration import settings
 from orchestration.ingest.files import inbox as shared
-from orchestration.ingest.files.excel import ErrorCollector, FileValidationError, clean_label, is_blank, \
+from orchestration.ingest.files.excel import ErrorCollector, FileValidationError, clean_label, find_header, is_blank, \
     parse_number, read_spreadsheet
 
 SOURCE = "programme_reports"
@@ -137,11 +137,11 @@ def parse_file(data: bytes, file: str, valid_codes: shared.ValidCodes = None,
         raise FileValidationError(file, None, None, f"expected one sheet of answers, found {len(sheets)}")
     sheet = sheets[0]
     errors = ErrorCollector(file)
-    header_index = next(i for i, row in enumerate(sheet.rows) if any(not is_blank(v) for v in row))
-    header, header_row = sheet.rows[header_index], header_index + 1
-    body = list(enumerate(sheet.rows[header_index + 1:], start=header_row + 1))
-
     identity = {clean_label(lbl): f for f, labels in config["identity_columns"].items() for lbl in labels}
+    questions_known = {clean_label(lbl) for q in config["questions"].values() for lbl in q["labels"].values()}
+    found = find_header(sheet.rows, set(identity) | questions_known)
+    header_index, header, header_row = found.index, sheet.rows[found.index], found.row
+    body = list(enumerate(sheet.rows[header_index + 1:], start=header_row + 1))
     ignored = {clean_label(lbl) for lbl in config["ignored_columns"]}
     columns = {c: identity[clean_label(v)] for c, v in enumerate(header) if clean_label(v) in identity}
     fields = {f: c for c, f in columns.items()}
@@ -192,6 +192,9 @@ def parse_file(data: bytes, file: str, valid_codes: shared.ValidCodes = None,
             errors.add(header_row, q["labels"][year], f"missing column (question {qid})")
     errors.raise_if_any()
 
+    name_or_code = {c for f, c in fields.items() if f in ("municipality_code", "municipality_name")}
+    shared.check_text_cells(sheet.rows, header_row, {c: str(v) for c, v in enumerate(header)}, name_or_code, errors)
+    errors.raise_if_any()
     records: list[dict] = []
     seen: dict[str, int] = {}
     code_label = str(header[fields["municipality_code"]])
@@ -235,7 +238,8 @@ def parse_file(data: bytes, file: str, valid_codes: shared.ValidCodes = None,
     frame["answer_bool"] = frame["answer_bool"].astype("boolean")
     frame["answer_scale"] = frame["answer_scale"].astype("Int64")
     frame["answer_number"] = frame["answer_number"].astype("float64")
-    return shared.ParsedFile(frame=frame, synthetic=shared.spreadsheet_is_synthetic(book))
+    return shared.ParsedFile(frame=frame, synthetic=shared.spreadsheet_is_synthetic(book),
+                             notes=[n for n in [found.note()] if n])
 
 
 def import_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, landing_root: Path | None = None,
