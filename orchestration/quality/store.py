@@ -196,6 +196,37 @@ def register_path() -> Path:
 
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_NORWEGIAN_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")  # what Norwegian Excel writes: 30.10.2018
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _register_date(text: str) -> dt.date:
+    if _DATE.match(text):
+        return dt.date.fromisoformat(text)
+    match = _NORWEGIAN_DATE.match(text)
+    if match:
+        day, month, year = (int(g) for g in match.groups())
+        return dt.date(year, month, day)
+    raise ValueError(text)
+
+
+def _decode_register(path: Path, data: bytes) -> str:
+    """UTF-8 with or without BOM (Excel's «CSV UTF-8»), else Windows-1252 (Norwegian Excel's plain «CSV»).
+
+    A byte Windows-1252 does not define means neither: refused naming the row, never guessed.
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError as err:
+        row = data[:err.start].count(b"\n") + 1
+        raise RegisterError(path, [f"row {row}: byte 0x{data[err.start]:02X} is neither UTF-8 nor Windows-1252 "
+                                   "text; save the register from Excel as «CSV UTF-8» and drop it again"]) from None
 
 
 def read_register(path: Path, statuses: list[str]) -> pd.DataFrame:
@@ -203,11 +234,15 @@ def read_register(path: Path, statuses: list[str]) -> pd.DataFrame:
 
     Raises RegisterError listing every bad cell as «row N, column X: …» (row 1 is the header).
     """
-    text = path.read_text(encoding="utf-8-sig")
+    text = _decode_register(path, path.read_bytes())
     first = text.splitlines()[0] if text.strip() else ""
     delimiter = ";" if first.count(";") > first.count(",") else ","
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    rows = list(reader)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        rows = list(reader)
+    except csv.Error as err:
+        raise RegisterError(path, [f"row {reader.line_num}: not readable as CSV ({err}); save it again from "
+                                   "Excel as «CSV (semikolonseparert)» or «CSV UTF-8»"]) from None
     errors: list[str] = []
     if not rows:
         raise RegisterError(path, ["row 1: the file is empty; it needs the header " + ",".join(FOLLOWUP_COLUMNS)])
@@ -231,6 +266,12 @@ def read_register(path: Path, statuses: list[str]) -> pd.DataFrame:
                           f"(quote a note that contains '{delimiter}')")
             continue
         record = {h: (row[i].strip() if i < len(row) else "") for i, h in enumerate(header) if h}
+        bad = [(h, v) for h, v in record.items() if _CONTROL.search(v)]
+        for h, v in bad:
+            errors.append(f"row {number}, column {h}: contains the control character "
+                          f"U+{ord(_CONTROL.search(v).group()):04X}; retype the cell")
+        if bad:
+            continue
         fid = record.get("finding_id", "")
         if not fid:
             errors.append(f"row {number}, column finding_id: empty")
@@ -246,11 +287,10 @@ def read_register(path: Path, statuses: list[str]) -> pd.DataFrame:
         parsed = None
         if deadline:
             try:
-                if not _DATE.match(deadline):
-                    raise ValueError
-                parsed = dt.date.fromisoformat(deadline)
+                parsed = _register_date(deadline)
             except ValueError:
-                errors.append(f"row {number}, column deadline: {deadline!r} is not a date YYYY-MM-DD")
+                errors.append(f"row {number}, column deadline: {deadline!r} is not a date (write 30.10.2018 "
+                              "or 2018-10-30)")
         records.append({"finding_id": fid, "status": status, "cause": record.get("cause") or None,
                         "owner": record.get("owner") or None, "deadline": parsed,
                         "note": record.get("note") or None, "row_number": number})

@@ -145,6 +145,10 @@ def test_an_invalid_register_keeps_the_previous_one(con, tmp_path: Path):
                                                "(allowed: new, contacted, explained, resolved)"]
     assert "previous register is kept" in load.message
     assert con.execute("select finding_id, status from quality.followup_register").fetchall() == [("a:1", "contacted")]
+    path.write_bytes("finding_id;status\r\na:1;contacted\r\na:2;ny\x81\r\n".encode("latin-1"))
+    load = store.load_register(con, path, STATUSES)  # a damaged save: refused, the run goes on
+    assert not load.loaded and load.errors[0].startswith("row 3: byte 0x81 is neither UTF-8 nor Windows-1252")
+    assert con.execute("select finding_id, status from quality.followup_register").fetchall() == [("a:1", "contacted")]
     path.unlink()
     load = store.load_register(con, path, STATUSES)
     assert not load.loaded and con.execute("select count(*) from quality.followup_register").fetchone()[0] == 1

@@ -69,19 +69,47 @@ def test_register_parses_comma_or_semicolon_with_bom(tmp_path: Path):
 
 
 
+def test_register_as_norwegian_excel_saves_it(tmp_path: Path):
+    """Excel's plain «CSV» on a Norwegian machine: Windows-1252, semicolons, dates as 30.10.2018, CRLF."""
+    text = ("finding_id;status;cause;owner;deadline;note\r\n"
+            "kmd_iplos:0301:2017:care_dwellings;contacted;definisjon;Bærum kommune;30.10.2018;«sjekk» – ø\r\n"
+            "kmd_iplos:1101:2017:care_dwellings;new;;;1.2.2019;\r\n")
+    path = tmp_path / "oppfolging.csv"
+    path.write_bytes(text.encode("cp1252"))
+    frame = store.read_register(path, STATUSES)
+    assert frame["deadline"].tolist() == [dt.date(2018, 10, 30), dt.date(2019, 2, 1)]
+    assert frame["owner"].tolist()[0] == "Bærum kommune" and frame["note"].tolist()[0] == "«sjekk» – ø"
+    utf8 = tmp_path / "utf8.csv"
+    utf8.write_bytes(text.encode("utf-8-sig"))  # «CSV UTF-8»: the same register
+    assert store.read_register(utf8, STATUSES).equals(frame)
+
+
+def test_register_that_is_neither_utf8_nor_windows_1252_is_refused_naming_the_row(tmp_path: Path):
+    path = tmp_path / "r.csv"
+    path.write_bytes(b"finding_id;status\r\na:1;new\r\na:2;new\x81\r\n")
+    with pytest.raises(store.RegisterError) as info:
+        store.read_register(path, STATUSES)
+    assert info.value.errors == ["row 3: byte 0x81 is neither UTF-8 nor Windows-1252 text; save the register "
+                                 "from Excel as «CSV UTF-8» and drop it again"]
+    control = tmp_path / "c.csv"
+    control.write_bytes(b"finding_id;status;note\r\na:1;new;ok\x00\r\n")
+    with pytest.raises(store.RegisterError, match="row 2, column note: contains the control character U\\+0000"):
+        store.read_register(control, STATUSES)
+
+
 def test_register_errors_name_row_and_column(tmp_path: Path):
     path = _write(tmp_path / "r.csv", "finding_id,status,cause,owner,deadline,note\n"
                   "a:1,contacted,,,2018-10-30,\n"
                   "a:2,kontaktet,,,2018-10-30,\n"
-                  "a:3,new,,,30.10.2018,\n"
+                  "a:3,new,,,30/10/2018,\n"
                   "a:1,new,,,2018-02-30,\n")
     with pytest.raises(store.RegisterError) as info:
         store.read_register(path, STATUSES)
     errors = info.value.errors
     assert "row 3, column status: unknown status 'kontaktet' (allowed: new, contacted, explained, resolved)" in errors
-    assert "row 4, column deadline: '30.10.2018' is not a date YYYY-MM-DD" in errors
+    assert "row 4, column deadline: '30/10/2018' is not a date (write 30.10.2018 or 2018-10-30)" in errors
     assert "row 5, column finding_id: 'a:1' is already in row 2" in errors
-    assert "row 5, column deadline: '2018-02-30' is not a date YYYY-MM-DD" in errors
+    assert "row 5, column deadline: '2018-02-30' is not a date (write 30.10.2018 or 2018-10-30)" in errors
     missing = _write(tmp_path / "m.csv", "finding,status\nx,new\n")
     with pytest.raises(store.RegisterError, match="row 1, column finding_id: missing column"):
         store.read_register(missing, STATUSES)
