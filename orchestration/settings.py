@@ -68,6 +68,26 @@ def http_retries() -> int:
     return int(os.environ.get("BOLIGSOSIAL_HTTP_RETRIES", "5"))
 
 
+def scheduled_run() -> bool:
+    """Whether this process runs a scheduled job (set by the Dagster schedules' run tags, see assets)."""
+    return os.environ.get("BOLIGSOSIAL_SCHEDULED_RUN", "").lower() in {"1", "true", "yes"}
+
+
+def http_deadline_seconds(source: str, scheduled: bool | None = None) -> float:
+    """How long one call to a source may take in all, waits for retries included.
+
+    `BOLIGSOSIAL_<SOURCE>_DEADLINE` (e.g. BOLIGSOSIAL_SSB_DEADLINE), else `BOLIGSOSIAL_HTTP_DEADLINE`
+    (interactive runs, default 180 s: a person waits for the answer) or
+    `BOLIGSOSIAL_HTTP_DEADLINE_SCHEDULED` (scheduled runs, default 1800 s: nobody waits, SSB may be back).
+    """
+    own = os.environ.get(f"BOLIGSOSIAL_{source.upper()}_DEADLINE")
+    if own:
+        return float(own)
+    if scheduled_run() if scheduled is None else scheduled:
+        return float(os.environ.get("BOLIGSOSIAL_HTTP_DEADLINE_SCHEDULED", "1800"))
+    return float(os.environ.get("BOLIGSOSIAL_HTTP_DEADLINE", "180"))
+
+
 def http_backoff_seconds() -> float:
     """The first back-off wait; it doubles with each retry."""
     return float(os.environ.get("BOLIGSOSIAL_HTTP_BACKOFF", "1.0"))

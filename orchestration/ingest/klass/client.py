@@ -2,7 +2,8 @@
 
 Only the four calls the warehouse needs: `codesAt`, `codes`, `changes` and `correspondsAt`. Every
 call asks for JSON explicitly, because KLASS answers CSV in ISO-8859-1 when no `Accept` is sent.
-Transient failures (5xx, 429, timeouts, dropped connections) are retried with exponential backoff;
+Transient failures (5xx, 429, timeouts, dropped connections) are retried by the shared policy
+(`orchestration.ingest.http_retry`: backoff or Retry-After, a total deadline, progress lines);
 a 4xx is a bug in the request and fails at once with a `KlassError` naming the URL and the status.
 Responses are returned as parsed JSON; unknown keys (our extract carries `_provenance`) are ignored.
 """
@@ -16,13 +17,12 @@ from typing import Any
 import requests
 
 from orchestration import settings
+from orchestration.ingest.http_retry import GaveUp, RetryPolicy
 
 MUNICIPALITIES = 131
 KOSTRA_GROUPS = 112
 # KLASS lists 9999 «Uoppgitt» (unspecified) among the municipalities; it is not one.
 UNSPECIFIED_MUNICIPALITY = "9999"
-
-_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 class KlassError(RuntimeError):
@@ -45,6 +45,8 @@ class KlassClient:
         sleep: Callable[[float], None] = time.sleep,
         timeout: float = 60,
         backoff: float = 1.0,
+        deadline: float | None = None,
+        progress: Callable[[str], None] | None = None,
     ) -> None:
         self.base_url = (base_url or settings.klass_api_url()).rstrip("/")
         self.session = session or requests.Session()
@@ -52,6 +54,9 @@ class KlassClient:
         self.sleep = sleep
         self.timeout = timeout
         self.backoff = backoff
+        self.policy = RetryPolicy(
+            "KLASS", max_retries=max_retries, backoff=backoff, max_backoff=60.0, sleep=sleep, progress=progress,
+            deadline=settings.http_deadline_seconds("klass") if deadline is None else deadline)
 
     # -- raw endpoints -------------------------------------------------------------------------
 
@@ -104,46 +109,28 @@ class KlassClient:
 
     def _get(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
         url = self.base_url + path
-        last_status: int | None = None
-        last_detail = ""
-        retry_after: float | None = None
-        for attempt in range(self.max_retries + 1):
-            if attempt:
-                self.sleep(self._delay(attempt, retry_after))
-            retry_after = None
-            try:
-                resp = self.session.get(
-                    url, params=dict(params), headers={"Accept": "application/json"}, timeout=self.timeout
-                )
-            except (requests.Timeout, requests.ConnectionError) as exc:
-                last_status, last_detail = None, f"{type(exc).__name__}: {exc}"
-                continue
-            full_url = resp.url or url
-            if resp.status_code in _RETRY_STATUSES:
-                last_status, last_detail = resp.status_code, _excerpt(resp.text)
-                retry_after = _retry_after(resp.headers.get("Retry-After"))
-                continue
-            if resp.status_code >= 400:
-                raise KlassError(full_url, resp.status_code, _excerpt(resp.text))
-            try:
-                return resp.json()
-            except ValueError as exc:  # HTML error page or CSV: not something we can use
-                raise KlassError(full_url, resp.status_code, f"response is not JSON: {exc}") from exc
-        raise KlassError(
-            _with_query(url, params), last_status, f"gave up after {self.max_retries} retries; {last_detail}"
-        )
 
-    def _delay(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return retry_after
-        return min(self.backoff * 2 ** (attempt - 1), 60.0)
+        def send() -> requests.Response:
+            return self.session.get(url, params=dict(params), headers={"Accept": "application/json"},
+                                    timeout=self.timeout)
+
+        try:
+            resp = self.policy.call(send)
+        except GaveUp as gave_up:
+            raise KlassError(_with_query(url, params), _status(gave_up.last),
+                             f"gave up after {gave_up.attempts - 1} retries ({gave_up.reason}); "
+                             f"{gave_up.last}") from None
+        full_url = resp.url or url
+        if resp.status_code >= 400:
+            raise KlassError(full_url, resp.status_code, _excerpt(resp.text))
+        try:
+            return resp.json()
+        except ValueError as exc:  # HTML error page or CSV: not something we can use
+            raise KlassError(full_url, resp.status_code, f"response is not JSON: {exc}") from exc
 
 
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return max(float(value), 0.0) if value else None
-    except ValueError:  # an HTTP date: fall back to our own backoff
-        return None
+def _status(last: str) -> int | None:
+    return int(last.split()[1]) if last.startswith("HTTP ") else None
 
 
 def _excerpt(text: str, limit: int = 300) -> str:

@@ -12,8 +12,9 @@ What it takes care of:
   800 000) are split before sending (Tid first, then the region dimension, then the largest list). A
   server that still refuses (400 «Too many cells selected», or 403 as older docs and v0 say) gets the
   largest explicit list halved, recursively. Expressions like `*` cannot be split: select code lists.
-- Retries: 429 waits `Retry-After` (else exponential backoff); 502/503/504, connection errors and
-  timeouts back off exponentially with jitter, up to `max_retries`. `x-ratelimit-remaining: 0` pauses
+- Retries: the shared policy (`orchestration.ingest.http_retry`, tenacity): 429/503 wait `Retry-After`,
+  else 5xx, connection errors and timeouts back off exponentially with jitter, up to `max_retries` and
+  within the source's total deadline, with a progress line per wait. `x-ratelimit-remaining: 0` pauses
   for the policy window (`x-ratelimit-policy: 40;w=60s`) before the next call. All waits go through the
   injectable `sleep`.
 - Other 400s («Non-existent value», …) are query bugs: `SsbQueryError`, no retry.
@@ -30,12 +31,10 @@ v0 notes: `from(x)`, `to(x)` and `range(x,y)` are resolved against the table's m
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import fnmatch
 import logging
 import math
 import os
-import random
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -45,6 +44,8 @@ from urllib.parse import quote, urlencode, urlsplit
 import pandas as pd
 import requests
 
+from orchestration import settings
+from orchestration.ingest.http_retry import GaveUp, RetryPolicy
 from orchestration.ingest.ssb.jsonstat import REGION_DIMENSIONS, JsonStatError, empty_frame, parse_jsonstat2
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,6 @@ DEFAULT_V2_URL = "https://data.ssb.no/api/pxwebapi/v2"
 DEFAULT_V0_URL = "https://data.ssb.no/api/v0/no"
 DEFAULT_MAX_CELLS = 800_000
 REQUIRED_VARIABLES = ("Tid", "ContentsCode")
-RETRY_STATUSES = frozenset({502, 503, 504})
 MAX_BACKOFF = 120.0
 MAX_SPLIT_DEPTH = 24
 DEFAULT_RATE_WINDOW = 60.0
@@ -97,20 +97,6 @@ def _policy_window(policy: str | None) -> float | None:
     return float(m.group(1)) if m else None
 
 
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:  # an HTTP date
-        when = email.utils.parsedate_to_datetime(value)
-        return max(0.0, (when - dt.datetime.now(dt.timezone.utc)).total_seconds())
-    except (TypeError, ValueError):
-        return None
-
-
 class SsbClient:
     """One client for both API generations; `api="v2"` (default) or `api="v0"`."""
 
@@ -126,6 +112,8 @@ class SsbClient:
         max_url_length: int = 2000,
         lang: str = "no",
         sleep: Callable[[float], None] = time.sleep,
+        deadline: float | None = None,
+        progress: Callable[[str], None] | None = None,
     ) -> None:
         if api not in ("v2", "v0"):
             raise ValueError(f"api must be 'v2' or 'v0', not {api!r}")
@@ -141,6 +129,10 @@ class SsbClient:
         self.timeout = timeout
         self.max_url_length = max_url_length
         self.sleep = sleep
+        self.policy = RetryPolicy(
+            "SSB", max_retries=max_retries, backoff=backoff_base, max_backoff=MAX_BACKOFF, jitter=True,
+            sleep=sleep, progress=progress,
+            deadline=settings.http_deadline_seconds("ssb") if deadline is None else deadline)
         self._max_cells = max_cells
         self._pause_until = 0.0
         self._v0_metadata: dict[str, dict[str, Any]] = {}
@@ -429,10 +421,6 @@ class SsbClient:
         resp, url = self._request("GET", path, table_id, params=list((params or {}).items()))
         return self._decode(resp, table_id, url, data=False)
 
-    def _backoff(self, attempt: int) -> float:
-        delay = min(self.backoff_base * 2**attempt, MAX_BACKOFF)
-        return delay + random.uniform(0, delay / 2)
-
     def _request(
         self,
         method: str,
@@ -443,11 +431,11 @@ class SsbClient:
         json_body: Any = None,
         cells: int | None = None,
     ) -> tuple[requests.Response, str]:
-        """Send with retries; returns the first response that is not 429/502/503/504."""
+        """Send under the shared retry policy; returns the first response that is not 429/5xx."""
         url = self._url(path, params)
         shown_cells = "-" if cells is None else cells
-        last = "no answer"
-        for attempt in range(self.max_retries + 1):
+
+        def send() -> requests.Response:
             wait = self._pause_until - time.monotonic()
             if wait > 0:
                 log.info("SSB rate limit reached: pausing %.1f s", wait)
@@ -457,28 +445,18 @@ class SsbClient:
             try:
                 resp = self.session.request(method, url, json=json_body, timeout=self.timeout)
             except (requests.ConnectionError, requests.Timeout) as exc:
-                last = f"{type(exc).__name__}: {exc}"
                 log.warning("SSB %s %s cells=%s -> %s", method, path, shown_cells, type(exc).__name__)
-                if attempt < self.max_retries:
-                    self.sleep(self._backoff(attempt))
-                continue
-            elapsed = time.monotonic() - started
-            log.info("SSB %s %s cells=%s -> %s (%.2f s)", method, path, shown_cells, resp.status_code, elapsed)
+                raise
+            log.info("SSB %s %s cells=%s -> %s (%.2f s)", method, path, shown_cells, resp.status_code,
+                     time.monotonic() - started)
             self._note_rate_limit(resp.headers)
-            last = f"HTTP {resp.status_code}"
-            if resp.status_code == 429:
-                if attempt < self.max_retries:
-                    retry_after = _retry_after(resp.headers.get("Retry-After"))
-                    self.sleep(retry_after if retry_after is not None else self._backoff(attempt))
-                continue
-            if resp.status_code in RETRY_STATUSES:
-                if attempt < self.max_retries:
-                    self.sleep(self._backoff(attempt))
-                continue
-            return resp, url
-        raise SsbError(
-            f"SSB table {table_id}: gave up after {self.max_retries + 1} attempts of {method} {url}; last: {last}"
-        )
+            return resp
+
+        try:
+            return self.policy.call(send), url
+        except GaveUp as gave_up:
+            raise SsbError(f"SSB table {table_id}: gave up after {gave_up.attempts} attempts of {method} {url} "
+                           f"({gave_up.reason}); last: {gave_up.last}") from None
 
     def _note_rate_limit(self, headers: Mapping[str, str]) -> None:
         remaining = headers.get("x-ratelimit-remaining")
