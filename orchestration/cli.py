@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from orchestration import settings
-from orchestration.runner import failure_message, run_pipeline
+from orchestration.runner import failure_summary, run_pipeline
 
 
 def _configure_logging() -> None:
@@ -39,9 +39,8 @@ def summarise(result, started: float) -> int:
     print()
     if not result.success:
         print(f"✘ The run failed; the published warehouse was left as it was: {path}")
-        for event in result.all_events:
-            if event.is_step_failure:
-                print(f"  step {event.step_key}: {failure_message(event.step_failure_data.error)}")
+        for line in failure_summary(result):
+            print(f"  {line}")
         return 1
     con = open_published(path)
     try:

@@ -33,6 +33,10 @@ class ProgressPrinter(logging.Handler):
                 mark = "✔" if data.passed else "⚠" if warning else "✘"  # a warning publishes and is reported
                 print(f"{time.strftime('%H:%M:%S')}    {mark} check {data.asset_key.to_user_string()}:{data.check_name}",
                       flush=True)
+            elif kind == "STEP_SKIPPED":
+                print(f"{time.strftime('%H:%M:%S')}  ↷ {step} skipped", flush=True)
+        elif message.startswith("Dependencies for step"):
+            return  # Dagster lists every failed upstream output, one name per output: the summary counts them
         elif record.levelno >= logging.INFO and step and not message.startswith(("Executing", "Finished")):
             print(f"{time.strftime('%H:%M:%S')}    {message}", flush=True)
 
@@ -47,6 +51,30 @@ def failure_message(error) -> str:
             parts.append(message)
         error = error.cause or error.context
     return " ← ".join(parts)
+
+
+def failure_summary(result) -> list[str]:
+    """Each failed step once with its message, then how many steps were skipped because of them."""
+    failed: dict[str, str] = {}
+    started: set[str] = set()
+    skipped: set[str] = set()
+    for event in result.all_events:
+        if event.is_step_start:
+            started.add(event.step_key)
+        if event.is_step_failure and event.step_key not in failed:
+            failed[event.step_key] = failure_message(event.step_failure_data.error)
+        elif event.is_step_skipped:
+            skipped.add(event.step_key)
+    # Steps downstream of a failure never start and leave no event of their own.
+    try:
+        planned = {node.name for node in result.job_def.graph.nodes}
+    except AttributeError:
+        planned = set()
+    skipped |= planned - started
+    lines = [f"step {step}: {message}" for step, message in failed.items()]
+    if skipped:
+        lines.append(f"{len(skipped)} step(s) skipped because a step they depend on failed")
+    return lines
 
 
 def run_pipeline(job_name: str = "full_pipeline", run_config: dict | None = None, quiet: bool = False,
