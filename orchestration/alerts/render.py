@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 from collections.abc import Sequence
+from dataclasses import dataclass
 from email.header import Header
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -142,6 +143,39 @@ def _days_overdue(follow_up: FollowUp, today: dt.date) -> int:
     return max(0, (today - follow_up.deadline).days)
 
 
+# --- grouping: one line per municipality and check, the years listed, the count behind it
+
+
+@dataclass
+class FindingGroup:
+    """The findings of one municipality and one check (kind and measure); the register keeps them apart."""
+
+    findings: list[Finding]
+
+    @property
+    def first(self) -> Finding:
+        """The finding shown in full: the largest deviation (the worst year)."""
+        return max(self.findings, key=lambda f: (abs(f.deviation) if f.deviation is not None else -1.0,
+                                                 f.year or 0))
+
+    @property
+    def years(self) -> list[int]:
+        return sorted({f.year for f in self.findings if f.year is not None})
+
+    @property
+    def years_text(self) -> str:
+        return ", ".join(str(y) for y in self.years)
+
+
+def group_findings(findings: Sequence[Finding]) -> list[FindingGroup]:
+    """Findings grouped by municipality and check, in the order their first finding came."""
+    groups: dict[tuple, FindingGroup] = {}
+    for f in findings:
+        key = (f.municipality_code, f.kind, f.measure, f.severity.upper())
+        groups.setdefault(key, FindingGroup([])).findings.append(f)
+    return list(groups.values())
+
+
 # --- plain text
 
 
@@ -165,11 +199,12 @@ def _digest_text(digest: Digest, counts: str) -> str:
             continue
         title = f"{heading} ({len(items)})"
         lines += ["", title, "=" * len(title), subtitle, ""]
-        for item in items:
-            if isinstance(item, FollowUp):
+        if attribute == "overdue":
+            for item in items:
                 lines += _follow_up_text(item, today)
-            else:
-                lines += _finding_text(item)
+        else:
+            for group in group_findings(items):
+                lines += _group_text(group)
     return "\n".join(lines) + "\n"
 
 
@@ -185,6 +220,23 @@ def _finding_text(finding: Finding) -> list[str]:
     if finding.message:
         lines.append(f"  {finding.kind}: {finding.message}")
     lines.append(f"  id: {finding.finding_id}")
+    return lines
+
+
+def _group_text(group: FindingGroup) -> list[str]:
+    if len(group.findings) == 1:
+        return _finding_text(group.first)
+    f = group.first
+    severity = _SEVERITY_LABELS.get(f.severity.upper(), f.severity)
+    municipality = _municipality(f.municipality_code, f.municipality_name)
+    lines = [
+        f"- [{severity}] {municipality} · {f.measure} · {f.kind}: {len(group.findings)} funn, år {group.years_text}",
+        f"  størst avvik {f.year or '–'}: målt {_observed_text(f, f.observed)}, forventet "
+        f"{_observed_text(f, f.expected)}, avvik {_deviation_text(f)}",
+    ]
+    if f.message:
+        lines.append(f"  {f.kind}: {f.message}")
+    lines.append("  id: " + ", ".join(x.finding_id for x in group.findings))
     return lines
 
 
@@ -270,14 +322,18 @@ def _finding_table(findings: Sequence[Finding], *, with_previous: bool) -> list[
     if with_previous:
         headers.append("Forrige avvik")
     headers.append("Melding")
+    headers.insert(3, "Antall")
     rows = []
-    for f in findings:
+    for group in group_findings(findings):
+        f = group.first
         severity = f.severity.upper()
         colour = f"color:{_SEVERITY_COLOURS.get(severity, '#1a1a1a')};font-weight:bold;"
+        years = group.years_text if len(group.findings) > 1 else (f.year if f.year is not None else "–")
         cells = [
             _td(_SEVERITY_LABELS.get(severity, f.severity), style=colour),
             _td(_municipality(f.municipality_code, f.municipality_name)),
-            _td(f.year if f.year is not None else "–"),
+            _td(years or "–"),
+            _td(len(group.findings), numeric=True),
             _td(f.measure),
             _td(f.kind),
             _td(_observed_text(f, f.observed), numeric=True),
@@ -288,7 +344,8 @@ def _finding_table(findings: Sequence[Finding], *, with_previous: bool) -> list[
             cells.append(_td(format_number(f.previous_deviation, signed=True), numeric=True))
         cells.append(
             f'<td style="{_TD_STYLE}">{_esc(f.message)}'
-            f'<br><span style="color:#777;font-size:12px;">id {_esc(f.finding_id)}</span></td>'
+            f'<br><span style="color:#777;font-size:12px;">id '
+            f'{_esc(", ".join(x.finding_id for x in group.findings))}</span></td>'
         )
         rows.append(f"<tr>{''.join(cells)}</tr>")
     return _table(headers, rows)
