@@ -24,6 +24,7 @@ import datetime as dt
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -199,16 +200,23 @@ def read_spreadsheet(data: bytes, name: str) -> Spreadsheet:
 
 def read_xlsx_bytes(data: bytes, name: str) -> Spreadsheet:
     archive = check_xlsx_bytes(data, name)
-    has_formulas = any(
-        b"<f" in archive.read(m) for m in archive.namelist() if m.startswith("xl/worksheets/") and m.endswith(".xml")
-    )
+    try:
+        has_formulas = any(
+            b"<f" in archive.read(m) for m in archive.namelist()
+            if m.startswith("xl/worksheets/") and m.endswith(".xml")
+        )
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError) as err:
+        raise FileValidationError(name, None, None, f"{DAMAGED} ({type(err).__name__}: {err})") from None
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False, keep_vba=False)
     except Exception as err:  # openpyxl raises many types for broken packages
         raise FileValidationError(name, None, None, f"{DAMAGED} (cannot open as a workbook: {type(err).__name__}: "
                                   f"{err})") from None
     try:
-        sheets = [Sheet(ws.title, _sheet_values(ws)) for ws in wb.worksheets]
+        try:
+            sheets = [Sheet(ws.title, _sheet_values(ws)) for ws in wb.worksheets]
+        except (zipfile.BadZipFile, zlib.error, EOFError, KeyError) as err:  # a member cut short or missing
+            raise FileValidationError(name, None, None, f"{DAMAGED} ({type(err).__name__}: {err})") from None
         props = wb.properties
         properties = {
             key: str(getattr(props, key))

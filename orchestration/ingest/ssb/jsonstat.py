@@ -158,8 +158,37 @@ def _role_dimension(doc: Mapping[str, Any], role: str, fallback: str, ids: list[
     return fallback if fallback in ids else None
 
 
+def _decimals(table: str, value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 20:
+        raise JsonStatError(f"JSON-stat table {table}: 'decimals' must be a whole number 0–20, not {value!r}")
+    return value
+
+
+def _updated(table: str, value: Any) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise JsonStatError(f"JSON-stat table {table}: 'updated' must be a date-time text, not {value!r}")
+    return value
+
+
 def parse_jsonstat2(doc: Mapping[str, Any], table_id: str | None = None) -> pd.DataFrame:
-    """One row per cell of a JSON-stat 2.0 dataset, columns as in `COLUMNS`, in the document's order."""
+    """One row per cell of a JSON-stat 2.0 dataset, columns as in `COLUMNS`, in the document's order.
+
+    Raises JsonStatError for anything that is not such a dataset; a shape the checks below do not name
+    (found by the property tests) is still a JsonStatError, never a crash or a partial frame.
+    """
+    try:
+        return _parse(doc, table_id)
+    except JsonStatError:
+        raise
+    except (TypeError, AttributeError, ValueError, KeyError, IndexError, OverflowError) as err:
+        table = table_id or "?"
+        raise JsonStatError(f"JSON-stat table {table}: not a JSON-stat 2.0 dataset ({type(err).__name__}: "
+                            f"{str(err)[:200]})") from err
+
+
+def _parse(doc: Mapping[str, Any], table_id: str | None) -> pd.DataFrame:
     if not isinstance(doc, Mapping):
         raise JsonStatError(f"JSON-stat table {table_id or '?'}: expected an object, got {type(doc).__name__}")
     table = _table_id_of(doc, table_id)
@@ -170,6 +199,10 @@ def parse_jsonstat2(doc: Mapping[str, Any], table_id: str | None = None) -> pd.D
     ids, sizes, dims = doc["id"], doc["size"], doc["dimension"]
     if not isinstance(ids, list) or not isinstance(sizes, list) or not isinstance(dims, Mapping):
         raise JsonStatError(f"JSON-stat table {where}: 'id' and 'size' must be lists and 'dimension' an object")
+    if not all(isinstance(name, str) for name in ids) or len(set(ids)) != len(ids):
+        raise JsonStatError(f"JSON-stat table {where}: 'id' must list distinct dimension names: {ids!r}"[:300])
+    if not isinstance(doc.get("role") or {}, Mapping):
+        raise JsonStatError(f"JSON-stat table {where}: 'role' must be an object")
     if len(ids) != len(sizes):
         raise JsonStatError(f"JSON-stat table {where}: {len(ids)} dimension ids but {len(sizes)} sizes")
     if not all(isinstance(s, int) and s >= 0 for s in sizes):
@@ -221,17 +254,19 @@ def parse_jsonstat2(doc: Mapping[str, Any], table_id: str | None = None) -> pd.D
         dimensions = np.full(n, "{}", dtype=object)
 
     # Unit and decimals hang on the metric's categories; px.decimals is the table-wide fallback.
-    px_decimals = ((doc.get("extension") or {}).get("px") or {}).get("decimals")
+    extension = doc.get("extension") or {}
+    px = extension.get("px") if isinstance(extension, Mapping) else None
+    px_decimals = px.get("decimals") if isinstance(px, Mapping) else None
     if metric is not None:
         units = (dims[metric].get("category") or {}).get("unit") or {}
         metric_codes = codes[metric]
         unit_by_code = np.array([(units.get(c) or {}).get("base") for c in metric_codes], dtype=object)
-        dec_by_code = [(units.get(c) or {}).get("decimals", px_decimals) for c in metric_codes]
+        dec_by_code = [_decimals(where, (units.get(c) or {}).get("decimals", px_decimals)) for c in metric_codes]
         unit = unit_by_code[position[metric]]
         decimals = pd.array(dec_by_code, dtype="Int64")[position[metric]]
     else:
         unit = np.full(n, None, dtype=object)
-        decimals = pd.array([px_decimals] * n, dtype="Int64")
+        decimals = pd.array([_decimals(where, px_decimals)] * n, dtype="Int64")
 
     return pd.DataFrame(
         {
@@ -244,7 +279,7 @@ def parse_jsonstat2(doc: Mapping[str, Any], table_id: str | None = None) -> pd.D
             "status_symbol": status,
             "unit": unit,
             "decimals": decimals,
-            "table_updated": np.full(n, doc.get("updated"), dtype=object),
+            "table_updated": np.full(n, _updated(where, doc.get("updated")), dtype=object),
         },
         columns=COLUMNS,
     )
