@@ -3,7 +3,7 @@
 -- when a month is, except for Husbanken's small-count suppression '<4' (1–3 households): then the known
 -- months are added and the sum keeps '<4', a lower bound (macro sum_of_parts).
 with husbanken as (
-    select * from {{ ref('stg_husbanken__instruments') }}
+    select * from {{ ref('int_husbanken_oslo_districts_folded') }}
 ),
 
 yearly as (
