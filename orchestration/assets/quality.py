@@ -125,7 +125,7 @@ def _findings_asset(deps: list[dg.AssetKey]) -> dg.AssetsDefinition:
                     "joined with the working group's follow-up register; written before publication.",
     )
     def quality_findings(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-        from orchestration.quality import frames, freshness, store
+        from orchestration.quality import file_coverage, frames, freshness, store
 
         config = load_quality_config()
         run_id = context.run_id
@@ -144,6 +144,8 @@ def _findings_asset(deps: list[dg.AssetKey]) -> dg.AssetsDefinition:
             freshness.record(con, run_id, sources, config)
             for source in sources:
                 (context.log.warning if source.stale and not source.skipped else context.log.info)(source.message)
+            for f in file_coverage.record(con, run_id):
+                context.log.warning(f["message"])
             entries = store.merge_findings(con, run_id, config, frames.municipality_names(con))
             stats = con.execute(
                 "select count(*) filter (where status = 'open'), count(*) filter (where status = 'resolved'), "

@@ -108,3 +108,28 @@ def test_codes_come_from_the_warehouse_when_klass_is_loaded(tmp_path):
     checker = codes.for_connection(con)
     assert checker.problem("0301", 2019) is None
     assert checker.problem("1101", 2019).endswith("nearest valid codes: 0301 Oslo")
+
+
+def test_coverage_change_is_a_quality_finding_until_the_file_is_replaced(env):
+    from orchestration.quality import file_coverage, store
+    from orchestration.quality.config import load_quality_config
+
+    con, inbox, landing_root = env
+    drop_file(inbox, "husbanken", "startlan_2019.xlsx", xlsx_bytes(HEADER, GOOD, "Startlån"))
+    husbanken.import_inbox(con, inbox, landing_root)
+    drop_file(inbox, "husbanken", "startlan_2019_ny.xlsx", xlsx_bytes(HEADER, GOOD[:1], "Startlån"))
+    husbanken.import_inbox(con, inbox, landing_root)
+
+    found = file_coverage.record(con, "run-1")
+    entries = store.merge_findings(con, "run-1", load_quality_config(), {})
+    assert [f["message"] for f in found] == [
+        "husbanken/startlan_2019_ny.xlsx replaced earlier rows and its coverage changed: this file drops 1 "
+        "municipalities the replaced file had (1101)"]
+    assert len(entries.new) == 1 and entries.new.iloc[0]["kind"] == "file_coverage_changed"
+
+    corrected = [["0301", "Oslo", 2019, "Kjøp av bolig", 501, 300]]
+    drop_file(inbox, "husbanken", "startlan_2019_v3.xlsx", xlsx_bytes(HEADER, corrected, "Startlån"))
+    husbanken.import_inbox(con, inbox, landing_root)  # same municipalities as the file it replaces
+    assert file_coverage.record(con, "run-2") == []
+    entries = store.merge_findings(con, "run-2", load_quality_config(), {})
+    assert len(entries.resolved) == 1
