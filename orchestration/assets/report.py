@@ -25,7 +25,7 @@ def annual_report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     if os.environ.get("BOLIGSOSIAL_REPORT", "on").strip().lower() in {"off", "0", "false", "no"}:
         context.log.info("BOLIGSOSIAL_REPORT=off: report not rendered (make report renders it)")
         return dg.MaterializeResult(metadata={"skipped": "BOLIGSOSIAL_REPORT=off"})
-    result = build_report(log=context.log.info)
+    result = build_report()
     context.log.info(f"report {result.year}: {result.index} ({result.municipality_pages} municipality pages, "
                      f"{result.seconds:.1f} s){'' if result.pdf else f'; no PDF: {result.pdf_note}'}")
     return dg.MaterializeResult(metadata={

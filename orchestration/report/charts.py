@@ -90,7 +90,10 @@ class MunicipalityChart:
         """panels: (indicator_id, title, unit)."""
         self.panels = list(panels)
         rows = max(1, math.ceil(len(self.panels) / columns))
-        self.fig = Figure(figsize=(10.5, 0.55 + 2.05 * rows))
+        # inches: legend and the first titles on top, then axes with room for three-line titles between rows
+        top, axes_h, gap, bottom = 1.0, 1.45, 0.85, 0.3
+        height = top + rows * axes_h + (rows - 1) * gap + bottom
+        self.fig = Figure(figsize=(10.5, height))
         axes = self.fig.subplots(rows, columns, squeeze=False)
         self.axes = {}
         self.lines = {}
@@ -99,7 +102,7 @@ class MunicipalityChart:
             self.lines[indicator_id] = [ax.plot([], [], color=c, ls=ls, lw=lw, label=label)[0]
                                         for _, label, c, ls, lw in self.SERIES]
             _mark_strategy_start(ax, label=not self.axes)
-            ax.set_title(_wrap(title, 48) + f"\n({unit})", fontsize=8.5)
+            ax.set_title(_wrap(title, 40) + f"\n({unit})", fontsize=8.5)
             _year_axis(ax, first_year, last_year)
             ax.yaxis.set_major_locator(mticker.MaxNLocator(4))
             ax.yaxis.set_major_formatter(_number_formatter(unit))
@@ -112,9 +115,8 @@ class MunicipalityChart:
             ax.set_visible(False)
         handles, labels = next(iter(self.axes.values())).get_legend_handles_labels()
         self.fig.legend(handles, labels, loc="upper center", ncol=5, bbox_to_anchor=(0.5, 1.0))
-        top = 1 - 0.5 / (0.55 + 2.05 * rows)
-        self.fig.subplots_adjust(left=0.06, right=0.99, top=top - 0.07 / rows, bottom=0.05 / rows + 0.02,
-                                 hspace=0.85, wspace=0.25)
+        self.fig.subplots_adjust(left=0.06, right=0.99, top=1 - top / height, bottom=bottom / height,
+                                 hspace=gap / axes_h, wspace=0.25)
 
     def draw(self, series: dict[str, dict[str, list]]) -> str:
         """series: indicator_id → {"year": [...], "value": [...], "size_class_value": [...], ...}."""
@@ -140,28 +142,29 @@ class MunicipalityChart:
 
 def group_series_chart(title: str, unit: str, series: dict[str, tuple[list[int], list[float]]],
                        national: tuple[list[int], list[float]] | None, first_year: int, last_year: int) -> str:
-    """Figures 3.x: an indicator by size class × programme membership (solid: in the programme, dashed:
-    not), the country in black when it is a rate on the same scale."""
-    fig = Figure(figsize=(6.4, 3.3))
-    ax = fig.add_subplot()
-    for size in ("large", "medium", "small"):
-        for membership, ls, word in (("in", "-", "med"), ("out", "--", "ikke med")):
+    """Figures 3.x: one panel per size class (own scale, so small municipalities are not a flat line under
+    the large ones), programme members solid, the others dashed; the country in black when it is a rate."""
+    fig = Figure(figsize=(9.6, 2.9))
+    axes = fig.subplots(1, 3)
+    for ax, size in zip(axes, ("large", "medium", "small")):
+        for membership, colour, ls, word in (("in", BLUE, "-", "Med i programmet"),
+                                              ("out", ORANGE, "--", "Ikke med")):
             years, values = series.get(f"{size}_{membership}", ([], []))
-            if years:
-                ax.plot(years, values, color=SIZE_COLOURS[size], ls=ls, lw=1.8 if membership == "in" else 1.5,
-                        label=f"{SIZE_NAMES[size]} {word}")
-    if national and national[0]:
-        ax.plot(*national, color=BLACK, lw=2.4, label="Landet")
-    _mark_strategy_start(ax, label=True)
-    _year_axis(ax, first_year, last_year)
-    ax.yaxis.set_major_locator(mticker.MaxNLocator(5))
-    ax.yaxis.set_major_formatter(_number_formatter(unit))
-    ax.set_ylim(bottom=0)
-    ax.set_ylabel(unit, fontsize=8)
-    ax.grid(axis="y", color="#dddddd", lw=0.6)
-    ax.set_title(_wrap(title, 70), fontsize=9.5)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    fig.subplots_adjust(left=0.11, right=0.74, top=0.86, bottom=0.1)
+            ax.plot(years, values, color=colour, ls=ls, lw=2.0 if membership == "in" else 1.7, label=word)
+        if national and national[0]:
+            ax.plot(*national, color=BLACK, lw=1.4, ls=":", label="Landet")
+        _mark_strategy_start(ax, label=True)
+        _year_axis(ax, first_year, last_year)
+        ax.yaxis.set_major_locator(mticker.MaxNLocator(4))
+        ax.yaxis.set_major_formatter(_number_formatter(unit))
+        ax.set_ylim(bottom=0)
+        ax.grid(axis="y", color="#dddddd", lw=0.6)
+        ax.tick_params(which="both", bottom=False, left=False)
+        ax.set_title(f"{SIZE_NAMES[size]} kommuner", fontsize=9)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=4, bbox_to_anchor=(0.5, 1.0))
+    fig.text(0.005, 0.5, unit, rotation=90, va="center", fontsize=8)
+    fig.subplots_adjust(left=0.06, right=0.99, top=0.78, bottom=0.1, wspace=0.22)
     return _svg(fig)
 
 
@@ -196,9 +199,10 @@ def share_bars_chart(rows: Sequence[tuple[str, float | None]], population_share:
 def share_lines_chart(series: dict[str, tuple[list[int], list[float]]], population: tuple[list[int], list[float]]
                       | None, first_year: int, last_year: int) -> str:
     """Figure 5.2: the programme municipalities' share of Husbanken's instruments over the years."""
+    # no yellow: too faint as a line on white
     palette = [(BLUE, "-"), (ORANGE, "--"), (GREEN, "-."), (VERMILLION, (0, (1, 1.5))), (PURPLE, "-"),
-               (SKY, "--"), (YELLOW, "-.")]
-    fig = Figure(figsize=(6.8, 3.4))
+               (SKY, "--"), (BLUE, (0, (1, 1.5))), (ORANGE, "-")]
+    fig = Figure(figsize=(8.6, 3.6))
     ax = fig.add_subplot()
     for (name, (years, values)), (colour, ls) in zip(series.items(), palette):
         ax.plot(years, values, color=colour, ls=ls, lw=1.8, label=_wrap(name, 38))
@@ -210,7 +214,7 @@ def share_lines_chart(series: dict[str, tuple[list[int], list[float]]], populati
     ax.yaxis.set_major_formatter(mticker.FormatStrFormatter("%d %%"))
     ax.grid(axis="y", color="#dddddd", lw=0.6)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    fig.subplots_adjust(left=0.09, right=0.6, top=0.95, bottom=0.1)
+    fig.subplots_adjust(left=0.07, right=0.6, top=0.95, bottom=0.1)
     return _svg(fig)
 
 

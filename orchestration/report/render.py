@@ -123,6 +123,7 @@ def _records(frame: pd.DataFrame | None) -> list[dict]:
 
 
 def _definition(ind: dict) -> dict:
+    ind = {k: None if _missing(v) else v for k, v in ind.items()}
     return {"id": ind["indicator_id"], "name": ind["name_no"], "numerator": ind.get("numerator_definition"),
             "denominator": ind.get("denominator_definition"), "unit": ind.get("unit"), "source": ind.get("source"),
             "note": ind.get("quality_note"), "series_breaks": ind.get("series_break_years")}
@@ -183,7 +184,8 @@ def _table_57(data: ReportData) -> dict | None:
                                                  f"{int(r.n_municipalities_matched)} med tall begge år"})
         first = group.iloc[0]
         ind = indicators.loc[indicator_id] if indicator_id in indicators.index else None
-        rows.append({"id": indicator_id, "label": first.report_label or first.indicator_name_no,
+        rows.append({"id": indicator_id,
+                     "label": first.indicator_name_no if _missing(first.report_label) else first.report_label,
                      "shown_as": first.shown_as, "cells": cells, "source": None if ind is None else ind.source,
                      "order": (ind.main_goal_id, ind.goal_id) if ind is not None else (99, 99)})
     rows.sort(key=lambda r: (r["source"] != "KOSTRA", r["order"]))
@@ -324,7 +326,8 @@ def _rate_panels(data: ReportData) -> list[tuple[str, str, str]]:
             and i.get("coverage") == "all"]
 
 
-def _municipality_contexts(data: ReportData, panels: list[tuple[str, str, str]], findings: dict) -> list[dict]:
+def _municipality_contexts(data: ReportData, panels: list[tuple[str, str, str]], findings: dict,
+                           only: set[str] | None = None) -> list[dict]:
     indicators = {i["indicator_id"]: i for i in _records(data.indicators)}
     panel_ids = [p[0] for p in panels]
     previous = {m["municipality_code"]: m for m in _records(data.municipalities_previous)}
@@ -337,6 +340,8 @@ def _municipality_contexts(data: ReportData, panels: list[tuple[str, str, str]],
     contexts = []
     for m in _records(data.municipalities):
         code = m["municipality_code"]
+        if only is not None and code not in only:
+            continue
         p = by_code.get(code, profile.iloc[0:0])
         series = {}
         for indicator_id, g in p[p.indicator_id.isin(panel_ids)].groupby("indicator_id", sort=False):
@@ -428,8 +433,9 @@ def _workers() -> int:
 # ---------------------------------------------------------------- entry point
 
 def build_report(year: int | None = None, out_dir: Path | None = None, warehouse: Path | None = None,
-                 pdf: bool = True, log=print) -> ReportResult:
-    """Render the report for `year` (default: the latest year with data) from the published warehouse."""
+                 pdf: bool = True, municipalities: set[str] | None = None) -> ReportResult:
+    """Render the report for `year` (default: the latest year with data) from the published warehouse;
+    `municipalities` limits the pages to those codes (the index still lists every municipality)."""
     started = time.perf_counter()
     timings: dict[str, float] = {}
     data = load(warehouse or settings.warehouse_path(), year)
@@ -437,8 +443,8 @@ def build_report(year: int | None = None, out_dir: Path | None = None, warehouse
     target = (out_dir or reports_dir()) / str(data.year)
     pages_dir = target / "kommune"
     pages_dir.mkdir(parents=True, exist_ok=True)
-    for stale in pages_dir.glob("*.html"):  # a municipality that no longer exists must not keep a page
-        stale.unlink()
+    for stale in pages_dir.glob("*.html") if municipalities is None else []:
+        stale.unlink()  # a municipality that no longer exists must not keep a page
     today = dt.date.today()
     generated = dt.datetime.now().strftime("%d.%m.%Y %H:%M")
     common = {"year": data.year, "synthetic": data.synthetic, "generated": generated,
@@ -466,7 +472,7 @@ def build_report(year: int | None = None, out_dir: Path | None = None, warehouse
 
     t = time.perf_counter()
     panels = _rate_panels(data)
-    contexts = _municipality_contexts(data, panels, findings)
+    contexts = _municipality_contexts(data, panels, findings, municipalities)
     timings["municipality_data"] = time.perf_counter() - t
     t = time.perf_counter()
     first_year = int(data.profile.year.min())
