@@ -98,7 +98,7 @@ class MunicipalityChart:
         self.axes = {}
         self.lines = {}
         self.empty = {}
-        for ax, (indicator_id, title, unit) in zip(axes.flat, self.panels):
+        for position, (ax, (indicator_id, title, unit)) in enumerate(zip(axes.flat, self.panels)):
             self.lines[indicator_id] = [ax.plot([], [], color=c, ls=ls, lw=lw, label=label)[0]
                                         for _, label, c, ls, lw in self.SERIES]
             _mark_strategy_start(ax, label=not self.axes)
@@ -107,7 +107,9 @@ class MunicipalityChart:
             ax.yaxis.set_major_locator(mticker.MaxNLocator(4))
             ax.yaxis.set_major_formatter(_number_formatter(unit))
             ax.grid(axis="y", color="#dddddd", lw=0.6)
-            ax.tick_params(which="both", bottom=False, left=False)  # grid lines suffice; fewer artists to draw
+            # grid lines suffice for ticks, and years are labelled once per column: fewer texts to lay out
+            ax.tick_params(which="both", bottom=False, left=False,
+                           labelbottom=position + columns >= len(self.panels))
             self.empty[indicator_id] = ax.text(0.5, 0.45, "ingen tall for kommunen", transform=ax.transAxes,
                                                ha="center", fontsize=8, color="#555555", visible=False)
             self.axes[indicator_id] = ax

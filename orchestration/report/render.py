@@ -452,51 +452,59 @@ def build_report(year: int | None = None, out_dir: Path | None = None, warehouse
     codes = set(data.municipalities.municipality_code)
     findings = _findings(data, codes, today)
 
-    t = time.perf_counter()
-    env = _jinja_env()
-    main = {
-        **common, "root": "",
-        "years": data.years, "latest_year": data.latest_year,
-        "goal_sections": _goal_sections(data), "period": data.attainment_period,
-        "period_label": PERIOD_LABELS.get(data.attainment_period, data.attainment_period),
-        "period_note": data.attainment_note, "notes": data.notes, "has_bounds": bool(data.bound_columns),
-        "colour_rules": _records(data.colour_rules), "colour_counts": data.attainment.status_colour.value_counts()
-        .to_dict() if len(data.attainment) else {},
-        "table_57": _table_57(data), "shares": _share_figures(data), "time_series": _time_series(data),
-        "qualitative": _qualitative(data), "findings": findings, "municipalities": _municipality_list(data),
-        "warehouse": data.warehouse_path,
-    }
-    timings["main_charts"] = time.perf_counter() - t
-    index = target / "index.html"
-    index.write_text(env.get_template("index.html").render(**main), encoding="utf-8")
-
+    # The municipality pages go to the process pool first; the main page and its PDF are made meanwhile.
     t = time.perf_counter()
     panels = _rate_panels(data)
     contexts = _municipality_contexts(data, panels, findings, municipalities)
     timings["municipality_data"] = time.perf_counter() - t
-    t = time.perf_counter()
     first_year = int(data.profile.year.min())
     workers = min(_workers(), max(1, len(contexts) // 20))
     batches = [contexts[i::workers * 4] for i in range(workers * 4)] if contexts else []
-    if workers == 1:
-        _init_worker(panels, first_year, data.year, common)
-        written = sum(_render_municipalities(b, str(pages_dir)) for b in batches)
-    else:
+    pool, pending = None, []
+    if workers > 1:
         import multiprocessing
 
         # spawn, not fork: the parent may be a Dagster run with threads (DuckDB, gRPC) that fork would copy
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker,
-                                 initargs=(panels, first_year, data.year, common)) as pool:
-            written = sum(pool.map(_render_municipalities, batches, [str(pages_dir)] * len(batches)))
-    timings["municipality_pages"] = time.perf_counter() - t
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_init_worker, initargs=(panels, first_year, data.year, common))
+        pending = [pool.submit(_render_municipalities, batch, str(pages_dir)) for batch in batches]
+    try:
+        t = time.perf_counter()
+        env = _jinja_env()
+        main = {
+            **common, "root": "",
+            "years": data.years, "latest_year": data.latest_year,
+            "goal_sections": _goal_sections(data), "period": data.attainment_period,
+            "period_label": PERIOD_LABELS.get(data.attainment_period, data.attainment_period),
+            "period_note": data.attainment_note, "notes": data.notes, "has_bounds": bool(data.bound_columns),
+            "colour_rules": _records(data.colour_rules),
+            "colour_counts": data.attainment.status_colour.value_counts().to_dict() if len(data.attainment) else {},
+            "table_57": _table_57(data), "shares": _share_figures(data), "time_series": _time_series(data),
+            "qualitative": _qualitative(data), "findings": findings, "municipalities": _municipality_list(data),
+            "warehouse": data.warehouse_path,
+        }
+        index = target / "index.html"
+        index.write_text(env.get_template("index.html").render(**main), encoding="utf-8")
+        timings["main_page"] = time.perf_counter() - t
 
-    pdf_path, pdf_note = None, None
-    if pdf:
-        from orchestration.report.pdf import print_pdf
+        pdf_path, pdf_note = None, None
+        if pdf:
+            from orchestration.report.pdf import print_pdf
+
+            t = time.perf_counter()
+            pdf_path, pdf_note = print_pdf(index, target / f"rapport-{data.year}.pdf")
+            timings["pdf"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        pdf_path, pdf_note = print_pdf(index, target / f"rapport-{data.year}.pdf")
-        timings["pdf"] = time.perf_counter() - t
+        if pool is None:
+            _init_worker(panels, first_year, data.year, common)
+            written = sum(_render_municipalities(b, str(pages_dir)) for b in batches)
+        else:
+            written = sum(f.result() for f in pending)
+        timings["municipality_pages_after_main"] = time.perf_counter() - t
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     result = ReportResult(year=data.year, directory=target, index=index, municipality_pages=written, pdf=pdf_path,
                           pdf_note=pdf_note, seconds=time.perf_counter() - started, synthetic=data.synthetic,
                           timings={k: round(v, 2) for k, v in timings.items()})
