@@ -148,6 +148,9 @@ def summarise(result, started: float) -> int:
     print(f"  quality digest: {digest}" if digest else
           "  quality digest: nothing new for the working group, none sent" if not os.environ.get(
               "BOLIGSOSIAL_SMTP_HOST") else "  quality digest: mailed if anything was new (see the run log)")
+    for event in result.get_asset_materialization_events():  # the annual report, when the job rendered it
+        if event.asset_key.to_user_string() == "annual_report" and "index" in event.materialization.metadata:
+            print(f"  annual report: {event.materialization.metadata['index'].value}")
     print(f"  elapsed: {time.time() - started:.1f} s")
     print(f"  query it (read-only, also while a load runs):\n    {Path(sys.executable)} -c \"import duckdb; "
           f"print(duckdb.connect('{path}', read_only=True).sql('select * from marts.rpt_goal_attainment'))\"")
