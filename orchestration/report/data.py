@@ -14,6 +14,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from orchestration.warehouse import relation_exists as warehouse_relation_exists
+
 # Units that are counts: a municipality's count beside the country's says nothing (statistics.md), so the
 # municipality pages compare rates only.
 COUNT_UNITS = {"boliger", "husstander", "personer"}
@@ -58,8 +60,7 @@ class ReportData:
 
 
 def relation_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return con.execute("select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-                       [schema, table]).fetchone()[0] > 0
+    return warehouse_relation_exists(con, f"{schema}.{table}")
 
 
 def columns_of(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
@@ -200,9 +201,11 @@ def _open_findings(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     findings = con.execute("""
         select * from quality.findings where status = 'open'
         order by case severity when 'ERROR' then 0 else 1 end, kind, municipality_code, year""").df()
-    if relation_exists(con, "intermediate", "int_municipality_crosswalk"):
-        crosswalk = con.execute("""select distinct reported_code, reference_code
-                                   from intermediate.int_municipality_crosswalk""").df()
+    crosswalk_table = next((f"{s}.{t}" for s, t in (("reference", "municipality_crosswalk"),
+                                                     ("intermediate", "int_municipality_crosswalk"))
+                            if relation_exists(con, s, t)), None)
+    if crosswalk_table:
+        crosswalk = con.execute(f"select distinct reported_code, reference_code from {crosswalk_table}").df()
         findings = findings.merge(crosswalk, how="left", left_on="municipality_code", right_on="reported_code")
         findings["reference_code"] = findings["reference_code"].fillna(findings["municipality_code"])
         findings = findings.drop(columns=["reported_code"])

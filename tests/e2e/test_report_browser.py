@@ -36,7 +36,7 @@ def playwright_browser():
 @pytest.fixture(scope="module")
 def published(module_env):
     """The demo pipeline with the report asset on (the rest of the suite turns it off)."""
-    from orchestration.cli import run_pipeline
+    from orchestration.runner import run_pipeline
 
     mp = pytest.MonkeyPatch()
     mp.setenv("BOLIGSOSIAL_REPORT", "on")
