@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -68,8 +71,31 @@ def http_retries() -> int:
     return int(os.environ.get("BOLIGSOSIAL_HTTP_RETRIES", "5"))
 
 
+_HTTP_RUN: contextvars.ContextVar[tuple[bool, Callable[[str], None] | None] | None] = contextvars.ContextVar(
+    "boligsosial_http_run", default=None)
+
+
+@contextlib.contextmanager
+def http_run(scheduled: bool, progress: Callable[[str], None] | None = None):
+    """Within: HTTP clients built here use the scheduled deadline or not, and report waits to `progress`
+    (the Dagster assets pass whether a schedule started the run, and the run log)."""
+    token = _HTTP_RUN.set((scheduled, progress))
+    try:
+        yield
+    finally:
+        _HTTP_RUN.reset(token)
+
+
+def http_progress() -> Callable[[str], None] | None:
+    current = _HTTP_RUN.get()
+    return current[1] if current else None
+
+
 def scheduled_run() -> bool:
-    """Whether this process runs a scheduled job (set by the Dagster schedules' run tags, see assets)."""
+    """Whether this run was started by a schedule (`http_run`), else `BOLIGSOSIAL_SCHEDULED_RUN`."""
+    current = _HTTP_RUN.get()
+    if current is not None:
+        return current[0]
     return os.environ.get("BOLIGSOSIAL_SCHEDULED_RUN", "").lower() in {"1", "true", "yes"}
 
 

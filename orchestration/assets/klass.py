@@ -3,6 +3,7 @@
 import dagster as dg
 
 from orchestration import settings
+from orchestration.assets import scheduled_run
 from orchestration.ingest.klass.load import ingest
 from orchestration.reference import crosswalk
 from orchestration.resources import WarehouseResource
@@ -28,7 +29,8 @@ CROSSWALK_KEY = dg.AssetKey(crosswalk.TABLE.split("."))
 )
 def klass_structure(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     with warehouse.build(context).connect() as con:
-        counts = ingest(con, log=context.log.info)
+        with settings.http_run(scheduled_run(context), context.log.warning):
+            counts = ingest(con, log=context.log.info)
     for table in KLASS_TABLES:
         yield dg.MaterializeResult(asset_key=["raw", table],
                                    metadata={"rows_loaded_this_run": counts.get(table, 0)})

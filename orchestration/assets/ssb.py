@@ -3,6 +3,7 @@
 import dagster as dg
 
 from orchestration import settings
+from orchestration.assets import scheduled_run
 from orchestration.ingest.ssb.releases import RAW_TABLE, RejectedData, ingest
 from orchestration.partitions import partition_years, yearly_partitions
 from orchestration.resources import WarehouseResource
@@ -28,7 +29,8 @@ def ssb_observations(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     years = partition_years(context)
     with warehouse.build(context).connect() as con:
         try:
-            loaded = ingest(con, years=years, reload=config.reload, log=context.log.info)
+            with settings.http_run(scheduled_run(context), context.log.warning):
+                loaded = ingest(con, years=years, reload=config.reload, log=context.log.info)
         except RejectedData as err:  # the retry policy is for the network, not for bad data
             raise dg.Failure(description=str(err), allow_retries=False) from err
         except Exception as err:

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import requests
 import tenacity
 
+from orchestration import settings
+
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -102,7 +104,7 @@ class RetryPolicy:
                    f"in {wait:.0f} s" if wait >= 1 else
                    f"{self.source} {_what(state)}; retry {state.attempt_number} of {self.max_retries} "
                    f"in {wait:.1f} s")
-        (self.progress or log.warning)(message)
+        (self.progress or settings.http_progress() or log.warning)(message)
 
     def _give_up(self, state: tenacity.RetryCallState):
         attempts = state.attempt_number

@@ -92,3 +92,16 @@ def test_both_clients_use_the_policy_with_the_source_deadline(monkeypatch):
                     progress=lambda m: None)
     with pytest.raises(SsbError, match=r"SSB table 12345: gave up after 2 attempts .*last: HTTP 503"):
         ssb.table_info("12345")
+
+
+def test_a_scheduled_run_gets_the_longer_deadline_and_its_progress_goes_to_the_run_log(monkeypatch):
+    for name in ("BOLIGSOSIAL_HTTP_DEADLINE", "BOLIGSOSIAL_HTTP_DEADLINE_SCHEDULED", "BOLIGSOSIAL_SSB_DEADLINE",
+                 "BOLIGSOSIAL_SCHEDULED_RUN"):
+        monkeypatch.delenv(name, raising=False)
+    run_log = []
+    with settings.http_run(scheduled=True, progress=run_log.append):
+        client = SsbClient(base_url="http://ssb.invalid", session=Script(503, 200), sleep=lambda s: None)
+        assert client.policy.deadline == 1800
+        client.table_info("12345")
+    assert SsbClient(base_url="http://ssb.invalid").policy.deadline == 180
+    assert len(run_log) == 1 and run_log[0].startswith("SSB answered 503; retry 1 of 5 in ")
