@@ -1,0 +1,1 @@
+"""Loaders with no Dagster imports (the target layout of issue 10)."""
