@@ -42,7 +42,7 @@ from orchestration import landing, raw
 from orchestration.landing import LandedFile
 from orchestration.sources.excel import FileRejected, FileValidationError, Spreadsheet, is_blank
 
-SOURCES = ("husbanken", "programme_reports", "kmd_survey", "programme_list")
+SOURCES = ("husbanken", "programme_reports", "kmd_survey", "programme_list", "dwelling_register")
 SYNTHETIC_MARKER = "SYNTETISKE DEMODATA"  # the start of demo_data.world.SYNTHETIC_NOTE
 IGNORED_NAMES = re.compile(r"^(\.|~\$|.*\.(tmp|partial|meta\.json)$)", re.IGNORECASE)
 
