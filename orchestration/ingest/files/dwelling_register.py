@@ -75,8 +75,9 @@ def value_lookup(config: dict) -> dict[str, dict[str, str]]:
     """Per field: cleaned value label → canonical code (the code itself is accepted too)."""
     out: dict[str, dict[str, str]] = {}
     for field, codes in config["values"].items():
-        out[field] = {clean_label(code): code for code in codes}
-        out[field].update({clean_label(lbl): code for code, labels in codes.items() for lbl in labels})
+        # str(): an unquoted YAML key like 30_66 is read as the integer 3066
+        out[field] = {clean_label(code): str(code) for code in codes}
+        out[field].update({clean_label(lbl): str(code) for code, labels in codes.items() for lbl in labels})
     return out
 
 
@@ -339,6 +340,11 @@ def parse_file(data: bytes, file: str, valid_codes: shared.ValidCodes = None,
     for column in ("reference_date", "tenancy_start", "tenancy_end"):
         frame[column] = pd.to_datetime(frame[column]).astype("datetime64[s]")
     frame["wheelchair_accessible"] = frame["wheelchair_accessible"].astype(bool)
+    # codes such as "67_79" must stay text: with a missing value beside them DuckDB's pandas scan can read
+    # the column as a number ("67_79" → 6779), so hand it Python strings and None
+    for column in ("dwelling_id", "municipality_code", "dwelling_type", "ownership", "status", "target_group",
+                   "age_band", "allocating_unit"):
+        frame[column] = [None if v is None or v != v else str(v) for v in frame[column].astype(object)]
     return shared.ParsedFile(frame=frame, synthetic=_synthetic(book))
 
 

@@ -11,9 +11,10 @@ with cells as (
 by_type as (
     select level, unit_code, year, breakdown as dwelling_type, category as age_band,
         any_value(unit_name) as unit_name, max(n_municipalities_delivered) as n_municipalities_delivered,
-        sum(case when target_group = 'eldre' then n_suppressed_cells end)    as eldre_suppressed,
-        sum(case when target_group = 'eldre' then value_low end)             as eldre_low,
-        sum(case when target_group = 'eldre' then value_high end)            as eldre_high,
+        -- no «eldre» cell for the type in any delivering municipality: an exact 0
+        coalesce(sum(case when target_group = 'eldre' then n_suppressed_cells end), 0) as eldre_suppressed,
+        coalesce(sum(case when target_group = 'eldre' then value_low end), 0)          as eldre_low,
+        coalesce(sum(case when target_group = 'eldre' then value_high end), 0)         as eldre_high,
         sum(n_suppressed_cells)                                              as all_suppressed,
         sum(value_low)                                                       as all_low,
         sum(value_high)                                                      as all_high,
