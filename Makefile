@@ -20,8 +20,9 @@ demo: $(STAMP)  ## run the whole pipeline on the embedded demo data and publish 
 test: $(STAMP)  ## run the test suite
 	@$(BIN)/python -m pytest
 
-bench: $(STAMP)  ## measure cold and warm runs and peak memory; writes docs/benchmarks.md
+bench: $(STAMP)  ## measure cold and warm runs and peak memory, and the dwelling-register marts at 10 M rows; writes docs/benchmarks.md
 	@$(BIN)/python scripts/benchmark.py
+	@$(BIN)/python scripts/bench_registers.py
 
 DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 dev: $(STAMP)  ## the Dagster UI (http://127.0.0.1:3000) and daemon: schedules, sensors, run queue
