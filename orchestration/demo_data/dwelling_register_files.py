@@ -180,6 +180,8 @@ def register_frame(world: DemoWorld, code: str, year: int) -> pd.DataFrame:
             # the previous tenant of this dwelling moved out shortly before
             prev_end = start - dt.timedelta(days=int(rng.integers(1, 20)))
             prev_start = prev_end - dt.timedelta(days=int(rng.exponential(365 * 6 / TURNOVER_FACTOR[group])) + 30)
+            # moved in before the year, so the year's moves-in stay exactly KOSTRA's figure
+            prev_start = min(prev_start, year_start - dt.timedelta(days=int(rng.integers(30, 400))))
             rows.append(tenancy(d, _draw(rng, GROUPS_BY_TYPE[dwellings.at[d, "dwelling_type"]], 1)[0],
                                 prev_start, prev_end))
         else:

@@ -30,6 +30,7 @@ import yaml
 from orchestration import landing, raw, settings
 from orchestration.ingest.files import personal_data
 from orchestration.sources import inbox as shared
+from orchestration.sources.kmd_survey import _yes_no  # the same Ja/Nei rule and config keys
 from orchestration.sources.excel import ErrorCollector, FileValidationError, Spreadsheet, clean_label, \
     is_blank, read_spreadsheet
 
@@ -184,17 +185,6 @@ def _date(value: Any) -> dt.date:
         except ValueError:
             continue
     raise ValueError(f"{text!r} is not a date (dd.mm.åååå or åååå-mm-dd)")
-
-
-def _yes_no(value: Any, config: dict) -> bool:
-    if isinstance(value, bool):
-        return value
-    label = clean_label(f"{value:g}" if isinstance(value, float) else value)
-    if label in {clean_label(v) for v in config["yes_values"]}:
-        return True
-    if label in {clean_label(v) for v in config["no_values"]}:
-        return False
-    raise ValueError(f"{value!r} is not Ja/Nei")
 
 
 DWELLING_FIELDS = ("dwelling_type", "ownership", "wheelchair_accessible", "status")

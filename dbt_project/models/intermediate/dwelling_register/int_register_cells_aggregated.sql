@@ -9,17 +9,14 @@ with cells as (
 ),
 
 levelled as (
-    select 'municipality' as level, municipality_code as unit_code, municipality_name as unit_name, * from cells
-    union all
-    select 'size_class', size_class, size_class, * from cells
-    union all
-    select 'delivering_municipalities', 'all', 'Alle kommuner som leverte', * from cells
+    {{ register_levels('cells') }}
 ),
 
 summed as (
     select
         level, unit_code, year, measure, breakdown, target_group, category,
-        any_value(unit_name)                                                as unit_name,
+        case level when 'municipality' then any_value(municipality_name) when 'size_class' then unit_code
+                   else 'Alle kommuner som leverte' end                     as unit_name,
         count(distinct municipality_code)                                   as n_municipalities_delivered,
         count(*) filter (where is_suppressed)                               as n_suppressed_cells,
         sum(value_low)                                                      as value_low,

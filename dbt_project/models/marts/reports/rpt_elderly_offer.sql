@@ -35,13 +35,12 @@ deliveries as (
     select * from {{ ref('int_register_deliveries_listed') }}
 ),
 
+levelled as (
+    {{ register_levels('deliveries') }}
+),
+
 population_80 as (
-    select 'municipality' as level, municipality_code as unit_code, year, sum(population_80_plus) as population_80_plus
-    from deliveries group by all
-    union all
-    select 'size_class', size_class, year, sum(population_80_plus) from deliveries group by all
-    union all
-    select 'delivering_municipalities', 'all', year, sum(population_80_plus) from deliveries group by all
+    select level, unit_code, year, sum(population_80_plus) as population_80_plus from levelled group by all
 ),
 
 national as (

@@ -36,11 +36,7 @@ tenancies as (
 ),
 
 levelled as (
-    select 'municipality' as level, municipality_code as unit_code, * from tenancies
-    union all
-    select 'size_class', size_class, * from tenancies
-    union all
-    select 'delivering_municipalities', 'all', * from tenancies
+    {{ register_levels('tenancies') }}
 ),
 
 medians as (
