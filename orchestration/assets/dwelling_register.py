@@ -9,7 +9,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.assets.files import inboxes
+from orchestration.ingest.files.inbox import inboxes
 from orchestration.resources import WarehouseResource
 
 TABLE = "dwelling_register"

@@ -1,1 +1,1 @@
-"""Loaders with no Dagster imports (the target layout of issue 10)."""
+"""Clients for the external sources (Statistics Norway, …) and local stand-ins used by tests."""

@@ -1,6 +1,6 @@
 """The register marts on a small warehouse with known truth: the real dbt models (dbt build of the
 register staging model and everything downstream) over a raw table written by hand, with the three
-inputs from other sources (municipality year, KOSTRA values, national values) as small tables.
+inputs from other sources (municipality year, KOSTRA values, national values: intermediate models) as small tables.
 
 The world (reference date 31.12.2024):
   0301 (large, 80+ = 1000):  4 omsorgsboliger eldre 80+ since 2020; 1 omsorgsbolig eldre 67-79 moved in
@@ -52,7 +52,7 @@ def marts(tmp_path_factory):
     base = tmp_path_factory.mktemp("register_marts")
     db = base / "w.duckdb"
     con = duckdb.connect(str(db))
-    con.execute("create schema raw; create schema intermediate; create schema staging")
+    con.execute("create schema raw; create schema intermediate")
     con.execute("""create table raw.dwelling_register (municipality_code varchar, reference_date date, reference_year integer,
         dwelling_id varchar, dwelling_type varchar, ownership varchar, wheelchair_accessible boolean, status varchar,
         target_group varchar, age_band varchar, allocating_unit varchar, tenancy_start date, tenancy_end date,
@@ -63,12 +63,12 @@ def marts(tmp_path_factory):
         ('0301', 2024, 'Oslo', 'large', 700000, 1000), ('1106', 2024, 'Haugesund', 'large', 38000, 500),
         ('3412', 2024, 'Løten', 'small', 4000, 100), ('5001', 2024, 'Trondheim', 'large', 210000, 9000))
         t(municipality_code, year, municipality_name, size_class, population, population_80_plus)""")
-    con.execute("""create table staging.stg_ssb__kostra_values as select * from (values
+    con.execute("""create table intermediate.int_kostra_values_latest_release as select * from (values
         ('0301', 2024, 'dwellings_total', 20.0, null), ('0301', 2024, 'dwellings_vacant', 1.0, null),
         ('1106', 2024, 'dwellings_total', 6.0, null), ('1106', 2024, 'households_newly_moved_in', 3.0, null),
         ('3412', 2024, 'dwellings_wheelchair', null, ':'))
         t(municipality_code, year, measure, value, status_symbol)""")
-    con.execute("""create table staging.stg_ssb__national_values as select * from (values
+    con.execute("""create table intermediate.int_national_values_latest_release as select * from (values
         ('residents_80plus_municipal_dwellings', 2024, 318.0), ('residents_80plus_nursing_homes', 2024, 1060.0))
         t(measure, year, value)""")
     con.close()

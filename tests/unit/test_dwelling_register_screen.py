@@ -11,7 +11,7 @@ import pytest
 
 from orchestration.ingest.files import dwelling_register as dr
 from orchestration.ingest.files.personal_data import is_national_id, with_check_digits
-from orchestration.sources.excel import Sheet, Spreadsheet
+from orchestration.ingest.files.excel import Sheet, Spreadsheet
 
 
 @pytest.mark.parametrize("value", ["01019012480", "010190 12480", "010190-12480", 1019012480, 1019012480.0,

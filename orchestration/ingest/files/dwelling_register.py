@@ -27,11 +27,12 @@ import duckdb
 import pandas as pd
 import yaml
 
-from orchestration import landing, raw, settings
+from orchestration import settings
+from orchestration.ingest import landing, raw
 from orchestration.ingest.files import personal_data
-from orchestration.sources import inbox as shared
-from orchestration.sources.kmd_survey import _yes_no  # the same Ja/Nei rule and config keys
-from orchestration.sources.excel import ErrorCollector, FileValidationError, Spreadsheet, clean_label, \
+from orchestration.ingest.files import inbox as shared
+from orchestration.ingest.files.kmd_survey import _yes_no  # the same Ja/Nei rule and config keys
+from orchestration.ingest.files.excel import ErrorCollector, FileValidationError, Spreadsheet, clean_label, \
     is_blank, read_spreadsheet
 
 SOURCE = "dwelling_register"

@@ -23,7 +23,7 @@ register as (
 
 kostra as (
     select municipality_code, year, measure, value, status_symbol
-    from {{ ref('stg_ssb__kostra_values') }}
+    from {{ ref('int_kostra_values_latest_release') }}
     where measure in ('dwellings_total', 'dwellings_vacant', 'dwellings_wheelchair', 'households_newly_moved_in')
 ),
 

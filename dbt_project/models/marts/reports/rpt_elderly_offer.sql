@@ -47,7 +47,7 @@ national as (
     select n.year,
         100.0 * max(case when n.measure = 'residents_80plus_municipal_dwellings' then n.value end) / max(p.pop80) as dwellings_pct,
         100.0 * max(case when n.measure = 'residents_80plus_nursing_homes' then n.value end) / max(p.pop80)       as nursing_pct
-    from {{ ref('stg_ssb__national_values') }} n
+    from {{ ref('int_national_values_latest_release') }} n
     join (select year, sum(population_80_plus) as pop80 from {{ ref('int_municipality_year') }} group by year) p using (year)
     where n.measure in ('residents_80plus_municipal_dwellings', 'residents_80plus_nursing_homes')
     group by n.year
