@@ -1,0 +1,138 @@
+"""Tag one answer: its themes with the words that signalled them (evidence), negated mentions kept apart,
+a quotable sentence per theme, and whether the answer describes activities or assesses results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from orchestration.qualitative.taxonomy import COMPOUND_MIN_STEM, Taxonomy, Term, Theme, load
+from orchestration.qualitative.text import Token, repair, safe_quote, sentences, tokens
+
+SEPARATOR = " | "  # between evidence words in one column
+
+
+@dataclass
+class ThemeHit:
+    theme_id: str
+    evidence: list[str] = field(default_factory=list)          # the words as written, in order, unique
+    negated_evidence: list[str] = field(default_factory=list)
+    first_start: int | None = None                             # offset of the first counted match
+    quote: str = ""
+
+    @property
+    def matched(self) -> bool:
+        return bool(self.evidence)
+
+
+@dataclass
+class TaggedAnswer:
+    text: str                      # repaired text
+    themes: dict[str, ThemeHit]    # every theme with a match, counted or negated
+    answer_type: str               # activity | assessment | both | unclear | empty
+    activity_cues: list[str]
+    assessment_cues: list[str]
+
+    @property
+    def matched_themes(self) -> list[str]:
+        return [t for t, hit in self.themes.items() if hit.matched]
+
+
+def _word_match(term_stem: str, token: Token, exact: bool, at_start: bool, at_end: bool) -> bool:
+    if token.stem == term_stem or token.lower == term_stem:
+        return True
+    if exact or len(term_stem) < COMPOUND_MIN_STEM:
+        return False
+    # a compound: the term at its end (husleie|restanse) or its start (startlåns|midler)
+    return (at_start and token.stem.endswith(term_stem)) or (at_end and token.stem.startswith(term_stem))
+
+
+def find(term: Term, toks: list[Token]) -> list[tuple[int, int]]:
+    """Token spans [i, j) where the term matches; a phrase must not cross punctuation."""
+    n = len(term.stems)
+    out = []
+    for i in range(len(toks) - n + 1):
+        if all(_word_match(s, toks[i + k], term.exact, at_start=(k == 0), at_end=(k == n - 1))
+               for k, s in enumerate(term.stems)) and not any(toks[i + k].boundary_before for k in range(1, n)):
+            out.append((i, i + n))
+    return out
+
+
+def _starts_with(toks: list[Token], i: int, words: tuple[str, ...]) -> bool:
+    return i + len(words) <= len(toks) and all(toks[i + k].lower == w for k, w in enumerate(words)) \
+        and not any(toks[i + k].boundary_before for k in range(1, len(words)))
+
+
+def negated(span: tuple[int, int], toks: list[Token], tax: Taxonomy) -> bool:
+    i, j = span
+    # before: a negation word within the window, in the same clause
+    k = i - 1
+    while k >= 0 and i - k <= tax.window_before:
+        if toks[k + 1].boundary_before or toks[k].lower in tax.clause_breaks:
+            break
+        if toks[k].lower in tax.negation_before and not any(_starts_with(toks, k, p) for p in tax.not_negating):
+            return True
+        k -= 1
+    # after: «… er ikke», «… har vi ikkje» right after the match
+    if j < len(toks) and not toks[j].boundary_before:
+        return any(_starts_with(toks, j, p) for p in tax.negation_after)
+    return False
+
+
+def _surface(text: str, toks: list[Token], span: tuple[int, int]) -> str:
+    return text[toks[span[0]].start:toks[span[1] - 1].end]
+
+
+def _add_unique(words: list[str], word: str) -> None:
+    if word.lower() not in {w.lower() for w in words}:
+        words.append(word)
+
+
+def tag(text: object, goal: int, taxonomy: Taxonomy | None = None) -> TaggedAnswer:
+    tax = taxonomy or load()
+    clean = repair(text)
+    toks = tokens(clean)
+    if not toks:
+        return TaggedAnswer(clean, {}, "empty", [], [])
+    hits: dict[str, ThemeHit] = {}
+    for theme in tax.themes_for_goal(goal):
+        hit = _tag_theme(theme, clean, toks, tax)
+        if hit is not None:
+            hits[theme.id] = hit
+    activity = _cues(tax.activity_cues, clean, toks)
+    assessment = _cues(tax.assessment_cues, clean, toks)
+    kind = ("both" if activity and assessment else "assessment" if assessment
+            else "activity" if activity else "unclear")
+    return TaggedAnswer(clean, hits, kind, activity, assessment)
+
+
+def _tag_theme(theme: Theme, clean: str, toks: list[Token], tax: Taxonomy) -> ThemeHit | None:
+    hit = ThemeHit(theme.id)
+    spans: list[tuple[int, int]] = []
+    for term in theme.terms:
+        spans += find(term, toks)
+    if not spans:
+        return None
+    taken: set[int] = set()
+    for span in sorted(spans, key=lambda s: (s[0], -(s[1] - s[0]))):  # longest match at a position wins
+        if taken & set(range(*span)):
+            continue
+        taken |= set(range(*span))
+        word = _surface(clean, toks, span)
+        if not theme.negation_exempt and negated(span, toks, tax):
+            _add_unique(hit.negated_evidence, word)
+        else:
+            _add_unique(hit.evidence, word)
+            if hit.first_start is None:
+                hit.first_start = toks[span[0]].start
+    if hit.first_start is not None:
+        start, end = next(((s, e) for s, e in sentences(clean) if s <= hit.first_start < e), (0, len(clean)))
+        hit.quote = safe_quote(clean[start:end])
+    return hit
+
+
+def _cues(cues: tuple[Term, ...], clean: str, toks: list[Token]) -> list[str]:
+    found: list[str] = []
+    for term in cues:
+        for span in find(term, toks):
+            _add_unique(found, _surface(clean, toks, span))
+    return found
