@@ -87,7 +87,8 @@ def _add_unique(words: list[str], word: str) -> None:
         words.append(word)
 
 
-def tag(text: object, goal: int, taxonomy: Taxonomy | None = None) -> TaggedAnswer:
+def tag(text: object, goal: int, taxonomy: Taxonomy | None = None, asked_as: str = "activity") -> TaggedAnswer:
+    """`asked_as` is what the question asks for (table 2.2): activity | assessment | instrument_assessment."""
     tax = taxonomy or load()
     clean = repair(text)
     toks = tokens(clean)
@@ -100,9 +101,24 @@ def tag(text: object, goal: int, taxonomy: Taxonomy | None = None) -> TaggedAnsw
             hits[theme.id] = hit
     activity = _cues(tax.activity_cues, clean, toks)
     assessment = _cues(tax.assessment_cues, clean, toks)
-    kind = ("both" if activity and assessment else "assessment" if assessment
-            else "activity" if activity else "unclear")
-    return TaggedAnswer(clean, hits, kind, activity, assessment)
+    return TaggedAnswer(clean, hits, answer_type(len(activity), len(assessment), len(toks), asked_as),
+                        activity, assessment)
+
+
+def answer_type(n_activity: int, n_assessment: int, n_tokens: int, asked_as: str) -> str:
+    """Activity, assessment, both or unclear. Answers mix the two (report 2.3), so one stray cue of the
+    kind the question did not ask for is not enough to call an answer «both»; it takes two."""
+    asked_activity = asked_as == "activity"
+    if n_activity and n_assessment:
+        if asked_activity:
+            return "both" if n_assessment >= 2 else "activity"
+        return "both" if n_activity >= 2 else "assessment"
+    if n_assessment:
+        return "assessment"
+    if n_activity:
+        return "activity"
+    # no cue: a real description of what is done usually has none of the judging words
+    return "activity" if asked_activity and n_tokens > 4 else "unclear"
 
 
 def _tag_theme(theme: Theme, clean: str, toks: list[Token], tax: Taxonomy) -> ThemeHit | None:
@@ -112,7 +128,7 @@ def _tag_theme(theme: Theme, clean: str, toks: list[Token], tax: Taxonomy) -> Th
         spans += find(term, toks)
     if not spans:
         return None
-    taken: set[int] = set()
+    taken: set[int] = {k for term in theme.exclude for span in find(term, toks) for k in range(*span)}
     for span in sorted(spans, key=lambda s: (s[0], -(s[1] - s[0]))):  # longest match at a position wins
         if taken & set(range(*span)):
             continue

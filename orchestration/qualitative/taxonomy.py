@@ -32,6 +32,7 @@ class Theme:
     predicate: str
     terms: tuple[Term, ...]
     negation_exempt: bool = False
+    exclude: tuple[Term, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,8 @@ def _load(path: str) -> Taxonomy:
             problems.append(f"theme {theme_id}: {err}")
             continue
         themes.append(Theme(theme_id, spec["name"], spec["description"], frozenset(goals), spec["predicate"],
-                            terms, bool(spec.get("negation_exempt", False))))
+                            terms, bool(spec.get("negation_exempt", False)),
+                            tuple(compile_term(str(t)) for t in spec.get("exclude") or ())))
     kinds = config.get("question_kinds") or {}
     problems += [f"question_kinds.{q}: {k!r} is not one of {QUESTION_KINDS}" for q, k in kinds.items()
                  if k not in QUESTION_KINDS]
