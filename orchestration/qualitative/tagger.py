@@ -3,7 +3,9 @@ a quotable sentence per theme, and whether the answer describes activities or as
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from orchestration.qualitative.taxonomy import COMPOUND_MIN_STEM, Taxonomy, Term, Theme, load
 from orchestration.qualitative.text import Token, repair, safe_quote, sentences, tokens
@@ -46,13 +48,53 @@ def _word_match(term_stem: str, token: Token, exact: bool, at_start: bool, at_en
     return (at_start and token.stem.endswith(term_stem)) or (at_end and token.stem.startswith(term_stem))
 
 
-def find(term: Term, toks: list[Token]) -> list[tuple[int, int]]:
+class Haystack:
+    """The terms that may match an answer, found in one pass: a term's first word is looked up in the
+    answer's words (whole-word terms) or searched in its joined stems (compound-capable terms, one regex
+    for the whole taxonomy). Only these candidates get the token-by-token scan."""
+
+    def __init__(self, toks: list[Token], tax: Taxonomy):
+        exact, pattern, by_stem = _index(tax)
+        words = {t.stem for t in toks} | {t.lower for t in toks}
+        self.candidates: set[Term] = {term for w in words for term in exact.get(w, ())}
+        text = " ".join(t.stem for t in toks)
+        for m in pattern.finditer(text) if pattern is not None else ():
+            self.candidates.update(by_stem[m.group(1)])
+
+    def may_match(self, term: Term) -> bool:
+        return term in self.candidates
+
+
+@lru_cache(maxsize=8)
+def _index(tax: Taxonomy):
+    terms = [t for theme in tax.themes for t in theme.terms + theme.exclude] \
+        + list(tax.activity_cues) + list(tax.assessment_cues)
+    exact: dict[str, list[Term]] = {}
+    by_stem: dict[str, list[Term]] = {}
+    for term in terms:
+        first = term.stems[0]
+        if term.exact or len(first) < COMPOUND_MIN_STEM:
+            exact.setdefault(first, []).append(term)
+        else:
+            by_stem.setdefault(first, []).append(term)
+    # overlapping stems (restans, husleierestans) must all be found: search each stem's occurrences
+    # with a lookahead so one match does not consume another
+    alternation = "|".join(re.escape(s) for s in sorted(by_stem, key=len, reverse=True))
+    pattern = re.compile(f"(?=({alternation}))") if by_stem else None
+    return exact, pattern, by_stem
+
+
+def find(term: Term, toks: list[Token], hay: Haystack | None = None) -> list[tuple[int, int]]:
     """Token spans [i, j) where the term matches; a phrase must not cross punctuation."""
+    if hay is not None and not hay.may_match(term):
+        return []
     n = len(term.stems)
     out = []
     for i in range(len(toks) - n + 1):
-        if all(_word_match(s, toks[i + k], term.exact, at_start=(k == 0), at_end=(k == n - 1))
-               for k, s in enumerate(term.stems)) and not any(toks[i + k].boundary_before for k in range(1, n)):
+        if not _word_match(term.stems[0], toks[i], term.exact, at_start=True, at_end=(n == 1)):
+            continue
+        if all(_word_match(term.stems[k], toks[i + k], term.exact, at_start=False, at_end=(k == n - 1))
+               and not toks[i + k].boundary_before for k in range(1, n)):
             out.append((i, i + n))
     return out
 
@@ -95,12 +137,13 @@ def tag(text: object, goal: int, taxonomy: Taxonomy | None = None, asked_as: str
     if not toks:
         return TaggedAnswer(clean, {}, "empty", [], [])
     hits: dict[str, ThemeHit] = {}
+    hay = Haystack(toks, tax)
     for theme in tax.themes_for_goal(goal):
-        hit = _tag_theme(theme, clean, toks, tax)
+        hit = _tag_theme(theme, clean, toks, tax, hay)
         if hit is not None:
             hits[theme.id] = hit
-    activity = _cues(tax.activity_cues, clean, toks)
-    assessment = _cues(tax.assessment_cues, clean, toks)
+    activity = _cues(tax.activity_cues, clean, toks, hay)
+    assessment = _cues(tax.assessment_cues, clean, toks, hay)
     return TaggedAnswer(clean, hits, answer_type(len(activity), len(assessment), len(toks), asked_as),
                         activity, assessment)
 
@@ -121,14 +164,14 @@ def answer_type(n_activity: int, n_assessment: int, n_tokens: int, asked_as: str
     return "activity" if asked_activity and n_tokens > 4 else "unclear"
 
 
-def _tag_theme(theme: Theme, clean: str, toks: list[Token], tax: Taxonomy) -> ThemeHit | None:
+def _tag_theme(theme: Theme, clean: str, toks: list[Token], tax: Taxonomy, hay: Haystack) -> ThemeHit | None:
     hit = ThemeHit(theme.id)
     spans: list[tuple[int, int]] = []
     for term in theme.terms:
-        spans += find(term, toks)
+        spans += find(term, toks, hay)
     if not spans:
         return None
-    taken: set[int] = {k for term in theme.exclude for span in find(term, toks) for k in range(*span)}
+    taken: set[int] = {k for term in theme.exclude for span in find(term, toks, hay) for k in range(*span)}
     for span in sorted(spans, key=lambda s: (s[0], -(s[1] - s[0]))):  # longest match at a position wins
         if taken & set(range(*span)):
             continue
@@ -146,9 +189,9 @@ def _tag_theme(theme: Theme, clean: str, toks: list[Token], tax: Taxonomy) -> Th
     return hit
 
 
-def _cues(cues: tuple[Term, ...], clean: str, toks: list[Token]) -> list[str]:
+def _cues(cues: tuple[Term, ...], clean: str, toks: list[Token], hay: Haystack) -> list[str]:
     found: list[str] = []
     for term in cues:
-        for span in find(term, toks):
+        for span in find(term, toks, hay):
             _add_unique(found, _surface(clean, toks, span))
     return found

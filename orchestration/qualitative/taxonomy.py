@@ -35,7 +35,7 @@ class Theme:
     exclude: tuple[Term, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: load() returns one object per file
 class Taxonomy:
     themes: tuple[Theme, ...]
     question_kinds: dict[str, str]
