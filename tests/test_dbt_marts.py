@@ -240,7 +240,7 @@ def test_municipality_profile_sits_beside_its_peers(warehouse):
 
 def _contracts() -> dict[str, list[dict]]:
     out = {}
-    for path in sorted(MARTS_DIR.glob("*.yml")):
+    for path in sorted(MARTS_DIR.rglob("*.yml")):  # marts/, marts/core/, marts/reports/
         for model in yaml.safe_load(path.read_text(encoding="utf-8")).get("models", []):
             out[model["name"]] = model
     return out
@@ -250,7 +250,9 @@ def test_mart_contracts_hold_and_every_column_is_documented(warehouse):
     contracts = _contracts()
     expected_marts = {"dim_municipality", "dim_goal", "dim_indicator", "fct_indicator_value",
                       "fct_indicator_group_value", "rpt_goal_attainment", "rpt_programme_comparison",
-                      "rpt_programme_share", "rpt_trend_break", "rpt_municipality_profile"}
+                      "rpt_programme_share", "rpt_trend_break", "rpt_municipality_profile",
+                      "fct_answer_theme", "rpt_qualitative_summary", "rpt_qualitative_quotes",
+                      "rpt_qualitative_unmatched"}
     assert expected_marts <= set(contracts)
     for name, model in contracts.items():
         assert model["config"]["contract"]["enforced"] is True, name
@@ -284,7 +286,8 @@ def test_keys_and_relationships(warehouse):
 
 
 SYNTHETIC_MARTS = ("fct_indicator_group_value", "rpt_goal_attainment", "rpt_programme_comparison",
-                   "rpt_programme_share", "rpt_trend_break")
+                   "rpt_programme_share", "rpt_trend_break", "fct_answer_theme", "rpt_qualitative_summary",
+                   "rpt_qualitative_quotes", "rpt_qualitative_unmatched")
 
 
 def test_every_mart_row_from_demo_data_is_marked_synthetic(warehouse):

@@ -20,7 +20,7 @@ _TAG = re.compile(r"</?[A-Za-z][^<>]{0,200}>")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[«\"(A-ZÆØÅ0-9])|\n+")
 # Personal data has no place in a quote: fødselsnummer, e-mail addresses, phone numbers.
-_PERSONAL = re.compile(r"\b\d{6}\s?\d{5}\b|[\w.+-]+@[\w-]+\.[\w.-]+|(?<![\d,.])(?:\+47\s?)?\d{2}\s?\d{2}\s?\d{2}\s?\d{2}(?![\d,.])")
+_PERSONAL = re.compile(r"\b\d{6}\s?\d{5}\b|[\w.+-]+@[\w-]+\.[\w.-]+|(?<!\d)(?<!\d[,.])(?:\+47\s?)?\d{2}\s?\d{2}\s?\d{2}\s?\d{2}(?!\d|[,.]\d)")
 
 
 def repair(value: object) -> str:
