@@ -59,6 +59,7 @@ def safe_quote(text: str, limit: int = QUOTE_CHARS) -> str:
     """A sentence fit to print anywhere: one line, personal data masked, cut at a word boundary, and never
     read as a spreadsheet formula (a leading = + - @ gets an apostrophe)."""
     text = _PERSONAL.sub("[fjernet]", repair(text).replace("\n", " "))
+    text = re.sub(r"^[-*•–]\s+", "", text)  # a list bullet is not part of the quote
     if len(text) > limit:
         text = text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " …"
     if text[:1] in ("=", "+", "-", "@"):

@@ -25,7 +25,7 @@ HOSTILE = [
     "Kontakt 12345678 eller ola@eksempel.no om restansemøter.",
     "",
     "   ",
-    "Vi har ikke hatt noen slike saker, og har ingen planer om det heller.",
+    "Dette arbeidet er godt i gang, og vi fortsetter som før.",
 ]
 
 
@@ -35,6 +35,12 @@ def marts(tmp_path_factory):
     db = base / "warehouse.duckdb"
     con = duckdb.connect(str(db))
     con.execute("create schema raw")
+    # the SSB tables are not optional in staging: present and empty here (no population → size class unknown)
+    con.execute("""create table raw.ssb_observations (table_id varchar, region_code varchar, period varchar,
+        contents_code varchar, dimensions varchar, value double, status_symbol varchar, unit varchar,
+        table_updated varchar, checksum varchar, synthetic boolean)""")
+    con.execute("""create table raw.ssb_contents_map (table_id varchar, contents_code varchar, measure varchar,
+        kind varchar, kostra boolean)""")
     con.execute("""create table raw.programme_report_answers (
         report_year integer, municipality_code varchar, municipality_name varchar, question_id varchar,
         question_text varchar, goal integer, answer_kind varchar, answer_number double, answer_bool boolean,
@@ -112,7 +118,7 @@ def test_three_quotes_at_most_one_per_municipality_with_attribution(marts):
 def test_unmatched_answers_are_listed_and_empty_ones_are_not(marts):
     unmatched = dict(marts.sql("""select municipality_code, answer_text from marts.rpt_qualitative_unmatched
                                   where municipality_code like '8%'""").fetchall())
-    assert "8008" in unmatched            # «ingen planer»: content, no theme
+    assert "8008" in unmatched            # content, no theme
     assert "8006" not in unmatched and "8007" not in unmatched  # blank cells are not answers
     labelled_without = {f"9{i:03d}" for i, a in enumerate(load_labelled()) if not a["themes"]}
     found = {c for (c,) in marts.sql("select municipality_code from marts.rpt_qualitative_unmatched").fetchall()}

@@ -119,6 +119,7 @@ def test_repair_undoes_mojibake_and_handles_missing_values():
     assert repair(None) == "" and repair(float("nan")) == "" and repair("   ") == ""
     assert repair("a < 5 % og b > 3") == "a < 5 % og b > 3"  # not an HTML tag
     assert safe_quote("=1+1") == "'=1+1"
+    assert safe_quote("- Avtale med namsmannen") == "Avtale med namsmannen"  # a bullet, not a formula
     assert safe_quote("ord " * 200).endswith("…")
 
 
