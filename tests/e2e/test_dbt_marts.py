@@ -231,7 +231,9 @@ def test_mart_contracts_hold_and_every_column_is_documented(warehouse):
     contracts = _contracts()
     expected_marts = {"dim_municipality", "dim_goal", "dim_indicator", "fct_indicator_value",
                       "fct_indicator_group_value", "rpt_goal_attainment", "rpt_programme_comparison",
-                      "rpt_programme_share", "rpt_trend_break", "rpt_municipality_profile"}
+                      "rpt_programme_share", "rpt_trend_break", "rpt_municipality_profile",
+                      "fct_answer_theme", "rpt_qualitative_summary", "rpt_qualitative_quotes",
+                      "rpt_qualitative_unmatched"}
     assert expected_marts <= set(contracts)
     for name, model in contracts.items():
         assert model["config"]["contract"]["enforced"] is True, name
@@ -265,7 +267,8 @@ def test_keys_and_relationships(warehouse):
 
 
 SYNTHETIC_MARTS = ("fct_indicator_group_value", "rpt_goal_attainment", "rpt_programme_comparison",
-                   "rpt_programme_share", "rpt_trend_break")
+                   "rpt_programme_share", "rpt_trend_break", "fct_answer_theme", "rpt_qualitative_summary",
+                   "rpt_qualitative_quotes", "rpt_qualitative_unmatched")
 
 
 def test_every_mart_row_from_demo_data_is_marked_synthetic(warehouse):
@@ -384,7 +387,8 @@ def test_dbt_docs_generate_documents_the_marts(warehouse, demo_warehouse, tmp_pa
     catalog = json.loads((target / "catalog.json").read_text())
     manifest = json.loads((target / "manifest.json").read_text())
     marts = [n for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["schema"] == "marts"]
-    assert len(marts) == 10 + len(REGISTER_MARTS)  # and the dwelling-register marts (issue 18)
+    # 10 indicator marts, the dwelling-register marts (issue 18), 4 qualitative (issue 15)
+    assert len(marts) == 10 + len(REGISTER_MARTS) + 4
     for node in marts:
         columns = catalog["nodes"][node["unique_id"]]["columns"]
         undocumented = [c for c in columns if not node["columns"].get(c, {}).get("description")]
