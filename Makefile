@@ -27,8 +27,9 @@ test: $(STAMP)  ## run the whole test suite: unit, integration and e2e
 test-fast: $(STAMP)  ## the loop while changing code: unit and integration tests, no pipeline runs
 	@$(BIN)/python -m pytest -m "unit or integration"
 
-bench: $(STAMP)  ## measure cold and warm runs and peak memory; writes docs/benchmarks.md
+bench: $(STAMP)  ## measure cold and warm runs and peak memory, and the dwelling-register marts at 10 M rows; writes docs/benchmarks.md
 	@$(BIN)/python scripts/benchmark.py
+	@$(BIN)/python scripts/bench_registers.py
 
 DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 dev: $(STAMP)  ## the Dagster UI (http://127.0.0.1:3000) and daemon: schedules, sensors, run queue
