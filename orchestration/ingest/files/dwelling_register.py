@@ -353,6 +353,7 @@ def import_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, landing_root: Path
                  valid_codes: shared.ValidCodes = None) -> shared.ImportReport:
     """Screen, land, validate and load `<inbox>/dwelling_register/*` into raw.dwelling_register."""
     shared.ensure_table(con, SPEC)
+    valid_codes = shared.klass_codes(con, valid_codes)
     return shared.import_source(
         con, inbox, SPEC, lambda data, file: parse_file(data, file, valid_codes), landing_root=landing_root,
         screen=lambda path: screen_inbox_file(con, path))
