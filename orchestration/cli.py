@@ -198,9 +198,17 @@ def main(argv: list[str] | None = None) -> int:
     backfill.add_argument("--no-reload", action="store_true",
                           help="only load years not loaded before (default: replace the years' cells)")
     sub.add_parser("dbt-docs", help="dbt docs generate against a copy of the published warehouse")
+    sources = sub.add_parser("sources", help="`sources check`: the SSB catalogue against SSB's live metadata")
+    sources.add_argument("action", choices=["check"])
+    sources.add_argument("--output", type=Path, default=None,
+                         help="where to write the proposed catalogue (default: beside the warehouse)")
     args = parser.parse_args(argv)
     if args.command == "dbt-docs":
         return dbt_docs()
+    if args.command == "sources":
+        from orchestration.ingest.ssb.check import run as check_sources
+
+        return 0 if check_sources(out=args.output).ok else 1
     _configure_logging()
     started = time.time()
     mode = settings.source_mode()
