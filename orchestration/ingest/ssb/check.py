@@ -25,7 +25,7 @@ import yaml
 from orchestration import settings
 from orchestration.ingest.ssb import catalogue as cat
 
-MIN_SCORE = 0.55  # below this a label «match» is noise: the proposal says «choose by hand» instead
+MIN_SCORE = 0.6  # below this a label «match» is noise: the proposal says «choose by hand» instead
 TOP_N = 3
 
 
@@ -58,12 +58,13 @@ def _norm(text: str) -> str:
 
 
 def score(wanted: str, label: str) -> float:
-    """Similarity of two labels: the better of difflib's ratio and the share of the wanted words found."""
+    """Similarity of two labels: the mean of difflib's character ratio and the words they share (Jaccard),
+    so «Kommunalt eide boliger» does not match «Ledige kommunalt disponerte boliger» on spelling alone."""
     a, b = _norm(wanted), _norm(label)
     ratio = difflib.SequenceMatcher(None, a, b).ratio()
     words_a, words_b = set(a.split()), set(b.split())
     overlap = len(words_a & words_b) / len(words_a | words_b) if words_a | words_b else 0.0
-    return round(max(ratio, overlap), 3)
+    return round((ratio + overlap) / 2, 3)
 
 
 def suggest(label: str, contents: dict[str, str], exclude: set[str] = frozenset(), n: int = TOP_N) -> list[Suggestion]:
@@ -78,15 +79,16 @@ def search_tables(client, title: str) -> list[str]:
 
     if getattr(client, "api", "v2") != "v2":
         return []
-    words = [w for w in _norm(re.sub(r"\(.*?\)", " ", title)).split() if len(w) > 3][:3]
-    if not words:
-        return []
-    try:
-        doc = client._get_json("/tables", "search", {"query": " ".join(words), "lang": client.lang})
-    except SsbError:
-        return []
-    return [f"{t.get('id')} «{t.get('label')}» ({t.get('firstPeriod')}–{t.get('lastPeriod')})"
-            for t in (doc or {}).get("tables", [])][:5]
+    words = [w for w in _norm(re.sub(r"\(.*?\)", " ", title)).split() if len(w) > 5][:3]  # skip «etter», «eller», …
+    found: dict[str, dict] = {}
+    for word in words:  # one word at a time, then ranked by the whole title
+        try:
+            doc = client._get_json("/tables", "search", {"query": word, "lang": client.lang})
+        except SsbError:
+            return []
+        found.update({str(t.get("id")): t for t in (doc or {}).get("tables", [])})
+    ranked = sorted(found.values(), key=lambda t: -score(title, str(t.get("label", ""))))
+    return [f"{t.get('id')} «{t.get('label')}» ({t.get('firstPeriod')}–{t.get('lastPeriod')})" for t in ranked[:3]]
 
 
 def run(client=None, catalogue: cat.Catalogue | None = None, out: Path | None = None,
@@ -163,6 +165,12 @@ def write_proposed(catalogue: cat.Catalogue, result: CheckResult, out: Path | No
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     verification = result.verification
     gaps = {(g.span.measure, g.span.table_id, g.span.code): g for g in verification.gaps}
+    # each table code is proposed once, to the gap it matches best
+    taken: dict[tuple[str, str], float] = {}
+    for gap, suggestions in result.suggestions.items():
+        if suggestions and suggestions[0].score >= MIN_SCORE:
+            key = (gap.span.table_id, suggestions[0].code)
+            taken[key] = max(taken.get(key, 0.0), suggestions[0].score)
     for measure, spec in (doc.get("measures") or {}).items():
         for entry in spec.get("series") or []:
             key = (measure, str(entry.get("table")), str(entry.get("code")))
@@ -177,7 +185,7 @@ def write_proposed(catalogue: cat.Catalogue, result: CheckResult, out: Path | No
                                      "similar_tables": result.table_candidates.get(key[1], [])}
                 continue
             best = (result.suggestions.get(gap) or [None])[0]
-            if best is not None and best.score >= MIN_SCORE:
+            if best is not None and best.score >= MIN_SCORE and taken.get((key[1], best.code)) == best.score:
                 entry["code"] = best.code
                 entry["confirmed"] = False
                 entry["proposed"] = {"was": key[2], "label": best.label, "score": best.score}
