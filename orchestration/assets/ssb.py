@@ -130,6 +130,7 @@ def load_release(con: duckdb.DuckDBPyConnection, table: dict, release: Release, 
     landing.land_bytes(SOURCE, f"{release.table_id}__{stamp}__table.json", release.info, release.origin,
                        {"table_id": release.table_id, "updated": release.updated, "synthetic": release.synthetic})
     total = 0
+    deleted = False
     for query, payload in release.documents.items():
         landed, _ = landing.land_bytes(
             SOURCE, f"{release.table_id}__{stamp}__{query}.json", payload, release.origin,
@@ -158,8 +159,9 @@ def load_release(con: duckdb.DuckDBPyConnection, table: dict, release: Release, 
         if years is not None:
             keep = frame_years.isin(years)
             frame, frame_years = frame[keep], frame_years[keep]
-        if reload and years:
+        if reload and years and not deleted:  # once per release: a second query must not delete the first's cells
             _delete_years(con, release, years)
+            deleted = True
         rows = raw.append_frame(con, RAW_TABLE, frame)
         raw.record(con, landed, RAW_TABLE, "loaded", rows=rows, message=_years_note(years))
         total += rows
