@@ -7,7 +7,8 @@ import duckdb
 import pytest
 
 from orchestration import settings
-from orchestration.quality.gx_runner import load_suites, run_suite
+from orchestration.quality.gx import run_suite
+from orchestration.quality.suites import load_suites
 
 
 @pytest.fixture
@@ -17,16 +18,16 @@ def suite():
 
 def _warehouse(kostra: list[tuple], population: list[tuple], national: list[tuple], changes: list[tuple] = ()):
     con = duckdb.connect()
-    con.execute("create schema staging; create schema raw")
-    con.execute("create table staging.stg_ssb__kostra_values (municipality_code varchar, year integer, "
+    con.execute("create schema intermediate; create schema raw")
+    con.execute("create table intermediate.int_kostra_values_latest_release (municipality_code varchar, year integer, "
                 "measure varchar, measure_kind varchar, value double, status_symbol varchar)")
-    con.execute("create table staging.stg_ssb__population (municipality_code varchar, population_date_year integer, "
+    con.execute("create table intermediate.int_population_pivoted_by_age (municipality_code varchar, population_date_year integer, "
                 "population double)")
-    con.execute("create table staging.stg_ssb__national_values (measure varchar, year integer, value double)")
+    con.execute("create table intermediate.int_national_values_latest_release (measure varchar, year integer, value double)")
     con.execute("create table raw.klass_changes (old_code varchar, new_code varchar, change_occurred varchar)")
-    rows = {"staging.stg_ssb__kostra_values": [(m, y, k, "ratio" if k.endswith("_published") else "count", v, s)
+    rows = {"intermediate.int_kostra_values_latest_release": [(m, y, k, "ratio" if k.endswith("_published") else "count", v, s)
                                                for m, y, k, v, s in kostra],
-            "staging.stg_ssb__population": population, "staging.stg_ssb__national_values": national,
+            "intermediate.int_population_pivoted_by_age": population, "intermediate.int_national_values_latest_release": national,
             "raw.klass_changes": list(changes)}
     for table, values in rows.items():
         if values:

@@ -8,7 +8,7 @@ from orchestration import settings
 
 
 def test_reload_keeps_the_cells_of_every_query_of_a_release(module_env, tmp_path):
-    from orchestration.assets import ssb as ssb_asset
+    from orchestration.ingest.ssb import releases as ssb_asset
 
     table = next(t for t in ssb_asset.load_table_config() if t["table_id"] == "07459")
     release = ssb_asset.demo_releases(table, settings.DEMO_DATA_DIR)[-1]

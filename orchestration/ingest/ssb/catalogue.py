@@ -263,7 +263,7 @@ def parse_metadata(table_id: str, doc: Mapping[str, Any], info: Mapping[str, Any
 
 def read_metadata(client, table_id: str) -> TableMetadata:
     """One table's metadata; a 404 (or v0's 400 for an unknown table) is `missing`, not an exception."""
-    from orchestration.sources.ssb import SsbError, SsbQueryError
+    from orchestration.ingest.ssb.client import SsbError, SsbQueryError
 
     try:
         doc = client.metadata(table_id)

@@ -75,7 +75,7 @@ def suggest(label: str, contents: dict[str, str], exclude: set[str] = frozenset(
 
 def search_tables(client, title: str) -> list[str]:
     """v2 `GET /tables?query=` for a title's leading words: «12345 label» lines (empty when unsupported)."""
-    from orchestration.sources.ssb import SsbError
+    from orchestration.ingest.ssb.client import SsbError
 
     if getattr(client, "api", "v2") != "v2":
         return []
@@ -95,7 +95,7 @@ def run(client=None, catalogue: cat.Catalogue | None = None, out: Path | None = 
         emit: Callable[[str], None] = print) -> CheckResult:
     """Check, print, and write the proposed catalogue to `out` (default beside the warehouse)."""
     if client is None:
-        from orchestration.sources.ssb import SsbClient
+        from orchestration.ingest.ssb.client import SsbClient
 
         client = SsbClient(base_url=settings.ssb_api_url(), max_retries=settings.http_retries(),
                            backoff_base=settings.http_backoff_seconds())

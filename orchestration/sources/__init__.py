@@ -1,1 +1,0 @@
-"""Clients for the external sources (Statistics Norway, …) and local stand-ins used by tests."""
