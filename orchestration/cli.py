@@ -120,6 +120,10 @@ def main(argv: list[str] | None = None) -> int:
     backfill.add_argument("--no-reload", action="store_true",
                           help="only load years not loaded before (default: replace the years' cells)")
     sub.add_parser("dbt-docs", help="dbt docs generate against a copy of the published warehouse")
+    sources = sub.add_parser("sources", help="`sources check`: the SSB catalogue against SSB's live metadata")
+    sources.add_argument("action", choices=["check"])
+    sources.add_argument("--output", type=Path, default=None,
+                         help="where to write the proposed catalogue (default: beside the warehouse)")
     report = sub.add_parser("report", help="the annual HTML report (and PDF) from the published warehouse")
     report.add_argument("--year", type=int, help="statistics year (default: the latest with data)")
     report.add_argument("--out", type=Path, help="output folder (default: reports/, or BOLIGSOSIAL_REPORTS)")
@@ -127,6 +131,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "dbt-docs":
         return dbt_docs()
+    if args.command == "sources":
+        from orchestration.ingest.ssb.check import run as check_sources
+
+        return 0 if check_sources(out=args.output).ok else 1
     if args.command == "report":
         from orchestration.report.cli import report_command
 

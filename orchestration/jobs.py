@@ -45,4 +45,25 @@ husbanken_monthly = _writer_job(
     "Husbanken's monthly series for one month: load from the inbox and landing zone and publish (staging views "
     "show the month at once; marts follow at the next yearly run).")
 
-ALL_JOBS = [full_pipeline, kostra_release, annual_analysis, inbox_load, husbanken_monthly]
+
+
+@dg.op(description="The configured SSB catalogue against SSB's live metadata; loads nothing, writes a proposed "
+                   "catalogue for review (same as `boligsosial sources check`).")
+def ssb_sources_check_op(context: dg.OpExecutionContext):
+    from orchestration.ingest.ssb.check import run
+
+    result = run(emit=context.log.info)
+    if not result.ok:
+        context.log.warning(result.verification.message())
+    return dg.Output(len(result.verification.gaps), metadata={
+        "gaps": len(result.verification.gaps), "proposed_catalogue": str(result.proposed_path),
+        "missing_tables": dg.MetadataValue.json(result.verification.missing_tables)})
+
+
+@dg.job(description="Check the SSB catalogue (tables, ContentsCodes, years) against SSB's metadata without loading "
+                    "anything; prints matches, gaps and label matches, writes ssb_tables.proposed.yaml.")
+def ssb_sources_check():
+    ssb_sources_check_op()
+
+
+ALL_JOBS = [full_pipeline, kostra_release, annual_analysis, inbox_load, husbanken_monthly, ssb_sources_check]

@@ -4,6 +4,7 @@ import dagster as dg
 
 from orchestration import settings
 from orchestration.assets import scheduled_run
+from orchestration.ingest.ssb.catalogue import CatalogueMismatch
 from orchestration.ingest.ssb.releases import RAW_TABLE, RejectedData, ingest
 from orchestration.partitions import partition_years, yearly_partitions
 from orchestration.resources import WarehouseResource
@@ -30,8 +31,12 @@ def ssb_observations(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     with warehouse.build(context).connect() as con:
         try:
             with settings.http_run(scheduled_run(context), context.log.warning):
-                loaded = ingest(con, years=years, reload=config.reload, log=context.log.info)
+                loaded = ingest(con, years=years, reload=config.reload, log=context.log.info,
+                                run_id=context.run_id)
         except RejectedData as err:  # the retry policy is for the network, not for bad data
+            raise dg.Failure(description=str(err), allow_retries=False) from err
+        except CatalogueMismatch as err:  # SSB lacks configured codes: a person must fix the catalogue
+            context.log.error(str(err))
             raise dg.Failure(description=str(err), allow_retries=False) from err
         except Exception as err:
             from orchestration.ingest.ssb.client import SsbQueryError

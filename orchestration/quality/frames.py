@@ -335,7 +335,10 @@ def yoy_changes(con, config, table: str = "intermediate.int_kostra_values_latest
                               np.nan)
     frame["change_pct"] = ((frame.ratio - 1) * 100).round(1)
     frame["judged"] = (frame.previous_value >= frame.min_base) & frame.ratio.notna()
-    breaks = config.get("series_breaks") or []
+    from orchestration.ingest.ssb.catalogue import load as load_catalogue
+
+    # configured breaks, and every SSB table-generation seam the catalogue names (06493 → 12008 in 2015, …)
+    breaks = (config.get("series_breaks") or []) + load_catalogue().series_breaks()
     reasons = []
     for measure, year in zip(frame.measure, frame.year):
         reason = next((b["reason"] for b in breaks

@@ -54,7 +54,7 @@ def test_live_run_lands_and_loads_with_provenance(published_live, live_env):
         assert origins == {ssb.url_v2}
         versions = con.execute("select table_id, updated from raw.ssb_table_versions where year = 2019 "
                                "order by table_id").fetchall()
-        assert [v[0] for v in versions] == ["07459", "12003", "12008", "12204"]
+        assert [v[0] for v in versions] == ["07459", "12003", "12008", "12204", "13138"]
         assert all(v[1].startswith("2026-") for v in versions)
         log = con.execute("select count(*), bool_and(checksum is not null) from raw.load_log "
                           "where source = 'ssb' and status = 'loaded'").fetchone()

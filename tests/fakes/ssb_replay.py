@@ -3,7 +3,7 @@
 `SsbReplayServer` speaks enough of both protocols for the client and the pipeline to run offline:
 
 PxWebApi v2, under `/api/pxwebapi/v2` (`url_v2`):
-    GET /config, GET /tables/{id}, GET /tables/{id}/metadata, GET|POST /tables/{id}/data
+    GET /config, GET /tables?query=, GET /tables/{id}, GET /tables/{id}/metadata, GET|POST /tables/{id}/data
 v0 (PxWebApi 1), under `/api/v0/no` (`url_v0`):
     GET /table/{id} (variables metadata), POST /table/{id} (json-stat2 data)
 
@@ -418,6 +418,13 @@ class SsbReplayServer:
                 "defaultDataFormat": "px",
                 "dataFormats": ["px", "json-stat2", "csv", "xlsx", "html", "json-px", "parquet"],
             }
+        if route == "/tables" and method == "GET":  # search: every query word in the table's label
+            words = " ".join(query.get("query") or []).lower().split()
+            found = [t.info for t in self.tables.values()
+                     if all(w in str(t.info.get("label", "")).lower() for w in words)]
+            return 200, {"language": "no", "tables": found,
+                         "page": {"pageNumber": 1, "pageSize": 20, "totalElements": len(found), "totalPages": 1},
+                         "links": []}
         m = re.fullmatch(r"/tables/([^/]+)(/metadata|/data)?", route)
         if not m:
             raise _ApiError(404, "Not Found", route)

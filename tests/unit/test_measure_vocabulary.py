@@ -29,7 +29,7 @@ VOCABULARY = {row["measure_id"] for row in _seed("measures.csv")}
 
 
 def ssb_measures() -> set[str]:
-    return {c["measure"] for t in _config("ssb_tables.yaml")["tables"] for c in t["contents"].values()}
+    return set(_config("ssb_tables.yaml")["measures"])  # the catalogue is per measure
 
 
 def husbanken_measures() -> set[str]:

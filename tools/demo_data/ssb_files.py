@@ -15,10 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from orchestration import settings
-from tools.demo_data.world import LAST_YEAR, SYNTHETIC_NOTE, YEARS, DemoWorld
+from tools.demo_data.world import LAST_YEAR, SYNTHETIC_NOTE, YEARS, DemoWorld, stable_uniform
 
 REVISED_UPDATED = f"{LAST_YEAR + 1}-06-15T06:00:00Z"
 UNREVISED_UPDATED = f"{LAST_YEAR + 1}-03-15T06:00:00Z"
@@ -31,8 +29,27 @@ SUPPRESS_BELOW = {"temp_households_total": 3, "temp_households_over_3_months": 3
 AGES_80_PLUS = [f"{a:03d}" for a in range(80, 105)] + ["105+"]
 
 
+# Oslo's city districts (bydeler) as KOSTRA tables list them beside the municipalities: 6-digit codes.
+OSLO = "0301"
+OSLO_DISTRICTS = {
+    "030101": "Gamle Oslo", "030102": "Grünerløkka", "030103": "Sagene", "030104": "St. Hanshaugen",
+    "030105": "Frogner", "030106": "Ullern", "030107": "Vestre Aker", "030108": "Nordre Aker", "030109": "Bjerke",
+    "030110": "Grorud", "030111": "Stovner", "030112": "Alna", "030113": "Østensjø", "030114": "Nordstrand",
+    "030115": "Søndre Nordstrand",
+}
+
+
 def load_table_config(path: Path | None = None) -> list[dict]:
-    return yaml.safe_load((path or settings.CONFIG_DIR / "ssb_tables.yaml").read_text(encoding="utf-8"))["tables"]
+    from orchestration.ingest.ssb.catalogue import load_tables
+
+    return load_tables(path)
+
+
+def table_years(table: dict) -> list[int]:
+    """The statistics years the catalogue takes from this table: its generation's span."""
+    spans = table["contents"].values()
+    return [y for y in YEARS if any(y >= s["first_year"] and (s["last_year"] is None or y <= s["last_year"])
+                                    for s in spans)]
 
 
 def _dataset(table: dict, dims: list[tuple[str, str, list[str], dict[str, str]]], values: np.ndarray,
@@ -75,6 +92,7 @@ class SsbDemoWriter:
     def __init__(self, world: DemoWorld):
         self.world = world
         self.figures = dict(world.figures)
+        self._reported_cache: dict[tuple[str, int], pd.Series] = {}
         self._plant_bostotte_confusion()
 
     def _plant_bostotte_confusion(self) -> None:
@@ -91,7 +109,7 @@ class SsbDemoWriter:
     def _kostra_values(self, measure: str, year: int, pop_next: pd.Series) -> pd.Series:
         f = self.figures
         def rep(measure: str) -> pd.Series:
-            return self.world.as_reported(f[measure], year)
+            return self._reported(measure, year)
 
         if measure == "dwellings_per_1000_published":
             return (rep("dwellings_total") / pop_next * 1000).round(1)
@@ -106,12 +124,20 @@ class SsbDemoWriter:
         units = {code: ("prosent" if spec["kind"] == "ratio" and "share" in spec["measure"] else
                         "per 1000" if spec["kind"] == "ratio" else "antall", 1 if spec["kind"] == "ratio" else 0)
                  for code, spec in table["contents"].items()}
+        years = table_years(table)
         per_year: dict[int, dict[str, pd.Series]] = {}
-        for year in YEARS:
+        self._pop_next: dict[int, pd.Series] = {}
+        for year in years:
             pop_next = self.world.as_reported(self.world.population, year + 1, f"{year}-12-31")
+            self._pop_next[year] = pop_next
             per_year[year] = {code: self._kostra_values(m, year, pop_next) for code, m in measures.items()}
-        regions = sorted({c for y in per_year.values() for s in y.values() for c in s.index}) + ["EAK"]
-        written = self._write_release(table, out, regions, list(measures), YEARS, per_year, units, REVISED_UPDATED)
+        municipalities = sorted({c for y in per_year.values() for s in y.values() for c in s.index})
+        counties = sorted({f"EKA{c[:2]}" for c in municipalities})
+        # KOSTRA lists Oslo's districts and the aggregates beside the municipalities (never to be summed)
+        regions = municipalities + list(OSLO_DISTRICTS) + ["EAK", "EAKUO"] + counties
+        written = self._write_release(table, out, regions, list(measures), years, per_year, units, REVISED_UPDATED)
+        if LAST_YEAR not in years:  # an ended table generation has no new release
+            return written
         # The unrevised 15 March release of the latest year: the same figures before SSB's revision round.
         rng = self.world.rng(f"unrevised-{table['table_id']}")
         unrevised = {LAST_YEAR: {code: s.where(s.isna(), np.round(s * (1 + rng.normal(0, 0.03, len(s)))))
@@ -121,6 +147,38 @@ class SsbDemoWriter:
                                        [LAST_YEAR], unrevised, units, UNREVISED_UPDATED)
         return written
 
+    def _aggregates(self, code: str, measure: str, kind: str, year: int, series: pd.Series) -> dict[str, float]:
+        """EAKUO, EKAxx and Oslo's districts for one measure and year (EAK stays the national figure)."""
+        members = {"EAKUO": [c for c in series.index if c != OSLO]}
+        for c in series.index:
+            members.setdefault(f"EKA{c[:2]}", []).append(c)
+        out: dict[str, float] = {}
+        for region, codes in members.items():
+            if kind == "count":
+                out[region] = series[codes].sum(min_count=1)
+            else:
+                out[region] = self._ratio_of(measure, year, codes)
+        oslo = series.get(OSLO, np.nan)
+        for district in OSLO_DISTRICTS:  # ratios have no district denominators here: '..'
+            share = 0.04 + 0.08 * stable_uniform("oslo-district", district)
+            out[district] = np.round(oslo * share) if kind == "count" else np.nan
+        return out
+
+    def _reported(self, name: str, year: int) -> pd.Series:
+        key = (name, year)
+        if key not in self._reported_cache:  # composing the year's structure is slow: once per measure and year
+            self._reported_cache[key] = self.world.as_reported(self.figures[name], year)
+        return self._reported_cache[key]
+
+    def _ratio_of(self, measure: str, year: int, codes: list[str]) -> float:
+        def rep(name: str) -> float:
+            return float(self._reported(name, year)[codes].sum())
+
+        if measure == "dwellings_per_1000_published":
+            return round(rep("dwellings_total") / float(self._pop_next[year][codes].sum()) * 1000, 1)
+        part = "dwellings_wheelchair" if measure == "wheelchair_share_published" else "dwellings_owned"
+        return round(rep(part) / rep("dwellings_total") * 100, 1)
+
     def _write_release(self, table, out, regions, codes, years, per_year, units, updated) -> list[Path]:
         values = np.full((len(regions), len(codes), len(years)), np.nan)
         status: dict[int, str] = {}
@@ -129,23 +187,28 @@ class SsbDemoWriter:
             for ci, code in enumerate(codes):
                 series = per_year[year][code]
                 measure = contents[code]["measure"]
-                national = (series.sum(min_count=1) if contents[code]["kind"] == "count"
-                            else self._national_ratio(measure, year))
+                kind = contents[code]["kind"]
+                national = series.sum(min_count=1) if kind == "count" else self._national_ratio(measure, year)
+                aggregates = self._aggregates(code, measure, kind, year, series)
                 for ri, region in enumerate(regions):
-                    v = national if region == "EAK" else series.get(region, np.nan)
+                    municipal = len(region) == 4 and region.isdigit()
+                    v = (national if region == "EAK" else series.get(region, np.nan) if municipal
+                         else aggregates.get(region, np.nan))
                     pos = (ri * len(codes) + ci) * len(years) + ti
-                    if region != "EAK" and region not in series.index:
+                    if municipal and region not in series.index or region.startswith("EKA") and region not in aggregates:
                         status[pos] = "."
                     elif v is None or np.isnan(v):
                         status[pos] = ".."
-                    elif region != "EAK" and v < SUPPRESS_BELOW.get(measure, 0) and v > 0:
+                    elif not region.startswith("EA") and region[:3] != "EKA" and 0 < v < SUPPRESS_BELOW.get(measure, 0):
                         status[pos] = ":"
                     else:
                         values[ri, ci, ti] = v
-        names = {r: self.world.name(r) for r in regions if r != "EAK"} | {"EAK": "Landet"}
+        names = ({r: self.world.name(r) for r in regions if len(r) == 4} | OSLO_DISTRICTS
+                 | {"EAK": "Landet", "EAKUO": "Landet uten Oslo"}
+                 | {r: f"Fylke {r[3:]} (KOSTRA-aggregat)" for r in regions if r.startswith("EKA")})
         dims = [
             (table["region_dimension"], "region", regions, names),
-            ("ContentsCode", "statistikkvariabel", codes, {c: contents[c]["measure"] for c in codes}),
+            ("ContentsCode", "statistikkvariabel", codes, {c: contents[c]["label"] for c in codes}),
             ("Tid", "år", [str(y) for y in years], {}),
         ]
         doc = _dataset(table, dims, values, status, updated, units)

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-import yaml
 
 from orchestration import settings
 from orchestration.ingest import landing, raw
@@ -23,7 +22,10 @@ RAW_TABLE = "ssb_observations"
 
 
 def load_table_config(path: Path | None = None) -> list[dict]:
-    return yaml.safe_load((path or settings.CONFIG_DIR / "ssb_tables.yaml").read_text(encoding="utf-8"))["tables"]
+    """The configured tables with `contents` built from the per-measure catalogue (ingest/ssb/catalogue.py)."""
+    from orchestration.ingest.ssb.catalogue import load_tables
+
+    return load_tables(path)
 
 
 class RejectedData(RuntimeError):
@@ -55,7 +57,11 @@ def demo_releases(table: dict, demo_dir: Path) -> list[Release]:
 
 
 def live_release(table: dict, client, known_updated: str | None, years: list[int] | None = None) -> Release | None:
-    """Ask SSB whether the table moved (`GET /tables/{id}`); download it (for `years` only) only then."""
+    """Ask SSB whether the table moved (`GET /tables/{id}`); download it (for `years` only) only then.
+
+    `years` are the periods to ask for; a table is never asked for a year it does not hold (SSB answers
+    400 «Non-existent value»), so callers pass the years the catalogue and the table's metadata agree on.
+    """
     from orchestration.ingest.ssb.client import SsbError
 
     info = client.table_info(table["table_id"])
@@ -67,6 +73,8 @@ def live_release(table: dict, client, known_updated: str | None, years: list[int
         selection = dict(query["selection"])
         if years:
             selection["Tid"] = [str(y) for y in years]
+        elif "Tid" not in selection:  # periods unknown: from the table's own first period on
+            selection["Tid"] = f"from({info.get('firstPeriod')})" if info.get("firstPeriod") else "*"
         try:
             docs = client.fetch(table["table_id"], selection, query.get("codelists"))
         except SsbError as err:
@@ -120,6 +128,7 @@ def load_release(con: duckdb.DuckDBPyConnection, table: dict, release: Release, 
     landing.land_bytes(SOURCE, f"{release.table_id}__{stamp}__table.json", release.info, release.origin,
                        {"table_id": release.table_id, "updated": release.updated, "synthetic": release.synthetic})
     total = 0
+    deleted = False
     for query, payload in release.documents.items():
         landed, _ = landing.land_bytes(
             SOURCE, f"{release.table_id}__{stamp}__{query}.json", payload, release.origin,
@@ -148,8 +157,9 @@ def load_release(con: duckdb.DuckDBPyConnection, table: dict, release: Release, 
         if years is not None:
             keep = frame_years.isin(years)
             frame, frame_years = frame[keep], frame_years[keep]
-        if reload and years:
+        if reload and years and not deleted:  # once per release: a second query must not delete the first's cells
             _delete_years(con, release, years)
+            deleted = True
         rows = raw.append_frame(con, RAW_TABLE, frame)
         raw.record(con, landed, RAW_TABLE, "loaded", rows=rows, message=_years_note(years))
         total += rows
@@ -183,7 +193,10 @@ def write_contents_map(con: duckdb.DuckDBPyConnection, tables: list[dict]) -> No
     """The configured ContentsCode → measure mapping, for staging to join (configuration as data)."""
     rows = [
         {"table_key": t["key"], "table_id": t["table_id"], "contents_code": code, "measure": spec["measure"],
-         "kind": spec["kind"], "confirmed": bool(spec.get("confirmed", False)), "kostra": bool(t.get("kostra"))}
+         "kind": spec["kind"], "confirmed": bool(spec.get("confirmed", False)), "kostra": bool(t.get("kostra")),
+         # the years this table serves the measure (catalogue), and whether its first year is a generation seam
+         "first_year": spec.get("first_year"), "last_year": spec.get("last_year"),
+         "series_break": bool(spec.get("series_break", False))}
         for t in tables for code, spec in t["contents"].items()
     ]
     con.execute("create schema if not exists raw")
@@ -193,23 +206,50 @@ def write_contents_map(con: duckdb.DuckDBPyConnection, tables: list[dict]) -> No
 
 
 def ingest(con: duckdb.DuckDBPyConnection, years: list[int] | None = None, reload: bool = False,
-           log=print) -> dict[str, int]:
-    """Load what is new for the statistics `years` (None: all); `reload` replaces those years."""
-    tables = load_table_config()
+           log=print, run_id: str | None = None) -> dict[str, int]:
+    """Load what is new for the statistics `years` (None: all); `reload` replaces those years.
+
+    Live: every configured table's metadata is read first and compared with the catalogue
+    (`catalogue.verify`); gaps stop the run before anything is loaded, unless `on_missing` is `continue`,
+    which loads what exists and records one quality finding per gap for `run_id`.
+    """
+    from orchestration.ingest.ssb import catalogue as cat
+
+    config = cat.load()
+    tables = config.tables
     write_contents_map(con, tables)
     done = loaded_years(con)
     loaded: dict[str, int] = {}
     client = None
+    verification = None
     if settings.source_mode() == "live":
-        from orchestration.ingest.ssb.client import SsbClient
+        from orchestration.ingest.ssb.client import SsbClient, SsbError
 
         client = SsbClient(base_url=settings.ssb_api_url(), max_retries=settings.http_retries(),
                            backoff_base=settings.http_backoff_seconds())
+        verification = cat.verify(client, config)
+        if verification.errors:  # metadata unreadable (5xx after retries): a service failure, retried
+            raise SsbError(verification.message())
+        if verification.gaps:
+            if cat.on_missing_setting(config) == "stop":
+                raise cat.CatalogueMismatch(verification)
+            log(verification.message())
+        if run_id:
+            cat.record_findings(con, run_id, verification)
     for table in tables:
         window = window_for(table, years)
         if client is None:
             releases = demo_releases(table, settings.demo_data_dir())
         else:
+            meta = verification.metadata[table["table_id"]]
+            if meta.status != "ok":  # a 404 table under on_missing=continue: its gaps are findings
+                loaded[table["table_id"]] = 0
+                log(f"SSB {table['table_id']} {table['title']}: not at SSB, skipped")
+                continue
+            window = config.years_for(table["table_id"], meta.years, window)
+            if not window:  # an ended generation outside the run's years: not asked at all
+                loaded[table["table_id"]] = 0
+                continue
             stamps = [u for (t, u), ys in done.items() if t == table["table_id"] and (window is None or set(window) <= ys)]
             release = live_release(table, client, None if reload or not stamps else max(stamps), window)
             releases = [release] if release else []

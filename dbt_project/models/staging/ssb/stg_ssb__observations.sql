@@ -24,9 +24,13 @@ renamed as (
         source.synthetic,
         source.checksum
     from source
+    -- a measure's series comes from the table generation the catalogue names for each year
+    -- (06493 until 2014, 12008 from 2015, …): a year outside the span is not this code's
     inner join contents_map
         on source.table_id = contents_map.table_id
        and source.contents_code = contents_map.contents_code
+       and try_cast(left(source.period, 4) as integer)
+           between coalesce(contents_map.first_year, 0) and coalesce(contents_map.last_year, 9999)
 )
 
 select * from renamed
