@@ -120,6 +120,10 @@ def load_release(con: duckdb.DuckDBPyConnection, table: dict, release: Release, 
     landing.land_bytes(SOURCE, f"{release.table_id}__{stamp}__table.json", release.info, release.origin,
                        {"table_id": release.table_id, "updated": release.updated, "synthetic": release.synthetic})
     total = 0
+    if reload and years:
+        # Once, before any document loads: deleting per document made the release's second query (07459's
+        # 80+) delete the first one's (the total) freshly loaded cells, and vice versa.
+        _delete_years(con, release, years)
     for query, payload in release.documents.items():
         landed, _ = landing.land_bytes(
             SOURCE, f"{release.table_id}__{stamp}__{query}.json", payload, release.origin,
@@ -148,8 +152,6 @@ def load_release(con: duckdb.DuckDBPyConnection, table: dict, release: Release, 
         if years is not None:
             keep = frame_years.isin(years)
             frame, frame_years = frame[keep], frame_years[keep]
-        if reload and years:
-            _delete_years(con, release, years)
         rows = raw.append_frame(con, RAW_TABLE, frame)
         raw.record(con, landed, RAW_TABLE, "loaded", rows=rows, message=_years_note(years))
         total += rows
@@ -171,12 +173,26 @@ def _years_note(years: set[int] | None) -> str | None:
     return None if years is None else f"years {min(years)}–{max(years)}" if years else "no years"
 
 
-def _delete_years(con: duckdb.DuckDBPyConnection, release: Release, years: set[int]) -> None:
-    """A backfill with reload replaces the cells of those years from that release, nothing else."""
-    if relation_exists(con, f"raw.{RAW_TABLE}"):
-        con.execute(f"delete from raw.{RAW_TABLE} where table_id = ? and table_updated = ? "
-                    f"and try_cast(left(period, 4) as integer) in ({', '.join(str(int(y)) for y in years)})",
-                    [release.table_id, release.updated])
+def query_of(document: str) -> str:
+    """The configured query a document answers: a long answer comes in parts `<query>__partNNN`."""
+    return document.split("__part", 1)[0]
+
+
+def _delete_years(con: duckdb.DuckDBPyConnection, release: Release, years: set[int]) -> int:
+    """A reload replaces the cells of exactly what it reloads: this table, this release, the queries the
+    release brings (in whatever parts they came before) and these years. Returns the cells deleted."""
+    if not relation_exists(con, f"raw.{RAW_TABLE}"):
+        return 0
+    queries = sorted({query_of(name) for name in release.documents})
+    if not queries:
+        return 0
+    where = (f"table_id = ? and table_updated = ? "
+             f"and split_part(query_name, '__part', 1) in ({', '.join('?' for _ in queries)}) "
+             f"and try_cast(left(period, 4) as integer) in ({', '.join(str(int(y)) for y in sorted(years))})")
+    params = [release.table_id, release.updated, *queries]
+    deleted = con.execute(f"select count(*) from raw.{RAW_TABLE} where {where}", params).fetchone()[0]
+    con.execute(f"delete from raw.{RAW_TABLE} where {where}", params)
+    return deleted
 
 
 def write_contents_map(con: duckdb.DuckDBPyConnection, tables: list[dict]) -> None:
