@@ -230,6 +230,7 @@ def ingest(con: duckdb.DuckDBPyConnection, years: list[int] | None = None, reloa
             release = live_release(table, client, None if reload or not stamps else max(stamps), window)
             releases = [release] if release else []
         rows, used = 0, 0
+        before = _cells(con, table["table_id"], window) if reload and window else None
         for release in releases:
             have = done.get((release.table_id, release.updated), set())
             if reload:
@@ -246,4 +247,19 @@ def ingest(con: duckdb.DuckDBPyConnection, years: list[int] | None = None, reloa
             used += 1
         loaded[table["table_id"]] = rows
         log(f"SSB {table['table_id']} {table['title']}: {used} release(s) loaded, {rows:,} cells")
+        if before is not None:  # a backfill says what it replaced, so it can be checked
+            after = _cells(con, table["table_id"], window)
+            for query, year in sorted(before.keys() | after.keys()):
+                log(f"  replaced {table['table_id']} {query} {year}: "
+                    f"{before.get((query, year), 0):,} → {after.get((query, year), 0):,} cells")
     return loaded
+
+
+def _cells(con: duckdb.DuckDBPyConnection, table_id: str, years: list[int]) -> dict[tuple[str, int], int]:
+    """(query, year) → cells of the table in raw, every release together."""
+    if not relation_exists(con, f"raw.{RAW_TABLE}"):
+        return {}
+    return {(q, y): n for q, y, n in con.execute(
+        f"select split_part(query_name, '__part', 1), try_cast(left(period, 4) as integer) as y, count(*) "
+        f"from raw.{RAW_TABLE} where table_id = ? and y in ({', '.join(str(int(y)) for y in years)}) group by all",
+        [table_id]).fetchall()}
