@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test test-fast bench dev demo-data docs clean
+.PHONY: demo test test-fast bench dev demo-data docs report clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "boligsosial needs Python >= 3.11")'
@@ -17,14 +17,19 @@ $(STAMP): requirements.lock pyproject.toml
 demo: $(STAMP)  ## run the whole pipeline on the embedded demo data and publish the warehouse
 	@$(BIN)/boligsosial demo
 
+YEAR ?=
+report: $(STAMP)  ## the annual HTML report (+ PDF) from the published warehouse: reports/<year>/; make report YEAR=2019
+	@$(BIN)/boligsosial report $(if $(YEAR),--year $(YEAR))
+
 test: $(STAMP)  ## run the whole test suite: unit, integration and e2e
 	@$(BIN)/python -m pytest
 
 test-fast: $(STAMP)  ## the loop while changing code: unit and integration tests, no pipeline runs
 	@$(BIN)/python -m pytest -m "unit or integration"
 
-bench: $(STAMP)  ## measure cold and warm runs and peak memory; writes docs/benchmarks.md
+bench: $(STAMP)  ## measure cold and warm runs and peak memory, and the dwelling-register marts at 10 M rows; writes docs/benchmarks.md
 	@$(BIN)/python scripts/benchmark.py
+	@$(BIN)/python scripts/bench_registers.py
 
 DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 dev: $(STAMP)  ## the Dagster UI (http://127.0.0.1:3000) and daemon: schedules, sensors, run queue

@@ -11,7 +11,7 @@ from orchestration import settings
 from orchestration.jobs import inbox_load, kostra_release
 from orchestration.partitions import all_years_tags, yearly_partitions
 
-INBOX_SOURCES = ("husbanken", "programme_reports", "kmd_survey", "programme_list")
+INBOX_SOURCES = ("husbanken", "programme_reports", "kmd_survey", "programme_list", "dwelling_register")
 
 
 def watched_files() -> dict[str, Path]:

@@ -18,7 +18,8 @@ from tools.demo_data.world import DemoWorld  # noqa: E402
 
 
 def generate(out_dir: Path, klass_dir: Path | None = None) -> list[Path]:
-    from tools.demo_data import husbanken_files, kmd_survey_files, programme_report_files, ssb_files
+    from tools.demo_data import dwelling_register_files, husbanken_files, kmd_survey_files, \
+        programme_report_files, ssb_files
 
     world = DemoWorld(klass_dir)
     if out_dir.exists():
@@ -26,7 +27,7 @@ def generate(out_dir: Path, klass_dir: Path | None = None) -> list[Path]:
     out_dir.mkdir(parents=True)
     written = ssb_files.write(world, out_dir / "ssb")
     # The file sources arrive in the inbox: the demo copies these into data/inbox/ before a run.
-    for writer in (husbanken_files, programme_report_files, kmd_survey_files):
+    for writer in (husbanken_files, programme_report_files, kmd_survey_files, dwelling_register_files):
         written += writer.write(world, out_dir / "inbox")
     (out_dir / "README.md").write_text(
         "# Demo data — SYNTETISKE DEMODATA\n\n"

@@ -231,7 +231,9 @@ def test_mart_contracts_hold_and_every_column_is_documented(warehouse):
     contracts = _contracts()
     expected_marts = {"dim_municipality", "dim_goal", "dim_indicator", "fct_indicator_value",
                       "fct_indicator_group_value", "rpt_goal_attainment", "rpt_programme_comparison",
-                      "rpt_programme_share", "rpt_trend_break", "rpt_municipality_profile"}
+                      "rpt_programme_share", "rpt_trend_break", "rpt_municipality_profile",
+                      "fct_answer_theme", "rpt_qualitative_summary", "rpt_qualitative_quotes",
+                      "rpt_qualitative_unmatched"}
     assert expected_marts <= set(contracts)
     for name, model in contracts.items():
         assert model["config"]["contract"]["enforced"] is True, name
@@ -265,7 +267,8 @@ def test_keys_and_relationships(warehouse):
 
 
 SYNTHETIC_MARTS = ("fct_indicator_group_value", "rpt_goal_attainment", "rpt_programme_comparison",
-                   "rpt_programme_share", "rpt_trend_break")
+                   "rpt_programme_share", "rpt_trend_break", "fct_answer_theme", "rpt_qualitative_summary",
+                   "rpt_qualitative_quotes", "rpt_qualitative_unmatched")
 
 
 def test_every_mart_row_from_demo_data_is_marked_synthetic(warehouse):
@@ -384,8 +387,50 @@ def test_dbt_docs_generate_documents_the_marts(warehouse, demo_warehouse, tmp_pa
     catalog = json.loads((target / "catalog.json").read_text())
     manifest = json.loads((target / "manifest.json").read_text())
     marts = [n for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["schema"] == "marts"]
-    assert len(marts) == 10
+    # 10 indicator marts, the dwelling-register marts (issue 18), 4 qualitative (issue 15)
+    assert len(marts) == 10 + len(REGISTER_MARTS) + 4
     for node in marts:
         columns = catalog["nodes"][node["unique_id"]]["columns"]
         undocumented = [c for c in columns if not node["columns"].get(c, {}).get("description")]
         assert not undocumented, f"{node['name']}: {undocumented}"
+
+
+# --- dwelling registers (issue 18): the demo registers fill the register marts -----------------------------
+
+REGISTER_MARTS = ("rpt_dwelling_target_groups", "rpt_target_group_turnover", "rpt_elderly_offer")
+
+
+def test_register_marts_are_filled_from_the_demo_registers_and_agree_with_the_generators_truth(warehouse):
+    from tools.demo_data import dwelling_register_files as demo
+    from tools.demo_data.world import DemoWorld
+
+    for name in REGISTER_MARTS:
+        model = yaml.safe_load((MARTS_DIR / "reports" / f"{name}.yml").read_text(encoding="utf-8"))["models"][0]
+        assert model["config"]["contract"]["enforced"] is True and all(c.get("description") for c in model["columns"])
+        total, marked = rows(warehouse, f"select count(*), count(*) filter (where synthetic) from marts.{name}")[0]
+        assert total > 0 and marked == total, name
+    truth = demo.register_truth(DemoWorld())
+    running = truth[truth.tenancy_start.notna() & truth.tenancy_end.isna()]
+    vacant = truth[truth.tenancy_start.isna()]
+    for (code, year), frame in running.groupby(["municipality_code", truth.reference_date.map(lambda d: d.year)]):
+        expected = frame.groupby(["target_group", "age_band"]).size()
+        for (group, age), n in expected.items():
+            got = rows(warehouse, """select dwellings, dwellings_low, dwellings_high from marts.rpt_dwelling_target_groups
+                where level = 'municipality' and unit_code = ? and year = ? and breakdown = 'age_band'
+                and target_group = ? and category = ?""", [code, year, group, age])
+            assert got == [(n, n, n)] if n >= 3 else got == [(None, 1, 2)], (code, year, group, age, n, got)
+        n_vacant = len(vacant[(vacant.municipality_code == code) & (vacant.reference_date.map(lambda d: d.year) == year)])
+        got = rows(warehouse, """select sum(dwellings_low), sum(dwellings_high) from marts.rpt_dwelling_target_groups
+            where level = 'municipality' and unit_code = ? and year = ? and breakdown = 'age_band'
+            and category = 'ingen_beboer'""", [code, year])[0]
+        assert got[0] <= n_vacant <= got[1]
+    # five municipalities delivered both years; the all-deliverers level says so
+    assert rows(warehouse, """select distinct year, n_municipalities_delivered from marts.rpt_target_group_turnover
+                              where level = 'delivering_municipalities' order by 1""") == [(2023, 5), (2024, 5)]
+    # the fødselsnummer file was refused, logged without being stored; its rows are nowhere
+    log = rows(warehouse, "select status, landed_path, message from raw.load_log where original_name like '%med_fnr%'")
+    assert [r[0] for r in log] == ["refused"] and "Fødselsnummer" in log[0][2] and log[0][1].startswith("(not stored")
+    # the planted deviation (a 2024 register without its innleide dwellings) is a quality finding
+    code, year = demo.planted_deviation(DemoWorld())
+    assert rows(warehouse, """select count(*) from quality.findings where kind = 'dwelling_register_kostra'
+                              and municipality_code = ? and year = ? and measure = 'dwellings_total'""", [code, year])[0][0] == 1

@@ -221,7 +221,8 @@ def test_demo_reports_deterministic_and_importable(world, tmp_path):
     assert scales[2016] < scales[2018]
     texts = con.execute("""select count(*), count(answer_text), count(distinct answer_text)
         from raw.programme_report_answers where answer_kind = 'text' and report_year = 2018""").fetchone()
-    assert texts[0] == 70 * 24 and texts[1] > 0.95 * texts[0] and texts[2] > 0.9 * texts[1]
+    # short answers repeat across municipalities as on the real forms («Ingen saker i 2018.», «Se over.»)
+    assert texts[0] == 70 * 24 and texts[1] > 0.95 * texts[0] and texts[2] > 0.75 * texts[1]
     tricky = con.execute("""select count(*) from raw.programme_report_answers
         where answer_text like '%«%' or answer_text like '%&%' or answer_text like '%<%'
            or answer_text like '%"%'""").fetchone()[0]

@@ -11,8 +11,9 @@ Every workbook has a «Merknad» sheet and document properties with the syntheti
 
 Levels follow the report: yes shares for routines on the private rental market 88 → 91 %, eviction
 help 89 → 97 %, klagenemnd 5 «nei» in 2016 and none after, boligsosiale hensyn all «ja» from 2017;
-the own number sums to 325 (2017) and 192 (2018) with table 3.1's split by size. Free-text answers are
-built from phrase banks per goal with the municipality's name; some carry «», &, < and quotes.
+the own number sums to 325 (2017) and 192 (2018) with table 3.1's split by size. Free-text answers come
+from programme_answers.py: sentence banks per goal in the style of the real answers, nynorsk, typos,
+negations and a few hostile cells (HTML, formula, very long, mojibake).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import numpy as np
 import pandas as pd
 from openpyxl import Workbook
 
+from tools.demo_data import programme_answers
 from tools.demo_data.world import SYNTHETIC_NOTE, DemoWorld, stable_uniform
 from tools.demo_data.workbook import write_workbook_deterministic
 from orchestration.ingest.files.programme_reports import load_config
@@ -47,66 +49,6 @@ OWN_NUMBER = {2016: {"large": 150, "medium": 105, "small": 5},
               2017: {"large": 175, "medium": 150, "small": 0},
               2018: {"large": 113, "medium": 77, "small": 2}}
 SCALE_TEXT = {1: "I svært liten grad", 2: "I liten grad", 3: "I noen grad", 4: "I stor grad", 5: "I svært stor grad"}
-
-OPENERS = {
-    "act": ["I {year} har {k} kommune", "{k} kommune har i {year}", "Kommunen har i løpet av {year}",
-            "I {k} har vi i {year}"],
-    "eval": ["Vi vurderer at", "Kommunens vurdering er at", "Samlet sett mener {k} kommune at",
-             "Etter vår vurdering"],
-}
-ACT_VERBS = ["videreført arbeidet med", "styrket", "startet opp", "organisert", "prioritert"]
-EVAL_PHRASES = ["innsatsen har gitt gode resultater, men det gjenstår arbeid", "vi er på rett vei",
-                "resultatene er bedre enn i fjor", "det er krevende å måle effekten av tiltakene",
-                "innsatsen har vært god, men kapasiteten er begrenset"]
-
-# What municipalities write about each goal; {k} is the municipality's name.
-PHRASES: dict[int, list[str]] = {
-    1: ["tett samarbeid mellom NAV, kriminalomsorgen og boligkontoret før løslatelse",
-        "«Housing First» som modell for bostedsløse med rus- og psykiske helseproblemer",
-        "egne rutiner for bolig ved utskrivning fra institusjon",
-        "et boligteam som følger opp vanskeligstilte i overgangen til egen bolig"],
-    2: ["en vaktordning som sikrer at ingen blir boende i midlertidig botilbud over tre måneder",
-        "avvikling av avtaler med hospits og bruk av egne gjennomgangsboliger",
-        "ukentlig gjennomgang av alle som bor i midlertidig botilbud",
-        "samarbeid med private utleiere for å korte ned oppholdene"],
-    3: ["et prinsipp om at barnefamilier aldri skal bo på campinghytte eller hospits",
-        "egne oppfølgingsboliger for unge mellom 18 og 25 år",
-        "prioritering av barnefamilier ved tildeling av kommunal bolig"],
-    4: ["tett dialog med IMDi før bosetting", "innleie av større boliger til store familier",
-        "en bosettingsgruppe på tvers av NAV, flyktningtjenesten og eiendom",
-        "redusert antall boliger til bosetting i takt med lavere anmodningstall"],
-    5: ["kjøp og bygging av nye utleieboliger i sentrum", "salg av boliger som ikke lenger er egnet",
-        "tidsbestemte kontrakter og bedre oppfølging av leietakerne",
-        "bruk av tilskudd til utleieboliger & startlån i kombinasjon",
-        "en ny boligplan med mål om færre enn 10 ledige boliger (ledighet < 5 %)"],
-    6: ["universell utforming ved alle nye prosjekter", "tilpasning av eksisterende boliger for rullestolbrukere",
-        "miljøvaktmester i de største boligområdene", "bomiljøtiltak i samarbeid med beboerne"],
-    7: ["veiledning om depositum, husleiekontrakt og «Leieboerforeningen»",
-        "kommunal garanti for depositum i stedet for kontant depositum",
-        "boligsosial veileder på NAV-kontoret som hjelper med å finne bolig på det private markedet"],
-    8: ["aktiv bruk av startlån og tilskudd til etablering for barnefamilier",
-        "prosjektet «Fra leie til eie» for familier i kommunale boliger",
-        "lengre nedbetalingstid på startlån for å gjøre det mulig å kjøpe",
-        "samarbeid med lokale banker om toppfinansiering"],
-    9: ["refinansiering med startlån for å unngå tvangssalg", "økonomisk rådgivning før refinansiering",
-        "tidlig kontakt med namsmannen ved begjæring om tvangssalg"],
-    10: ["faste rutiner for oppfølging av husleierestanser", "varsling fra boligforvaltningen til NAV ved mislighold",
-         "en avtale med namsmannen om varsel ved begjæring om utkastelse",
-         "et «restanseteam» som kontakter leietakere etter første purring"],
-    11: ["ambulante tjenester og bo-oppfølging i egen bolig", "FACT-team i samarbeid med spesialisthelsetjenesten",
-         "tverrfaglige møter om tjenester til beboere i kommunale boliger"],
-    12: ["en boligsosial handlingsplan vedtatt av kommunestyret", "et boligkontor som samler tildeling og oppfølging",
-         "kartlegging av boligbehov med hjelp fra Husbanken og veiviseren.no",
-         "kompetanseheving gjennom Husbankens læringsnettverk"],
-    13: ["brukerråd med representanter fra Mental Helse og \"RIO\"", "brukerundersøkelse blant leietakere",
-         "faste møter med bruker- og pårørendeorganisasjonene i planarbeidet",
-         "klagenemnd som behandler klager på tildeling av kommunal bolig"],
-    14: ["samarbeid med private utbyggere om tilvisningsavtaler", "deltakelse i forskningsprosjekt om bostedsløshet",
-         "bruk av velferdsteknologi i omsorgsboliger", "sosialt entreprenørskap i samarbeid med frivillige"],
-    15: ["boligsosiale hensyn i kommuneplanens samfunnsdel", "krav om variert boligsammensetning i reguleringsplaner",
-         "bruk av utbyggingsavtaler for å sikre utleieboliger", "et boligpolitisk program for perioden 2018–2022"],
-}
-
 
 def _timestamp(world: DemoWorld) -> dt.datetime:
     return dt.datetime.fromisoformat(world.generated_at())
@@ -134,22 +76,8 @@ def codes_in_year(world: DemoWorld, year: int) -> dict[str, str]:
 
 def _answer_text(world: DemoWorld, qid: str, goal: int, year: int, code: str, name: str) -> str | None:
     u = lambda *parts: stable_uniform(str(world.seed), "programme-text", qid, str(year), code, *parts)  # noqa: E731
-    if u("blank") < 0.02:
-        return None  # some questions are left unanswered
-    kind = "eval" if qid.startswith("eval") else "act"
-    bank = PHRASES[goal]
-    picks = sorted({int(u("pick", str(i)) * len(bank)) for i in range(1 + int(u("n") * 3))})
-    opener = OPENERS[kind][int(u("opener") * len(OPENERS[kind]))].format(k=name, year=year)
-    if kind == "act":
-        verb = ACT_VERBS[int(u("verb") * len(ACT_VERBS))]
-        text = f"{opener} {verb} {bank[picks[0]]}."
-        text += "".join(f" Vi har også {bank[i]}." if j % 2 == 0 else f" I tillegg er det etablert {bank[i]}."
-                        for j, i in enumerate(picks[1:]))
-    else:
-        text = f"{opener} {EVAL_PHRASES[int(u('eval') * len(EVAL_PHRASES))]}. Viktigst har vært {bank[picks[0]]}."
-    if u("detail") < 0.25:
-        text += f" Se også {name} kommunes boligsosiale plan («Et godt sted å bo»)."
-    return text[0].upper() + text[1:]
+    nynorsk = stable_uniform(str(world.seed), "programme-nynorsk", code) < 0.15  # a municipality keeps its form
+    return programme_answers.answer_text(u, qid, goal, year, name, nynorsk)
 
 
 def answers_frame(world: DemoWorld, year: int) -> pd.DataFrame:

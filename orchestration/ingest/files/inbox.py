@@ -44,7 +44,7 @@ from orchestration.ingest import landing, raw
 from orchestration.ingest.landing import LandedFile
 from orchestration.ingest.files.excel import FileRejected, FileValidationError, Spreadsheet, is_blank
 
-SOURCES = ("husbanken", "programme_reports", "kmd_survey", "programme_list")
+SOURCES = ("husbanken", "programme_reports", "kmd_survey", "programme_list", "dwelling_register")
 SYNTHETIC_MARKER = "SYNTETISKE DEMODATA"  # the start of tools/demo_data/world.py SYNTHETIC_NOTE
 IGNORED_NAMES = re.compile(r"^(\.|~\$|.*\.(tmp|partial|meta\.json)$)", re.IGNORECASE)
 
@@ -221,12 +221,21 @@ def import_source(
     spec: RawTable,
     parse: Callable[[bytes, str], ParsedFile],
     landing_root: Path | None = None,
+    screen: Callable[[Path], FileOutcome | None] | None = None,
 ) -> ImportReport:
-    """Land, validate and load the source's inbox files (see the module doc)."""
+    """Land, validate and load the source's inbox files (see the module doc).
+
+    `screen` sees each inbox file before landing; an outcome it returns means the file is refused and must
+    not be stored at all (personal data in a dwelling register), so it is neither landed nor loaded.
+    """
     ensure_table(con, spec)
     report = ImportReport(spec.source)
     in_inbox: set[str] = set()
     for path in inbox_files(inbox, spec.source):
+        refused = screen(path) if screen else None
+        if refused is not None:
+            report.rejected.append(refused)
+            continue
         landed, _ = landing.land_file(spec.source, path, root=landing_root)
         in_inbox.add(landed.path)
 

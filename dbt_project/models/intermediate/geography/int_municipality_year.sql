@@ -1,6 +1,6 @@
--- One row per municipality of the reference structure and statistics year: name, county, population,
--- size class, KOSTRA group and programme membership. The spine of dim_municipality and of every group
--- value. Membership lists use the codes valid when they were written: they are mapped onto the
+-- One row per municipality of the reference structure and statistics year: name
+-- (int_municipality_names_resolved), county, population, size class, KOSTRA group and programme
+-- membership. The spine of dim_municipality and of every group value. Membership lists use the codes valid when they were written: they are mapped onto the
 -- reference structure like the data (a reference municipality is a member when any part of it was).
 with population as (
     select * from {{ ref('int_population_by_municipality_year') }}
@@ -10,31 +10,8 @@ inputs as (
     select distinct municipality_code, year from {{ ref('int_indicator_inputs') }}
 ),
 
-klass_codes as (
-    select * from {{ ref('stg_klass__municipality_codes') }}
-),
-
-reference_names as (
-    select municipality_code, municipality_name
-    from klass_codes
-    where valid_from <= cast('{{ var("reference_date") }}' as date)
-      and (valid_to is null or valid_to > cast('{{ var("reference_date") }}' as date))
-    qualify row_number() over (partition by municipality_code order by valid_from desc) = 1
-),
-
--- names as Husbanken and the programme reports spelt them, when KLASS is not loaded
-reported_names as (
-    select municipality_code, municipality_name, year from {{ ref('stg_husbanken__instruments') }}
-    where municipality_name is not null
-    union all
-    select municipality_code, municipality_name, report_year from {{ ref('stg_programme__report_answers') }}
-    where municipality_name is not null
-),
-
-fallback_names as (
-    select municipality_code, arg_max(municipality_name, year) as municipality_name
-    from reported_names
-    group by municipality_code
+names as (
+    select * from {{ ref('int_municipality_names_resolved') }}
 ),
 
 crosswalk as (
@@ -101,7 +78,7 @@ counties as (
 select
     cast(y.municipality_code as varchar)                                        as municipality_code,
     cast(y.year as integer)                                                     as year,
-    cast(coalesce(n.municipality_name, f.municipality_name, y.municipality_code) as varchar) as municipality_name,
+    cast(coalesce(n.municipality_name, y.municipality_code) as varchar)        as municipality_name,
     cast(left(y.municipality_code, 2) as varchar)                               as county_code,
     cast(c.county_name as varchar)                                              as county_name,
     cast(p.population_end_of_year as bigint)                                    as population,
@@ -115,8 +92,7 @@ select
     coalesce(p.synthetic, false)                                                as synthetic
 from years y
 left join population p on p.municipality_code = y.municipality_code and p.year = y.year
-left join reference_names n on n.municipality_code = y.municipality_code
-left join fallback_names f on f.municipality_code = y.municipality_code
+left join names n on n.municipality_code = y.municipality_code
 left join counties c on c.county_code = left(y.municipality_code, 2)
 left join kostra_groups k on k.municipality_code = y.municipality_code
 left join size_classes s

@@ -1,27 +1,19 @@
 -- Report table 5.7: each indicator for the report period by size class × programme membership, plus
 -- the size classes, the membership groups and the total. Level ambitions are shown as the level at the
 -- end of the period (e.g. the wheelchair share in 2019), every other indicator as the change in percent
--- from the start to the end of the period. Municipalities are those of the cohort year (var
--- programme_cohort_year, the report's 2019 codes: int_cohort_indicator_value), and groups are fixed at
--- the end year (size class from that year's population, the programme cohort) so the change compares the
--- same municipalities. Levels are ratios of sums over the members with a value that year; the change is
--- the ratio of sums over the members with a value in BOTH years (the matched set), so a municipality
--- reporting in one year only does not move it.
+-- from the start to the end of the period. The groups and their members (the cohort structure, fixed
+-- at the end year): int_cohort_members_grouped_at_end_year. Levels are ratios of sums over the members
+-- with a value that year (macros/ratio_of_sums.sql); the change is the ratio of sums over the members
+-- with a value in BOTH years (the matched set), so a municipality reporting in one year only does not
+-- move it.
 -- Own-reported indicators have no municipalities outside the programme and are left out, as in the report.
 with indicators as (
     select * from {{ ref('dim_indicator') }}
     where kind in ('quantitative', 'extra', 'derived') and numerator_measure is not null and coverage = 'all'
 ),
 
-values as (
-    select * from {{ ref('int_cohort_indicator_value') }}
-    where year in ({{ var('report_period_start') }}, {{ var('report_period_end') }})
-),
-
-end_year_groups as (
-    select municipality_code, size_class, in_programme_cohort
-    from {{ ref('int_cohort_municipality_year') }}
-    where year = {{ var('report_period_end') }}
+members as (
+    select * from {{ ref('int_cohort_members_grouped_at_end_year') }}
 ),
 
 size_classes as (
@@ -32,60 +24,23 @@ programme_groups as (
     select * from {{ ref('programme_groups') }}
 ),
 
-members as (
-    select
-        v.indicator_id, v.year, v.value, v.numerator, v.denominator, v.synthetic,
-        -- a value in both the start and the end year: the matched set the change is computed over
-        count(v.value) over (partition by v.indicator_id, v.municipality_code) = 2 as is_matched,
-        g.size_class, case when g.in_programme_cohort then 'in' else 'out' end as programme
-    from values v
-    inner join end_year_groups g on g.municipality_code = v.municipality_code
-),
-
-grouped as (
-    select indicator_id, year, 'total' as group_type, 'all' as size_class, 'all' as programme,
-           value, numerator, denominator, synthetic, is_matched
-    from members
-    union all
-    select indicator_id, year, 'size_class', size_class, 'all', value, numerator, denominator, synthetic, is_matched
-    from members where size_class is not null
-    union all
-    select indicator_id, year, 'programme', 'all', programme, value, numerator, denominator, synthetic, is_matched
-    from members
-    union all
-    select indicator_id, year, 'size_class_programme', size_class, programme, value, numerator, denominator,
-           synthetic, is_matched
-    from members where size_class is not null
-),
-
 summed as (
     select
-        g.indicator_id, g.group_type, g.size_class, g.programme, g.year,
-        sum(g.numerator) filter (where g.value is not null)     as numerator,
-        sum(g.denominator) filter (where g.value is not null)   as denominator,
-        count(*) filter (where g.value is not null)             as n_municipalities,
-        count(*) filter (where g.value is null)                 as n_missing,
-        sum(g.numerator) filter (where g.is_matched)            as matched_numerator,
-        sum(g.denominator) filter (where g.is_matched)          as matched_denominator,
-        count(*) filter (where g.is_matched)                    as n_matched,
-        coalesce(bool_or(g.synthetic), false)                   as synthetic
-    from grouped g
+        indicator_id, group_type, size_class, programme, year,
+        {{ member_sums() }},
+        sum(numerator) filter (where is_matched)                         as matched_numerator,
+        sum(denominator) filter (where is_matched)                       as matched_denominator,
+        count(*) filter (where is_matched)                               as n_matched
+    from members
     group by all
 ),
 
 valued as (
     select
         s.*,
-        case
-            when s.n_municipalities = 0 then null
-            when i.denominator_measure is null then s.numerator
-            when s.denominator > 0 then s.numerator / s.denominator * i.value_scale
-        end                                                     as value,
-        case
-            when s.n_matched = 0 then null
-            when i.denominator_measure is null then s.matched_numerator
-            when s.matched_denominator > 0 then s.matched_numerator / s.matched_denominator * i.value_scale
-        end                                                     as matched_value
+        {{ ratio_of_sums('s.numerator', 's.denominator', 'i.denominator_measure', 'i.value_scale') }} as value,
+        {{ ratio_of_sums('s.matched_numerator', 's.matched_denominator', 'i.denominator_measure', 'i.value_scale') }}
+                                                                         as matched_value
     from summed s
     inner join indicators i on i.indicator_id = s.indicator_id
 ),
@@ -101,8 +56,7 @@ paired as (
         e.n_municipalities                                      as n_municipalities,
         e.n_missing                                             as n_missing,
         e.n_matched                                             as n_municipalities_matched,
-        s.matched_value                                         as matched_start_value,
-        e.matched_value                                         as matched_end_value,
+        {{ pct_change('s.matched_value', 'e.matched_value') }} as change_pct,
         coalesce(e.synthetic, false) or coalesce(s.synthetic, false) as synthetic,
         case when i.ambition_type in ('level_min', 'level_min_pct') then 'level' else 'change_pct' end as shown_as
     from indicators i
@@ -130,12 +84,8 @@ select
     cast(p.shown_as as varchar)                                                 as shown_as,
     cast(p.start_value as double)                                               as start_value,
     cast(p.end_value as double)                                                 as end_value,
-    cast(case when p.matched_start_value <> 0
-              then (p.matched_end_value - p.matched_start_value) / abs(p.matched_start_value) * 100 end as double) as change_pct,
-    cast(case when p.shown_as = 'level' then p.end_value
-              when p.matched_start_value <> 0
-              then (p.matched_end_value - p.matched_start_value) / abs(p.matched_start_value) * 100
-         end as double)                                                         as value_shown,
+    cast(p.change_pct as double)                                                as change_pct,
+    cast(case when p.shown_as = 'level' then p.end_value else p.change_pct end as double) as value_shown,
     cast(p.unit as varchar)                                                     as unit,
     cast(p.ambition_text as varchar)                                            as ambition_text,
     cast(p.n_municipalities as integer)                                         as n_municipalities,

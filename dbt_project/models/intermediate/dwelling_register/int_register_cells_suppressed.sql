@@ -1,0 +1,71 @@
+-- Every published count of the registers as a municipal cell, on the full grid (a combination absent
+-- from a delivering municipality's register is an exact 0), with small cells (1 to
+-- var register_min_cell − 1) suppressed as SSB does: no value, bounds [1, min_cell − 1]. Every higher
+-- level is a sum of these cells, so the suppression is carried through sums as bounds.
+{% set min_cell = var('register_min_cell', 3) %}
+with dwellings as (
+    select * from {{ ref('int_register_dwellings_classified') }}
+),
+
+tenancies as (
+    select * from {{ ref('int_register_tenancies_measured') }}
+),
+
+-- measure, breakdown, target_group, category, count per municipality and year
+counts as (
+    select municipality_code, year, 'dwellings' as measure, 'age_band' as breakdown, target_group, age_band as category, count(*) as n
+    from dwellings group by all
+    union all
+    select municipality_code, year, 'dwellings', 'allocating_unit', target_group, allocating_unit, count(*)
+    from dwellings group by all
+    union all
+    select municipality_code, year, 'dwellings', 'status', target_group, status, count(*)
+    from dwellings group by all
+    union all
+    select municipality_code, year, 'dwellings', 'dwelling_type', target_group, dwelling_type, count(*)
+    from dwellings group by all
+    union all
+    -- the elderly offer: households by dwelling type (as breakdown) × group × the main resident's age
+    select municipality_code, year, 'residents', dwelling_type, target_group, age_band, count(*)
+    from dwellings where is_occupied group by all
+    union all
+    -- turnover: dwellings used by the group on the reference date, households moved in during the year
+    select municipality_code, year, 'dwellings_used', 'total', target_group, 'i_alt', count(*)
+    from dwellings where is_occupied group by all
+    union all
+    select municipality_code, year, 'moved_in', 'total', target_group, 'i_alt', count(*)
+    from tenancies where is_moved_in_this_year group by all
+    union all
+    select municipality_code, year, 'completed_tenancies', 'total', target_group, 'i_alt', count(*)
+    from tenancies where is_completed_this_year group by all
+),
+
+delivered as (
+    select distinct municipality_code, year, synthetic from {{ ref('int_register_deliveries_listed') }}
+),
+
+-- the grid: every (measure, breakdown, group, category) seen in a year, for every municipality delivering then
+grid as (
+    select d.municipality_code, d.year, d.synthetic, k.measure, k.breakdown, k.target_group, k.category
+    from delivered d
+    join (select distinct year, measure, breakdown, target_group, category from counts) k using (year)
+)
+
+select
+    g.municipality_code,
+    g.year,
+    g.measure,
+    g.breakdown,
+    g.target_group,
+    g.category,
+    cast(coalesce(c.n, 0) as bigint)                                            as true_count,
+    coalesce(c.n, 0) between 1 and {{ min_cell - 1 }}                            as is_suppressed,
+    case when coalesce(c.n, 0) between 1 and {{ min_cell - 1 }} then null
+         else cast(coalesce(c.n, 0) as bigint) end                               as value,
+    case when coalesce(c.n, 0) between 1 and {{ min_cell - 1 }} then 1
+         else cast(coalesce(c.n, 0) as bigint) end                               as value_low,
+    case when coalesce(c.n, 0) between 1 and {{ min_cell - 1 }} then {{ min_cell - 1 }}
+         else cast(coalesce(c.n, 0) as bigint) end                               as value_high,
+    g.synthetic
+from grid g
+left join counts c using (municipality_code, year, measure, breakdown, target_group, category)

@@ -1,0 +1,6 @@
+# The open answers run through the Norwegian theme tagger (orchestration/qualitative/): see the YAML beside.
+def model(dbt, session):
+    dbt.config(materialized="table")
+    from orchestration.qualitative.frames import theme_frame
+
+    return theme_frame(dbt.ref("stg_programme__report_answers").df())

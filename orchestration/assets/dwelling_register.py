@@ -1,0 +1,64 @@
+"""Dwelling registers from the inbox (`<inbox>/dwelling_register/`): a thin wrapper over the importer.
+
+A file refused for personal data is neither landed nor loaded; from the data team's inbox it is deleted
+too (the demo inbox is never emptied). Loaded and rejected files leave the inbox as for the other sources:
+the landing zone keeps them as received.
+"""
+
+from pathlib import Path
+
+import dagster as dg
+
+from orchestration.ingest.files.inbox import inboxes
+from orchestration.resources import WarehouseResource
+
+TABLE = "dwelling_register"
+DESCRIPTION = "Municipal dwelling registers (one row per dwelling and tenancy; personal data refused)"
+
+
+def import_registers(con, log=print) -> list:
+    from orchestration.ingest.files import dwelling_register  # openpyxl loads only when a run needs it
+
+    reports = []
+    for inbox, keep in inboxes():
+        report = dwelling_register.import_inbox(con, inbox)
+        reports.append(report)
+        log(report.summary())
+        if keep:
+            continue
+        for outcome in [*report.loaded, *report.skipped, *report.rejected]:
+            dropped = inbox / outcome.file
+            refused = outcome.landed_path == dwelling_register.NOT_STORED
+            if dropped.exists() and (refused or Path(outcome.landed_path).exists()):
+                dropped.unlink()  # landed as received, or refused: personal data is not kept anywhere
+    return reports
+
+
+@dg.multi_asset(
+    name=f"import_{TABLE}",
+    specs=[
+        dg.AssetSpec(["raw", TABLE], group_name="raw_files", kinds={"duckdb", "python"},
+                     description=f"{DESCRIPTION}; every received row, append-only, with provenance."),
+        dg.AssetSpec(["raw", f"{TABLE}_current"], group_name="raw_files", kinds={"duckdb"},
+                     deps=[dg.AssetKey(["raw", TABLE])],
+                     description=f"{DESCRIPTION}; the latest file per municipality and reference year."),
+    ],
+    check_specs=[dg.AssetCheckSpec("files_accepted", asset=["raw", TABLE])],
+)
+def dwelling_register_files(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    with warehouse.build(context).connect() as con:
+        reports = import_registers(con, log=context.log.info)
+    rejected = {o.file: o.messages for r in reports for o in r.rejected}
+    for file, messages in rejected.items():
+        context.log.warning(f"rejected {file}: " + "; ".join(messages[:5]))
+    yield dg.MaterializeResult(asset_key=["raw", TABLE], metadata={
+        "files_loaded": dg.MetadataValue.json([o.file for r in reports for o in r.loaded]),
+        "rows_loaded": sum(r.rows_loaded for r in reports),
+        "files_rejected": dg.MetadataValue.json(rejected),
+    })
+    yield dg.MaterializeResult(asset_key=["raw", f"{TABLE}_current"])
+    yield dg.AssetCheckResult(
+        asset_key=["raw", TABLE], check_name="files_accepted", passed=not rejected,
+        severity=dg.AssetCheckSeverity.WARN, metadata={"rejected": dg.MetadataValue.json(rejected)},
+        description="Every register read this run was accepted; a rejected one names file, row and column, "
+                    "a refused one (personal data) names the column and was not stored.")

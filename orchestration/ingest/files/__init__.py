@@ -1,0 +1,1 @@
+"""File sources dropped in the inbox."""
