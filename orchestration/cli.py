@@ -110,7 +110,7 @@ def _latest_digest(since: float) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="boligsosial", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("demo", help="run the whole pipeline (demo data unless BOLIGSOSIAL_SOURCE=live) and publish")
+    demo = sub.add_parser("demo", help="run the whole pipeline (demo data unless BOLIGSOSIAL_SOURCE=live) and publish")
     run = sub.add_parser("run", help="run a named job over every statistics year")
     run.add_argument("job", nargs="?", default="full_pipeline")
     backfill = sub.add_parser("backfill", help="reload a range of statistics years, e.g. `backfill 2008 2019`")
@@ -119,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     backfill.add_argument("--job", default="kostra_release")
     backfill.add_argument("--no-reload", action="store_true",
                           help="only load years not loaded before (default: replace the years' cells)")
+    for writer in (demo, run, backfill):
+        writer.add_argument("--no-wait", action="store_true",
+                            help="refuse at once when another run holds the warehouse writer lock (default: wait)")
     sub.add_parser("dbt-docs", help="dbt docs generate against a copy of the published warehouse")
     sources = sub.add_parser("sources", help="`sources check`: the SSB catalogue against SSB's live metadata")
     sources.add_argument("action", choices=["check"])
@@ -143,14 +146,22 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     mode = settings.source_mode()
     print(f"boligsosial: source mode '{mode}', warehouse {settings.warehouse_path()}", flush=True)
-    if args.command == "backfill":
-        from orchestration.partitions import year_range_tags
+    from orchestration.writer_lock import WriterLockBusy
 
-        print(f"backfilling statistics years {args.first_year}–{args.last_year} with job {args.job}", flush=True)
-        config = {"ops": {"raw__ssb_observations": {"config": {"reload": not args.no_reload}}}}
-        result = run_pipeline(args.job, run_config=config, tags=year_range_tags(args.first_year, args.last_year))
-    else:
-        result = run_pipeline("full_pipeline" if args.command == "demo" else args.job)
+    lock = {"wait_for_lock": not args.no_wait, "command": "boligsosial " + " ".join(argv or sys.argv[1:])}
+    try:
+        if args.command == "backfill":
+            from orchestration.partitions import year_range_tags
+
+            print(f"backfilling statistics years {args.first_year}–{args.last_year} with job {args.job}", flush=True)
+            config = {"ops": {"raw__ssb_observations": {"config": {"reload": not args.no_reload}}}}
+            result = run_pipeline(args.job, run_config=config, tags=year_range_tags(args.first_year, args.last_year),
+                                  **lock)
+        else:
+            result = run_pipeline("full_pipeline" if args.command == "demo" else args.job, **lock)
+    except WriterLockBusy as err:
+        print(f"✘ refused (--no-wait): {err}", file=sys.stderr, flush=True)
+        return 2
     return summarise(result, started)
 
 

@@ -78,11 +78,25 @@ def failure_summary(result) -> list[str]:
 
 
 def run_pipeline(job_name: str = "full_pipeline", run_config: dict | None = None, quiet: bool = False,
-                 tags: dict | None = None):
+                 tags: dict | None = None, wait_for_lock: bool = True, command: str | None = None):
     """Execute a job in-process against an ephemeral instance; returns the Dagster result.
 
     The yearly-partitioned job runs over every statistics year unless `tags` name a partition range.
+    Every job writes the warehouse: the writer lock is taken before anything is built; another writer
+    is waited for (a progress line every 10 s) or, with `wait_for_lock=False`, refused at once
+    (`writer_lock.WriterLockBusy`, naming the holder).
     """
+    from orchestration import writer_lock
+
+    if writer_lock.held(settings.warehouse_path()) is not None:  # nested (a test running a job inside a run)
+        return _run(job_name, run_config, quiet, tags)
+    with writer_lock.WriterLock.for_warehouse(settings.warehouse_path()).acquire(
+            command=command or f"run_pipeline {job_name}", wait=wait_for_lock,
+            progress=None if quiet else (lambda line: print(f"{time.strftime('%H:%M:%S')}  {line}", flush=True))):
+        return _run(job_name, run_config, quiet, tags)
+
+
+def _run(job_name: str, run_config: dict | None, quiet: bool, tags: dict | None):
     import dagster as dg
 
     from orchestration.definitions import defs

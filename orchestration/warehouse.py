@@ -43,7 +43,15 @@ class WarehouseBuild:
         return self.path.with_suffix(".base.json")
 
     def ensure(self) -> Path:
-        """Create the build file on first use in a run: a copy of the published warehouse, or empty."""
+        """Create the build file on first use in a run: a copy of the published warehouse, or empty.
+
+        A run that did not come through `runner.run_pipeline` (the daemon's) takes the writer lock here,
+        before it copies anything; it is released at publication or discard (or when the process dies)."""
+        from orchestration import writer_lock
+
+        if writer_lock.held(self.published_path) is None:
+            _BUILD_LOCKS[self.run_id] = writer_lock.WriterLock.for_warehouse(self.published_path).acquire(
+                command=f"Dagster run {self.run_id}")
         self.build_dir.mkdir(parents=True, exist_ok=True)
         with _file_lock(self.build_dir / "build.lock"):
             if not self.path.exists():
@@ -88,6 +96,7 @@ class WarehouseBuild:
         self.published_path.parent.mkdir(parents=True, exist_ok=True)
         os.replace(self.path, self.published_path)
         self.base_marker.unlink(missing_ok=True)
+        _release_build_lock(self.run_id)
         return self.published_path
 
     def discard(self) -> None:
@@ -95,6 +104,16 @@ class WarehouseBuild:
         for p in (self.path, self.path.with_name(self.path.name + ".wal"), self.base_marker):
             with contextlib.suppress(FileNotFoundError):
                 p.unlink()
+        _release_build_lock(self.run_id)
+
+
+_BUILD_LOCKS: dict = {}  # run id -> the writer lock its build took (runs not started by the runner)
+
+
+def _release_build_lock(run_id: str) -> None:
+    lock = _BUILD_LOCKS.pop(run_id, None)
+    if lock is not None:
+        lock.release()
 
 
 class PublishConflict(RuntimeError):

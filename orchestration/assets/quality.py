@@ -226,9 +226,45 @@ def quality_digest(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     return dg.MaterializeResult(metadata=metadata)
 
 
+COMPLETENESS_CHECK = "completeness_vs_published"
+
+
+@dg.asset_check(
+    asset=dg.AssetKey(["raw", "ssb_observations"]),
+    name=COMPLETENESS_CHECK,
+    description="[ERROR] Completeness: cells per measure and statistics year compared with the published "
+                "warehouse (config/quality.yaml completeness_vs_published). A year that lost most of a measure's cells "
+                "fails, and nothing is published.",
+    blocking=True,
+)
+def completeness_vs_published(context: dg.AssetCheckExecutionContext,
+                              warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    from orchestration import settings
+    from orchestration.quality import completeness
+
+    config = load_quality_config().get("completeness_vs_published", {})
+    severity = dg.AssetCheckSeverity.WARN if config.get("severity") == "WARNING" else dg.AssetCheckSeverity.ERROR
+    before = completeness.published_cells(settings.warehouse_path())
+    if before is None:
+        return dg.AssetCheckResult(passed=True, severity=severity, metadata={"skipped": "no published warehouse yet"})
+    with warehouse.build(context).connect(read_only=True) as con:
+        after = completeness.cells(con)
+    lost = completeness.losses(before, after, float(config.get("max_loss_share", 0.5)), int(config.get("min_cells", 1)))
+    for loss in lost:
+        context.log.error(loss.message)
+    return dg.AssetCheckResult(
+        passed=not lost, severity=severity,
+        description="; ".join(loss.message for loss in lost) or None,
+        metadata={"measure_years_compared": len(before),
+                  "losses": dg.MetadataValue.json([{"measure": x.measure, "table": x.table_id, "years": list(x.years),
+                                                    "cells_before": x.before, "cells_after": x.after} for x in lost])})
+
+
 def build(assets: Sequence) -> tuple[list, list[dg.AssetChecksDefinition]]:
     """The quality assets and checks for a code location whose other assets are `assets`."""
     checks = build_checks(assets)
+    if dg.AssetKey(["raw", "ssb_observations"]) in _asset_keys(assets):
+        checks.append(completeness_vs_published)
     targets = sorted({key for c in checks for key in (spec.asset_key for spec in c.check_specs)},
                      key=lambda k: k.to_user_string())
     return [_findings_asset(targets), quality_digest], checks

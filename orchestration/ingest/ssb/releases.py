@@ -128,7 +128,10 @@ def load_release(con: duckdb.DuckDBPyConnection, table: dict, release: Release, 
     landing.land_bytes(SOURCE, f"{release.table_id}__{stamp}__table.json", release.info, release.origin,
                        {"table_id": release.table_id, "updated": release.updated, "synthetic": release.synthetic})
     total = 0
-    deleted = False
+    if reload and years:
+        # Once, before any document loads: deleting per document made the release's second query (07459's
+        # 80+) delete the first one's (the total) freshly loaded cells, and vice versa.
+        _delete_years(con, release, years)
     for query, payload in release.documents.items():
         landed, _ = landing.land_bytes(
             SOURCE, f"{release.table_id}__{stamp}__{query}.json", payload, release.origin,
@@ -157,9 +160,6 @@ def load_release(con: duckdb.DuckDBPyConnection, table: dict, release: Release, 
         if years is not None:
             keep = frame_years.isin(years)
             frame, frame_years = frame[keep], frame_years[keep]
-        if reload and years and not deleted:  # once per release: a second query must not delete the first's cells
-            _delete_years(con, release, years)
-            deleted = True
         rows = raw.append_frame(con, RAW_TABLE, frame)
         raw.record(con, landed, RAW_TABLE, "loaded", rows=rows, message=_years_note(years))
         total += rows
@@ -181,12 +181,26 @@ def _years_note(years: set[int] | None) -> str | None:
     return None if years is None else f"years {min(years)}–{max(years)}" if years else "no years"
 
 
-def _delete_years(con: duckdb.DuckDBPyConnection, release: Release, years: set[int]) -> None:
-    """A backfill with reload replaces the cells of those years from that release, nothing else."""
-    if relation_exists(con, f"raw.{RAW_TABLE}"):
-        con.execute(f"delete from raw.{RAW_TABLE} where table_id = ? and table_updated = ? "
-                    f"and try_cast(left(period, 4) as integer) in ({', '.join(str(int(y)) for y in years)})",
-                    [release.table_id, release.updated])
+def query_of(document: str) -> str:
+    """The configured query a document answers: a long answer comes in parts `<query>__partNNN`."""
+    return document.split("__part", 1)[0]
+
+
+def _delete_years(con: duckdb.DuckDBPyConnection, release: Release, years: set[int]) -> int:
+    """A reload replaces the cells of exactly what it reloads: this table, this release, the queries the
+    release brings (in whatever parts they came before) and these years. Returns the cells deleted."""
+    if not relation_exists(con, f"raw.{RAW_TABLE}"):
+        return 0
+    queries = sorted({query_of(name) for name in release.documents})
+    if not queries:
+        return 0
+    where = (f"table_id = ? and table_updated = ? "
+             f"and split_part(query_name, '__part', 1) in ({', '.join('?' for _ in queries)}) "
+             f"and try_cast(left(period, 4) as integer) in ({', '.join(str(int(y)) for y in sorted(years))})")
+    params = [release.table_id, release.updated, *queries]
+    deleted = con.execute(f"select count(*) from raw.{RAW_TABLE} where {where}", params).fetchone()[0]
+    con.execute(f"delete from raw.{RAW_TABLE} where {where}", params)
+    return deleted
 
 
 def write_contents_map(con: duckdb.DuckDBPyConnection, tables: list[dict]) -> None:
@@ -254,6 +268,7 @@ def ingest(con: duckdb.DuckDBPyConnection, years: list[int] | None = None, reloa
             release = live_release(table, client, None if reload or not stamps else max(stamps), window)
             releases = [release] if release else []
         rows, used = 0, 0
+        before = _cells(con, table["table_id"], window) if reload and window else None
         for release in releases:
             have = done.get((release.table_id, release.updated), set())
             if reload:
@@ -270,4 +285,19 @@ def ingest(con: duckdb.DuckDBPyConnection, years: list[int] | None = None, reloa
             used += 1
         loaded[table["table_id"]] = rows
         log(f"SSB {table['table_id']} {table['title']}: {used} release(s) loaded, {rows:,} cells")
+        if before is not None:  # a backfill says what it replaced, so it can be checked
+            after = _cells(con, table["table_id"], window)
+            for query, year in sorted(before.keys() | after.keys()):
+                log(f"  replaced {table['table_id']} {query} {year}: "
+                    f"{before.get((query, year), 0):,} → {after.get((query, year), 0):,} cells")
     return loaded
+
+
+def _cells(con: duckdb.DuckDBPyConnection, table_id: str, years: list[int]) -> dict[tuple[str, int], int]:
+    """(query, year) → cells of the table in raw, every release together."""
+    if not relation_exists(con, f"raw.{RAW_TABLE}"):
+        return {}
+    return {(q, y): n for q, y, n in con.execute(
+        f"select split_part(query_name, '__part', 1), try_cast(left(period, 4) as integer) as y, count(*) "
+        f"from raw.{RAW_TABLE} where table_id = ? and y in ({', '.join(str(int(y)) for y in years)}) group by all",
+        [table_id]).fetchall()}
