@@ -115,8 +115,10 @@ def summarise(result, started: float) -> int:
     warned = sum(1 for c in checks if not c.passed and c.severity == dg.AssetCheckSeverity.WARN)
     failed = len(checks) - passed - warned
     print()
+    published = any(e.is_step_success and e.step_key == "published_warehouse" for e in result.all_events)
     if not result.success:
-        print(f"✘ The run failed; the published warehouse was left as it was: {path}")
+        print("✘ The run failed; " + ("the warehouse was published, a step after publication failed" if published
+                                     else "the published warehouse was left as it was") + f": {path}")
         for event in result.all_events:
             if event.is_step_failure:
                 print(f"  step {event.step_key}: {failure_message(event.step_failure_data.error)}")
@@ -144,6 +146,13 @@ def summarise(result, started: float) -> int:
     for name, size in by_schema.get("marts", []):
         print(f"    marts.{name:<40}{size:>10,} rows")
     print(f"  checks: {passed} passed, {warned} warnings (published and reported), {failed} failed")
+    served = _served(result)
+    if "postgres_marts" in served:
+        print(f"  PostgreSQL: marts published to {served['postgres_marts']['target'].value}")
+    else:
+        print("  PostgreSQL: skipped (BOLIGSOSIAL_POSTGRES_URL is not set)")
+    if "exports" in served:
+        print(f"  exports: {served['exports']['path'].value} (Parquet, CSV, manifest.json)")
     digest = _latest_digest(since=started)
     print(f"  quality digest: {digest}" if digest else
           "  quality digest: nothing new for the working group, none sent" if not os.environ.get(
@@ -152,6 +161,13 @@ def summarise(result, started: float) -> int:
     print(f"  query it (read-only, also while a load runs):\n    {Path(sys.executable)} -c \"import duckdb; "
           f"print(duckdb.connect('{path}', read_only=True).sql('select * from marts.rpt_goal_attainment'))\"")
     return 0
+
+
+def _served(result) -> dict:
+    """Metadata of this run's serving materializations, by asset key."""
+    return {e.asset_key.to_user_string(): e.materialization.metadata
+            for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() in
+            ("postgres_marts", "exports")}
 
 
 def dbt_docs() -> int:
@@ -198,9 +214,17 @@ def main(argv: list[str] | None = None) -> int:
     backfill.add_argument("--no-reload", action="store_true",
                           help="only load years not loaded before (default: replace the years' cells)")
     sub.add_parser("dbt-docs", help="dbt docs generate against a copy of the published warehouse")
+    sub.add_parser("publish-postgres", help="copy the published marts to BOLIGSOSIAL_POSTGRES_URL (schema marts)")
+    sub.add_parser("postgres-reader-role", help="create the read-only BI role (BOLIGSOSIAL_POSTGRES_READER, "
+                                                "password from BOLIGSOSIAL_POSTGRES_READER_PASSWORD)")
+    sub.add_parser("export", help="write Parquet/CSV exports and manifest.json to BOLIGSOSIAL_EXPORTS")
     args = parser.parse_args(argv)
     if args.command == "dbt-docs":
         return dbt_docs()
+    if args.command in ("publish-postgres", "postgres-reader-role", "export"):
+        from orchestration.serve import commands
+
+        return getattr(commands, args.command.replace("-", "_"))()
     _configure_logging()
     started = time.time()
     mode = settings.source_mode()

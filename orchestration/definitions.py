@@ -10,7 +10,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from orchestration.assets import dbt as dbt_assets_module
-from orchestration.assets import files, klass, publish, quality, ssb
+from orchestration.assets import files, klass, publish, quality, serve, ssb
 from orchestration.jobs import ALL_JOBS
 from orchestration.project import dbt_executable, dbt_project
 from orchestration.resources import WarehouseResource
@@ -44,7 +44,7 @@ with warnings.catch_warnings():
 quality_assets, quality_checks = quality.build(all_assets)
 
 defs = dg.Definitions(
-    assets=[*all_assets, *quality_assets],
+    assets=[*all_assets, *quality_assets, serve.postgres_marts, serve.exports],
     asset_checks=[*quality_checks, *freshness_checks],
     jobs=ALL_JOBS,
     schedules=ALL_SCHEDULES,
