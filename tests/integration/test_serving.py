@@ -140,12 +140,12 @@ def test_demo_publishes_every_mart_with_contract_types_keys_indexes_and_comments
         synthetic, tables = con.execute("select synthetic, tables from marts.publication_info").fetchone()
         assert synthetic is True and tables == duck
         # the same figures as DuckDB, not only the same counts
-        pg_value = con.execute("select value from marts.rpt_goal_attainment where indicator_id = 'botid' "
+        pg_value = con.execute("select change_pct from marts.rpt_goal_attainment where indicator_id = 'botid' "
                                "and period = 'report'").fetchone()[0]
         leftovers = con.execute("select nspname from pg_namespace where nspname like 'marts\\_\\_%'").fetchall()
         assert leftovers == []
     with duckdb.connect(str(pg.warehouse), read_only=True) as con:
-        assert con.execute("select value from marts.rpt_goal_attainment where indicator_id = 'botid' "
+        assert con.execute("select change_pct from marts.rpt_goal_attainment where indicator_id = 'botid' "
                            "and period = 'report'").fetchone()[0] == pytest.approx(pg_value, rel=1e-12)
 
 
