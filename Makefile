@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test bench dev demo-data docs clean
+.PHONY: demo test test-fast bench dev demo-data docs clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "boligsosial needs Python >= 3.11")'
@@ -17,8 +17,11 @@ $(STAMP): requirements.lock pyproject.toml
 demo: $(STAMP)  ## run the whole pipeline on the embedded demo data and publish the warehouse
 	@$(BIN)/boligsosial demo
 
-test: $(STAMP)  ## run the test suite
+test: $(STAMP)  ## run the whole test suite: unit, integration and e2e
 	@$(BIN)/python -m pytest
+
+test-fast: $(STAMP)  ## the loop while changing code: unit and integration tests, no pipeline runs
+	@$(BIN)/python -m pytest -m "unit or integration"
 
 bench: $(STAMP)  ## measure cold and warm runs and peak memory; writes docs/benchmarks.md
 	@$(BIN)/python scripts/benchmark.py
@@ -28,7 +31,7 @@ dev: $(STAMP)  ## the Dagster UI (http://127.0.0.1:3000) and daemon: schedules, 
 	@mkdir -p $(DAGSTER_HOME) && cp deploy/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 	@DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -w workspace.yaml
 
-demo-data: $(STAMP)  ## regenerate data/demo from the deterministic generator
+demo-data: $(STAMP)  ## regenerate data/demo from the deterministic generator in tools/demo_data (byte-identical)
 	@$(BIN)/python scripts/generate_demo_data.py
 
 docs: $(STAMP)  ## dbt docs for the published warehouse

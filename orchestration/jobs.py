@@ -8,7 +8,7 @@ import dagster as dg
 WRITER_TAGS = {"boligsosial/warehouse-writer": "true"}
 
 SSB_SOURCES = dg.AssetSelection.groups("raw_ssb")
-KLASS_SOURCES = dg.AssetSelection.groups("raw_klass")
+KLASS_SOURCES = dg.AssetSelection.groups("raw_klass", "reference")  # KLASS and the crosswalk derived from it
 FILE_SOURCES = dg.AssetSelection.groups("raw_files")
 MONTHLY_SOURCES = dg.AssetSelection.groups("raw_monthly")
 # The models, checks, quality register and publication downstream of whatever a job loads.

@@ -70,8 +70,8 @@ def _latest_partition(last_period: str | None) -> str:
 def ssb_updated_sensor(context: dg.SensorEvaluationContext):
     if settings.source_mode() != "live":
         return dg.SkipReason("BOLIGSOSIAL_SOURCE is not 'live': nothing to ask SSB")
-    from orchestration.assets.ssb import load_table_config
-    from orchestration.sources.ssb import SsbClient
+    from orchestration.ingest.ssb.releases import load_table_config
+    from orchestration.ingest.ssb.client import SsbClient
 
     client = SsbClient(base_url=settings.ssb_api_url(), max_retries=2)
     known: dict[str, str] = json.loads(context.cursor) if context.cursor else _loaded_stamps()

@@ -127,6 +127,15 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def relation_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether `schema.name` is a table or a view (information_schema.tables lists both in DuckDB)."""
+    schema, _, table = name.partition(".")
+    row = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
+    ).fetchone()
+    return bool(row and row[0])
+
+
 def open_published(path: Path | None = None) -> duckdb.DuckDBPyConnection:
     """A read-only connection to the published warehouse, as BI opens it."""
     from orchestration import settings

@@ -38,7 +38,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from orchestration import harmonise  # noqa: E402
+from orchestration.reference import crosswalk as harmonise  # noqa: E402
+from tools.crosswalk_csv import crosswalk_csv_text  # noqa: E402
 
 SOURCES = Path(__file__).resolve().parent / "klass_sources"
 CHANGES_CSV = SOURCES / "klass_131_changes_2008_2024.csv"
@@ -265,7 +266,7 @@ def build() -> dict[str, str]:
     crosswalk = harmonise.build_crosswalk(
         harmonise.load_changes(changes), codes_doc, reference_date=CURRENT_DATE
     )
-    files["municipality_crosswalk_2024.csv"] = harmonise.crosswalk_csv_text(crosswalk)
+    files["municipality_crosswalk_2024.csv"] = crosswalk_csv_text(crosswalk)
     return files
 
 

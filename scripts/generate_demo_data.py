@@ -1,4 +1,4 @@
-"""Regenerate the embedded demo data in data/demo/ from the deterministic synthetic world.
+"""Regenerate the embedded demo data in data/demo/ from the deterministic synthetic world (tools/demo_data).
 
 Run it with `make demo-data`. The output is byte-identical on every run (fixed seed, fixed timestamps),
 so a diff after regeneration means the generator changed.
@@ -14,11 +14,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from orchestration import settings  # noqa: E402
-from orchestration.demo_data.world import DemoWorld  # noqa: E402
+from tools.demo_data.world import DemoWorld  # noqa: E402
 
 
 def generate(out_dir: Path, klass_dir: Path | None = None) -> list[Path]:
-    from orchestration.demo_data import husbanken_files, kmd_survey_files, programme_report_files, ssb_files
+    from tools.demo_data import husbanken_files, kmd_survey_files, programme_report_files, ssb_files
 
     world = DemoWorld(klass_dir)
     if out_dir.exists():

@@ -1,20 +1,37 @@
-"""Shared fixtures: every test that builds a warehouse gets its own directory and environment."""
+"""Shared fixtures: every test that builds a warehouse gets its own directory and environment.
+
+Tests live by kind, and the folder gives the marker (`pytest -m unit`, `-m "unit or integration"`):
+unit/ (no DuckDB file, dbt, Dagster run or server), integration/ (real DuckDB, dbt, Dagster
+definitions, local HTTP/SMTP servers, on small data), e2e/ (real pipeline runs)."""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import duckdb
 import pytest
+from repo_paths import TESTS_DIR
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 # Network retries stay real in tests, only faster: read when the definitions are imported.
 os.environ.setdefault("BOLIGSOSIAL_HTTP_BACKOFF", "0.01")
 os.environ.setdefault("BOLIGSOSIAL_STEP_RETRY_DELAY", "0")
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DIR = REPO_ROOT.parent / "shared"
+KINDS = ("unit", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(config, items):
+    parallel = config.pluginmanager.hasplugin("xdist")
+    for item in items:
+        kind = item.path.relative_to(TESTS_DIR).parts[0]
+        if kind not in KINDS:
+            raise pytest.UsageError(f"{item.nodeid}: a test lives in tests/unit, tests/integration or tests/e2e")
+        item.add_marker(kind)
+        if parallel:
+            # With `-n 2 --dist loadgroup`: a module stays on one worker (its module-scoped servers and
+            # warehouses are built once), and every user of the session's demo warehouse on the same one.
+            group = "demo_warehouse" if "demo_warehouse" in item.fixturenames else item.path.name
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="module")

@@ -7,15 +7,12 @@ file never fails the run (earlier good data stays); it is reported in the metada
 inbox (data/demo/inbox) is read in demo mode but never emptied.
 """
 
-from pathlib import Path
-
 import dagster as dg
-import duckdb
 
-from orchestration import settings
+from orchestration.ingest.files.inbox import import_inboxes
 from orchestration.partitions import monthly_partitions
 from orchestration.resources import WarehouseResource
-import importlib
+from orchestration.warehouse import relation_exists
 
 SOURCES = {
     "husbanken_instruments": ("husbanken", "Husbanken's instrument statistics (startlån, tilskudd, bostøtte …)"),
@@ -23,31 +20,6 @@ SOURCES = {
     "kmd_survey": ("kmd_survey", "The KMD survey «Bruk av kommunale boliger» per municipality"),
     "programme_municipalities": ("programme_list", "The programme municipalities with programme and validity"),
 }
-
-
-def inboxes() -> list[tuple[Path, bool]]:
-    """(inbox, keep files there?) in reading order."""
-    found = []
-    if settings.source_mode() == "demo":
-        found.append((settings.demo_data_dir() / "inbox", True))
-    found.append((settings.inbox_dir(), False))
-    return [(path, keep) for path, keep in found if path.is_dir()]
-
-
-def import_source(con: duckdb.DuckDBPyConnection, module_name: str, log=print) -> list:
-    """Import one source's inboxes; its importer (and openpyxl) load only when a run needs them."""
-    module = importlib.import_module(f"orchestration.sources.{module_name}")
-    reports = []
-    for inbox, keep in inboxes():
-        report = module.import_inbox(con, inbox)
-        reports.append(report)
-        log(report.summary())
-        if not keep:
-            for outcome in [*report.loaded, *report.skipped, *report.rejected]:
-                dropped = inbox / outcome.file
-                if dropped.exists() and Path(outcome.landed_path).exists():
-                    dropped.unlink()  # the landing zone keeps it, as received
-    return reports
 
 
 def _file_asset(table: str, module_name: str, description: str) -> dg.AssetsDefinition:
@@ -64,7 +36,7 @@ def _file_asset(table: str, module_name: str, description: str) -> dg.AssetsDefi
                     check_specs=[dg.AssetCheckSpec("files_accepted", asset=["raw", table])])
     def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         with warehouse.build(context).connect() as con:
-            reports = import_source(con, module_name, log=context.log.info)
+            reports = import_inboxes(con, module_name, log=context.log.info)
         loaded = [o.file for r in reports for o in r.loaded]
         rejected = {o.file: o.messages for r in reports for o in r.rejected}
         for file, messages in rejected.items():
@@ -95,16 +67,12 @@ file_assets = [_file_asset(table, module_name, text) for table, (module_name, te
 def husbanken_monthly(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     month = context.partition_key[:7]
     with warehouse.build(context).connect() as con:
-        import_source(con, "husbanken", log=context.log.info)
+        import_inboxes(con, "husbanken", log=context.log.info)
         rows = con.execute(
             "select count(*) from raw.husbanken_instruments_current where grain = 'month' and period = ?", [month]
-        ).fetchone()[0] if _exists(con, "husbanken_instruments_current") else 0
+        ).fetchone()[0] if relation_exists(con, "raw.husbanken_instruments_current") else 0
     yield dg.MaterializeResult(metadata={"month": month, "rows": rows})
     yield dg.AssetCheckResult(check_name="month_present", passed=rows > 0, severity=dg.AssetCheckSeverity.WARN,
                               metadata={"rows": rows},
                               description=f"Husbanken's monthly rows for {month} are in the warehouse.")
 
-
-def _exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute("select count(*) from duckdb_views() where schema_name='raw' and view_name=?",
-                            [name]).fetchone()[0])

@@ -19,7 +19,8 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from orchestration.quality.gx_runner import Suite, load_quality_config, load_suites
+from orchestration.quality.config import load_quality_config
+from orchestration.quality.suites import Suite, load_suites
 from orchestration.resources import WarehouseResource
 
 FINDINGS_KEY = dg.AssetKey(["quality", "findings"])
@@ -57,7 +58,7 @@ def _suite_check(suite: Suite, asset_key: dg.AssetKey) -> dg.AssetChecksDefiniti
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
         from orchestration.quality import store
-        from orchestration.quality.gx_runner import run_suite
+        from orchestration.quality.gx import run_suite
 
         build = warehouse.build(context)
         run_id = context.op_execution_context.run_id

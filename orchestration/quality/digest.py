@@ -7,7 +7,8 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from orchestration.alerts import Digest, Finding, FollowUp
+from orchestration.alerts.model import Digest, Finding, FollowUp
+from orchestration.warehouse import relation_exists
 
 
 def _opt(value):
@@ -37,20 +38,13 @@ def _finding(r: dict) -> Finding:
     )
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute(
-        "select count(*) from information_schema.tables where table_schema = 'quality' and table_name = ?",
-        [name]).fetchone()[0])
-
-
 def digest_for_run(con: duckdb.DuckDBPyConnection, run_id: str, warehouse: str) -> Digest:
     synthetic = False
-    if con.execute("select count(*) from information_schema.tables where table_schema = 'raw' "
-                   "and table_name = 'load_log'").fetchone()[0]:
+    if relation_exists(con, "raw.load_log"):
         synthetic = bool(con.execute("select coalesce(bool_or(synthetic), false) from raw.load_log").fetchone()[0])
     digest = Digest(run_id=run_id, generated_at=dt.datetime.now().astimezone(), warehouse=warehouse,
                     synthetic=synthetic)
-    if not (_has_table(con, "digest_log") and _has_table(con, "findings")):
+    if not (relation_exists(con, "quality.digest_log") and relation_exists(con, "quality.findings")):
         return digest
     rows = con.execute(
         """

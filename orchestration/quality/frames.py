@@ -5,8 +5,9 @@ own here (a municipality × year table of skjema 13, the KMD survey beside IPLOS
 and the suite in `expectations/` states the rule. A builder returns a DataFrame, or a string starting with
 "skipped:" when a table it needs is not in the warehouse.
 
-Municipality structure: the KLASS tables the pipeline loads (`raw.klass_municipality_codes`,
-`raw.klass_crosswalk`), or, before they exist, the KLASS extract committed in `data/reference/klass`.
+Municipality structure: the KLASS codes the pipeline loads (`raw.klass_municipality_codes`, or before
+they exist the KLASS extract committed in `data/reference/klass`) and the one harmonisation,
+`reference.municipality_crosswalk`.
 Sources that report in the structure of their year (the KMD survey, Husbanken) are mapped onto the
 current structure with the crosswalk before they are compared with KOSTRA: merges add up, splits cannot
 be compared without an allocation key and are left out (and said so in the frame's notes).
@@ -23,27 +24,12 @@ import numpy as np
 import pandas as pd
 
 from orchestration import settings
+from orchestration.reference.crosswalk import TABLE as CROSSWALK_TABLE
+from orchestration.reference.groupings import county_name, size_class, size_label
+from orchestration.warehouse import relation_exists
 
 BUILDERS: dict[str, Callable] = {}
 OPEN_END = "9999-12-31"
-
-# County (fylke) names by the two first digits of a municipality code, every structure since 2008
-# (2020 and 2024 reforms included; no two-digit code has meant two different counties).
-COUNTY_NAMES = {
-    "01": "Østfold", "02": "Akershus", "03": "Oslo", "04": "Hedmark", "05": "Oppland", "06": "Buskerud",
-    "07": "Vestfold", "08": "Telemark", "09": "Aust-Agder", "10": "Vest-Agder", "11": "Rogaland",
-    "12": "Hordaland", "14": "Sogn og Fjordane", "15": "Møre og Romsdal", "16": "Sør-Trøndelag",
-    "17": "Nord-Trøndelag", "18": "Nordland", "19": "Troms", "20": "Finnmark", "30": "Viken", "31": "Østfold",
-    "32": "Akershus", "33": "Buskerud", "34": "Innlandet", "38": "Vestfold og Telemark", "39": "Vestfold",
-    "40": "Telemark", "42": "Agder", "46": "Vestland", "50": "Trøndelag", "54": "Troms og Finnmark",
-    "55": "Troms", "56": "Finnmark",
-}
-SIZE_LABELS = {"small": "liten", "medium": "mellomstor", "large": "stor", "unknown": "ukjent størrelse"}
-
-
-def county_name(code: str) -> str:
-    return f"{COUNTY_NAMES[code]} (fylke)" if code in COUNTY_NAMES else f"fylke {code}"
-
 
 def builder(name: str):
     def register(fn):
@@ -59,8 +45,6 @@ def build(name: str, con: duckdb.DuckDBPyConnection, config: dict, **params) -> 
 
 
 def _exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    from orchestration.quality.gx_runner import relation_exists
-
     return relation_exists(con, name)
 
 
@@ -87,12 +71,6 @@ def _reference_codes_file() -> pd.DataFrame:
     ])
 
 
-@lru_cache(maxsize=1)
-def _reference_crosswalk_file() -> pd.DataFrame:
-    return pd.read_csv(settings.REFERENCE_DATA_DIR / "klass" / "municipality_crosswalk_2024.csv",
-                       dtype={"reported_code": str, "reference_code": str, "weight_kind": str, "year": int})
-
-
 def klass_codes(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, str]:
     """Municipality codes with validity (valid_to exclusive, open end 9999-12-31) and where they came from."""
     if _exists(con, "raw.klass_municipality_codes"):
@@ -108,22 +86,21 @@ def klass_codes(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, str]:
     return frame, source
 
 
-def klass_crosswalk(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, str]:
-    if _exists(con, "raw.klass_crosswalk"):
-        frame = con.execute("select year, reported_code, reference_code, weight_kind from raw.klass_crosswalk").df()
-        source = "raw.klass_crosswalk"
-    else:
-        frame, source = _reference_crosswalk_file().copy(), "data/reference/klass/municipality_crosswalk_2024.csv"
-    frame["year"] = frame["year"].astype(int)
-    return frame[["year", "reported_code", "reference_code", "weight_kind"]], source
+def klass_crosswalk(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Per year and code as reported: its reference code and weight kind, from the one harmonisation
+    (`reference.municipality_crosswalk`, written by `reference.crosswalk`); empty before KLASS has loaded."""
+    if not _exists(con, CROSSWALK_TABLE):
+        return pd.DataFrame({"year": pd.Series(dtype=int), "reported_code": pd.Series(dtype=str),
+                             "reference_code": pd.Series(dtype=str), "weight_kind": pd.Series(dtype=str)})
+    # one row per reported code: a split's several targets are excluded from comparisons anyway
+    return con.execute(f"""
+        select year, reported_code, min(reference_code) as reference_code,
+               min(weight_kind) as weight_kind  -- a split's rows all say 'split'
+        from {CROSSWALK_TABLE} group by all""").df().astype({"year": int})
 
 
 def codes_at(codes: pd.DataFrame, date: str) -> set[str]:
     return set(codes[(codes.valid_from <= date) & (codes.valid_to > date)].code)
-
-
-def codes_during(codes: pd.DataFrame, year: int) -> set[str]:
-    return set(codes[(codes.valid_from <= f"{year}-12-31") & (codes.valid_to > f"{year}-01-01")].code)
 
 
 def current_codes(codes: pd.DataFrame) -> set[str]:
@@ -154,7 +131,7 @@ def to_reference(frame: pd.DataFrame, con: duckdb.DuckDBPyConnection, code: str 
     (`detect_structure`); only the former are mapped through the crosswalk.
     """
     codes, _ = klass_codes(con)
-    crosswalk, _ = klass_crosswalk(con)
+    crosswalk = klass_crosswalk(con)
     out = []
     for y, part in frame.groupby(year, sort=True):
         part = part.copy()
@@ -165,11 +142,8 @@ def to_reference(frame: pd.DataFrame, con: duckdb.DuckDBPyConnection, code: str 
             part["weight_kind"] = "identity"
             out.append(part)
             continue
-        kinds = cw.groupby("reported_code").agg(
-            reference_code=("reference_code", "first"), n=("reference_code", "nunique"),
-            weight_kind=("weight_kind", "first"))
-        kinds.loc[kinds.n > 1, "weight_kind"] = "split"
-        part = part.merge(kinds[["reference_code", "weight_kind"]], left_on=code, right_index=True, how="left")
+        kinds = cw.set_index("reported_code")[["reference_code", "weight_kind"]]
+        part = part.merge(kinds, left_on=code, right_index=True, how="left")
         part["weight_kind"] = part["weight_kind"].fillna("unknown")
         part["reference_code"] = part["reference_code"].fillna(part[code])
         out.append(part)
@@ -178,17 +152,11 @@ def to_reference(frame: pd.DataFrame, con: duckdb.DuckDBPyConnection, code: str 
     return pd.concat(out, ignore_index=True)
 
 
-def size_class(population: float | None) -> str:
-    if population is None or pd.isna(population):
-        return "unknown"
-    return "small" if population < 5000 else "medium" if population < 20000 else "large"
-
-
 def _population(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    if not _exists(con, "staging.stg_ssb__population"):
+    if not _exists(con, "intermediate.int_population_pivoted_by_age"):
         return pd.DataFrame(columns=["municipality_code", "year", "population"])
     return con.execute(
-        "select municipality_code, population_date_year as year, population from staging.stg_ssb__population"
+        "select municipality_code, population_date_year as year, population from intermediate.int_population_pivoted_by_age"
     ).df()
 
 
@@ -203,7 +171,7 @@ def current_rows(con, config, table: str, columns: str = "*") -> pd.DataFrame:
 
 
 @builder("kostra_wide")
-def kostra_wide(con, config, measures: list[str], table: str = "staging.stg_ssb__kostra_values",
+def kostra_wide(con, config, measures: list[str], table: str = "intermediate.int_kostra_values_latest_release",
                 derived: dict[str, str] | None = None) -> pd.DataFrame:
     """Municipality × year, one column per measure (null where not reported), plus derived columns."""
     present = {m for (m,) in con.execute(f"select distinct measure from {table}").fetchall()}
@@ -233,11 +201,11 @@ def kmd_iplos(con, config) -> pd.DataFrame | str:
     if survey.empty:
         return f"skipped: no {cfg['survey_measure']} for {cfg['survey_year']} in {survey_table}"
     iplos = con.execute(
-        "select municipality_code, year, value from staging.stg_ssb__kostra_values "
+        "select municipality_code, year, value from intermediate.int_kostra_values_latest_release "
         "where measure = ? and year = ? and value is not null",
         [cfg["iplos_measure"], int(cfg["iplos_year"])]).df()
     if iplos.empty:
-        return f"skipped: no {cfg['iplos_measure']} for {cfg['iplos_year']} in staging.stg_ssb__kostra_values"
+        return f"skipped: no {cfg['iplos_measure']} for {cfg['iplos_year']} in intermediate.int_kostra_values_latest_release"
 
     notes: list[str] = []
     codes, _ = klass_codes(con)
@@ -324,10 +292,10 @@ def bostotte_pairs(con, config) -> pd.DataFrame | str:
     if state.empty:
         return f"skipped: no {cfg['husbanken_instrument']}/{cfg['husbanken_measure']} rows in {table}"
     municipal = con.execute(
-        "select municipality_code, year, value from staging.stg_ssb__kostra_values "
+        "select municipality_code, year, value from intermediate.int_kostra_values_latest_release "
         "where measure = ? and value is not null", [cfg["municipal_measure"]]).df()
     if municipal.empty:
-        return f"skipped: no {cfg['municipal_measure']} in staging.stg_ssb__kostra_values"
+        return f"skipped: no {cfg['municipal_measure']} in intermediate.int_kostra_values_latest_release"
     state = to_reference(state, con)
     municipal = to_reference(municipal, con)
     state = state[state.weight_kind != "split"].groupby(["reference_code", "year"]).agg(state=("value", "sum"))
@@ -342,7 +310,7 @@ def bostotte_pairs(con, config) -> pd.DataFrame | str:
 
 
 @builder("yoy_changes")
-def yoy_changes(con, config, table: str = "staging.stg_ssb__kostra_values") -> pd.DataFrame | str:
+def yoy_changes(con, config, table: str = "intermediate.int_kostra_values_latest_release") -> pd.DataFrame | str:
     """Each configured measure's value beside the previous year's, with the measure's limits and the known
     series break (if any) the change falls on."""
     measures: dict = config["yoy"].get("measures") or {}
@@ -379,7 +347,7 @@ def yoy_changes(con, config, table: str = "staging.stg_ssb__kostra_values") -> p
     population = _population(con)
     frame = frame.merge(population, on=["municipality_code", "year"], how="left")
     frame["size_class"] = frame.population.map(size_class)
-    frame["size_label"] = frame.size_class.map(SIZE_LABELS)
+    frame["size_label"] = frame.size_class.map(size_label)
     return frame
 
 

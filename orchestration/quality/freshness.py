@@ -32,6 +32,7 @@ import duckdb
 import pandas as pd
 
 from orchestration.quality import store
+from orchestration.warehouse import relation_exists
 
 KIND = "stale_source"
 NATIONAL = "0000"
@@ -152,12 +153,6 @@ def due_month(today: dt.date, max_lag_months: int) -> tuple[int, int]:
     return index // 12, index % 12 + 1
 
 
-def _exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    schema, _, table = name.partition(".")
-    return bool(con.execute("select count(*) from information_schema.tables where table_schema = ? "
-                            "and table_name = ?", [schema, table]).fetchone()[0])
-
-
 def _yearly(con, rule: SourceRule, today: dt.date) -> Freshness:
     p = rule.params
     due = due_year(today, str(p.get("due", "01-01")), int(p.get("lag_years", 0)))
@@ -166,7 +161,7 @@ def _yearly(con, rule: SourceRule, today: dt.date) -> Freshness:
     newest = con.execute(
         "select max(try_cast(left(period, 4) as integer)) from raw.ssb_observations "
         "where table_id = ? and value is not null", [table_id]).fetchone()[0]
-    if _exists(con, "raw.ssb_table_versions"):
+    if relation_exists(con, "raw.ssb_table_versions"):
         release = con.execute("select max(updated), max(loaded_at) from raw.ssb_table_versions where table_id = ?",
                               [table_id]).fetchone()
         result.details = {"release": release[0], "release_loaded_at": str(release[1]) if release[1] else None}
@@ -213,7 +208,7 @@ def _loaded_within(con, rule: SourceRule, today: dt.date) -> Freshness:
 
 
 def evaluate(con: duckdb.DuckDBPyConnection, rule: SourceRule, today: dt.date) -> Freshness:
-    if not _exists(con, rule.table):
+    if not relation_exists(con, rule.table):
         due = {"yearly": lambda: str(due_year(today, str(rule.params.get("due", "01-01")),
                                               int(rule.params.get("lag_years", 0)))),
                "monthly": lambda: "{:04d}-{:02d}".format(*due_month(today, int(rule.params["max_lag_months"]))),

@@ -27,7 +27,7 @@ import duckdb
 import pandas as pd
 
 from orchestration import settings
-from orchestration.quality.gx_runner import as_float
+from orchestration.quality.findings import as_float
 
 FOLLOWUP_COLUMNS = ["finding_id", "status", "cause", "owner", "deadline", "note"]
 REQUIRED_FOLLOWUP_COLUMNS = ["finding_id", "status"]
@@ -421,7 +421,7 @@ def _name(code, names: dict[str, str]) -> str | None:
     if code == "0000":
         return "Hele landet"
     if len(code) == 2:
-        from orchestration.quality.frames import county_name
+        from orchestration.reference.groupings import county_name
 
         return county_name(code)
     return names.get(code)

@@ -1,0 +1,57 @@
+-- The members of report table 5.7's groups (rpt_programme_comparison): each municipality of the cohort
+-- structure (var programme_cohort_year, the report's 2019 codes: int_cohort_indicator_value) with its
+-- values in the start and end years of the report period, placed in the total, its size class, its
+-- programme group and their combination by its groups in the END year (size class from that year's
+-- population, the programme cohort) — fixed groups, so a change compares the same municipalities.
+-- is_matched: a value in both years, the matched set a change is computed over.
+with values as (
+    select * from {{ ref('int_cohort_indicator_value') }}
+    where year in ({{ var('report_period_start') }}, {{ var('report_period_end') }})
+),
+
+end_year_groups as (
+    select municipality_code, size_class, in_programme_cohort
+    from {{ ref('int_cohort_municipality_year') }}
+    where year = {{ var('report_period_end') }}
+),
+
+members as (
+    select
+        v.indicator_id, v.year, v.municipality_code, v.value, v.numerator, v.denominator, v.synthetic,
+        count(v.value) over (partition by v.indicator_id, v.municipality_code) = 2 as is_matched,
+        g.size_class, case when g.in_programme_cohort then 'in' else 'out' end as programme
+    from values v
+    inner join end_year_groups g on g.municipality_code = v.municipality_code
+),
+
+grouped as (
+    select indicator_id, year, 'total' as group_type, 'all' as size_class, 'all' as programme,
+           municipality_code, value, numerator, denominator, synthetic, is_matched
+    from members
+    union all
+    select indicator_id, year, 'size_class', size_class, 'all', municipality_code, value, numerator, denominator,
+           synthetic, is_matched
+    from members where size_class is not null
+    union all
+    select indicator_id, year, 'programme', 'all', programme, municipality_code, value, numerator, denominator,
+           synthetic, is_matched
+    from members
+    union all
+    select indicator_id, year, 'size_class_programme', size_class, programme, municipality_code, value, numerator,
+           denominator, synthetic, is_matched
+    from members where size_class is not null
+)
+
+select
+    cast(indicator_id as varchar)                                       as indicator_id,
+    cast(year as integer)                                               as year,
+    cast(group_type as varchar)                                         as group_type,
+    cast(size_class as varchar)                                         as size_class,
+    cast(programme as varchar)                                          as programme,
+    cast(municipality_code as varchar)                                  as municipality_code,
+    cast(value as double)                                               as value,
+    cast(numerator as double)                                           as numerator,
+    cast(denominator as double)                                         as denominator,
+    synthetic,
+    is_matched
+from grouped

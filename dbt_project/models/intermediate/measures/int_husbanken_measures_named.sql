@@ -1,0 +1,45 @@
+-- Husbanken's yearly instruments as measures of the vocabulary (seeds/measures.csv), with the total over
+-- purposes of a measure split by purpose (households_purchase, households_refinancing, … → households)
+-- unless the export carried the total itself. A total over purposes follows sum_of_parts like months.
+-- The measure name comes from seeds/husbanken_measures.csv (instrument, measure as received → measure
+-- id), an inner join: a received measure without a row there is caught by the test on this model.
+with by_year as (
+    select * from {{ ref('int_husbanken_instruments_summed_to_year') }}
+),
+
+names as (
+    select * from {{ ref('husbanken_measures') }}
+),
+
+purpose_totals as (
+    select
+        municipality_code, year, instrument,
+        regexp_replace(measure, '_(purchase|refinancing|improvement|construction)$', '') as measure,
+        {{ sum_of_parts('value', 'status_symbol') }}                    as value,
+        case when count(value) < count(*) then min(status_symbol) end   as status_symbol,
+        max(received_at)                                                as received_at,
+        bool_or(synthetic)                                              as synthetic
+    from by_year
+    where regexp_matches(measure, '_(purchase|refinancing|improvement|construction)$')
+    group by all
+),
+
+with_totals as (
+    select * from by_year
+    union all
+    select * from purpose_totals t
+    where not exists (
+        select 1 from by_year b
+        where b.municipality_code = t.municipality_code and b.year = t.year
+          and b.instrument = t.instrument and b.measure = t.measure)
+)
+
+select
+    'Husbanken'                                                         as source,
+    n.measure_id                                                        as measure,
+    w.municipality_code, w.year, w.value, w.status_symbol,
+    'received ' || strftime(w.received_at, '%Y-%m-%d')                  as vintage,
+    w.synthetic,
+    true                                                                as is_additive
+from with_totals w
+inner join names n on n.instrument = w.instrument and n.measure = w.measure

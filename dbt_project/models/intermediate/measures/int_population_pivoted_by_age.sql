@@ -1,0 +1,34 @@
+-- Population per municipality on 1 January (table 07459), newest release, pivoted to the total and
+-- those 80 years and over.
+-- Only the newest release of each cell counts (a re-published table must not be added twice).
+with observations as (
+    select * from {{ ref('stg_ssb__observations') }}
+    where table_id = '07459'
+      and regexp_matches(region_code, '^[0-9]{4}$')
+      and value is not null
+),
+
+latest as (
+    select *
+    from observations
+    qualify rank() over (partition by region_code, year order by table_updated desc) = 1
+),
+
+ages as (
+    select
+        region_code                                                 as municipality_code,
+        year,
+        json_extract_string(dimensions, '$.Alder')                  as age_code,
+        value,
+        synthetic
+    from latest
+)
+
+select
+    municipality_code,
+    year                                                            as population_date_year,
+    sum(case when age_code is null then value end)                  as population,
+    sum(case when age_code is not null then value end)              as population_80_plus,
+    bool_or(synthetic)                                              as synthetic
+from ages
+group by municipality_code, year

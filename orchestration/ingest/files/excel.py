@@ -1,0 +1,322 @@
+"""Safe reading of the spreadsheets and CSV files people drop in the inbox.
+
+Spreadsheets arrive from outside (Husbanken's Qlik app, survey tools, municipalities), so they are
+treated as untrusted input:
+
+- only .xlsx (Office Open XML without macros) and .csv are read; .xlsm / files carrying a
+  `vbaProject.bin` and legacy binary .xls are refused;
+- the zip is inspected before openpyxl sees it: a size cap on the file, on the declared uncompressed
+  size and on the compression ratio stops decompression bombs (zipfile never inflates a member past
+  its declared size, so checking the declared sizes is enough);
+- openpyxl opens with `read_only=True, data_only=True, keep_links=False, keep_vba=False`: formulas are
+  never evaluated, only the value Excel cached when the file was saved is read, and links to other
+  workbooks are neither loaded nor followed. A formula cell without a cached value is an error
+  naming the cell, because reading it as empty would silently lose a figure.
+
+Every problem is a `FileValidationError(file, row, column, message)`, the one error type the
+importers report.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
+
+MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
+MAX_COMPRESSION_RATIO = 100
+# Tiny members (a few KB of repeated XML) compress extremely well; the ratio is only meaningful
+# once a file inflates to something large.
+RATIO_CHECK_FROM_BYTES = 1024 * 1024
+
+# Symbols that stand for a value that exists but is not shown (SSB: `:` confidential, `..` not
+# available, `...` not yet available, `.` not applicable; Husbanken: `<4`, `*`). They are kept as a
+# status with a null value, never read as zero and never an error.
+SUPPRESSED_PATTERN = re.compile(r"^(:|\.{1,3}|\*+|x|<\s*\d+)$", re.IGNORECASE)
+NIL_SYMBOLS = {"-", "–", "—"}  # SSB's «null»: the value is exactly zero
+_SPACES = re.compile(r"[\s\u00a0\u202f\u2009]+")
+
+
+class FileValidationError(Exception):
+    """A problem in a received file, located as precisely as is known."""
+
+    def __init__(self, file: str, row: int | None, column: str | None, message: str):
+        self.file = file
+        self.row = row
+        self.column = column
+        self.message = message
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = []
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f'column "{self.column}"')
+        return f"{self.file}: {', '.join(where)}: {self.message}" if where else f"{self.file}: {self.message}"
+
+
+class FileRejected(Exception):
+    """Several validation errors in one file; the file is rejected as a whole."""
+
+    def __init__(self, errors: list[FileValidationError], more: int = 0):
+        self.errors = errors
+        self.more = more
+        super().__init__(str(self))
+
+    @property
+    def messages(self) -> list[str]:
+        out = [str(e) for e in self.errors]
+        if self.more:
+            out.append(f"… and {self.more} more errors")
+        return out
+
+    def __str__(self) -> str:
+        return "\n".join(self.messages)
+
+
+class ErrorCollector:
+    """Collects row-level errors so the data team sees every problem in a file at once (up to a cap)."""
+
+    def __init__(self, file: str, limit: int = 25):
+        self.file = file
+        self.limit = limit
+        self.errors: list[FileValidationError] = []
+        self.more = 0
+
+    def add(self, row: int | None, column: str | None, message: str) -> None:
+        if len(self.errors) < self.limit:
+            self.errors.append(FileValidationError(self.file, row, column, message))
+        else:
+            self.more += 1
+
+    def __bool__(self) -> bool:
+        return bool(self.errors)
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise FileRejected(self.errors, self.more)
+
+
+@dataclass
+class Sheet:
+    title: str
+    rows: list[list[Any]]  # rows[i] is spreadsheet row i + 1
+
+
+@dataclass
+class Spreadsheet:
+    """A read file: its sheets (CSV: one sheet titled "") and document properties."""
+
+    name: str
+    sheets: list[Sheet]
+    properties: dict[str, str] = field(default_factory=dict)
+    is_csv: bool = False
+
+    def sheet(self, title: str) -> Sheet | None:
+        for s in self.sheets:
+            if s.title.strip().casefold() == title.strip().casefold():
+                return s
+        return None
+
+
+# --- safety checks --------------------------------------------------------------------------------
+
+
+def check_xlsx_bytes(
+    data: bytes,
+    name: str,
+    max_file_bytes: int = MAX_FILE_BYTES,
+    max_uncompressed_bytes: int = MAX_UNCOMPRESSED_BYTES,
+    max_ratio: float = MAX_COMPRESSION_RATIO,
+) -> zipfile.ZipFile:
+    """Refuse anything but a plain, reasonably sized xlsx; return the opened zip."""
+    suffix = Path(name).suffix.lower()
+    if suffix in {".xlsm", ".xltm", ".xlam"}:
+        raise FileValidationError(name, None, None, "macro-enabled workbooks are refused; save it as .xlsx")
+    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise FileValidationError(name, None, None, "legacy binary Excel (.xls) is refused; save it as .xlsx")
+    if len(data) > max_file_bytes:
+        raise FileValidationError(name, None, None, f"file is {len(data):,} bytes, over the limit of {max_file_bytes:,}")
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError) as err:
+        raise FileValidationError(name, None, None, f"not a valid xlsx file ({err})") from None
+    if any(m.filename.lower().endswith("vbaproject.bin") for m in members):
+        raise FileValidationError(name, None, None, "workbook contains macros (vbaProject.bin); refused")
+    total = sum(m.file_size for m in members)
+    compressed = sum(m.compress_size for m in members) or 1
+    if total > max_uncompressed_bytes:
+        raise FileValidationError(
+            name, None, None, f"unpacks to {total:,} bytes, over the limit of {max_uncompressed_bytes:,}: refused"
+        )
+    if total >= RATIO_CHECK_FROM_BYTES and total / compressed > max_ratio:
+        raise FileValidationError(
+            name, None, None, f"compression ratio {total / compressed:.0f}:1 looks like a decompression bomb: refused"
+        )
+    for m in members:  # one member can hide behind a large, innocent rest
+        if m.file_size >= RATIO_CHECK_FROM_BYTES and m.file_size / max(m.compress_size, 1) > max_ratio:
+            raise FileValidationError(
+                name, None, None, f"member {m.filename} has compression ratio "
+                f"{m.file_size / max(m.compress_size, 1):.0f}:1, looks like a decompression bomb: refused"
+            )
+    return archive
+
+
+# --- reading --------------------------------------------------------------------------------------
+
+
+def read_spreadsheet(data: bytes, name: str) -> Spreadsheet:
+    """Read an .xlsx or .csv file safely (see the module doc)."""
+    suffix = Path(name).suffix.lower()
+    if suffix == ".csv":
+        return read_csv_bytes(data, name)
+    if suffix in {".xlsx", ".xlsm", ".xls", ".xltm", ".xlam"}:
+        return read_xlsx_bytes(data, name)
+    raise FileValidationError(name, None, None, f"unsupported file type {suffix or '(none)'}; send .xlsx or .csv")
+
+
+def read_xlsx_bytes(data: bytes, name: str) -> Spreadsheet:
+    archive = check_xlsx_bytes(data, name)
+    has_formulas = any(
+        b"<f" in archive.read(m) for m in archive.namelist() if m.startswith("xl/worksheets/") and m.endswith(".xml")
+    )
+    try:
+        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False, keep_vba=False)
+    except Exception as err:  # openpyxl raises many types for broken packages
+        raise FileValidationError(name, None, None, f"cannot open as a workbook ({type(err).__name__}: {err})") from None
+    try:
+        sheets = [Sheet(ws.title, _sheet_values(ws)) for ws in wb.worksheets]
+        props = wb.properties
+        properties = {
+            key: str(getattr(props, key))
+            for key in ("title", "subject", "description", "keywords", "creator", "category")
+            if getattr(props, key, None)
+        }
+    finally:
+        wb.close()
+    if has_formulas:
+        _check_cached_values(data, name, sheets)
+    return Spreadsheet(name=name, sheets=sheets, properties=properties)
+
+
+def _sheet_values(ws: Any) -> list[list[Any]]:
+    ws.reset_dimensions()  # trust the cells, not the <dimension> tag some tools write wrongly
+    rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    while rows and all(_blank(v) for v in rows[-1]):
+        rows.pop()
+    return rows
+
+
+def _check_cached_values(data: bytes, name: str, sheets: list[Sheet]) -> None:
+    """A second, formula-text pass: every formula must have a cached value in the data pass."""
+    wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False, keep_links=False, keep_vba=False)
+    try:
+        for ws, sheet in zip(wb.worksheets, sheets):
+            ws.reset_dimensions()
+            for r, row in enumerate(ws.iter_rows(values_only=True)):
+                for c, value in enumerate(row):
+                    is_formula = isinstance(value, (ArrayFormula, DataTableFormula)) or (
+                        isinstance(value, str) and value.startswith("=")
+                    )
+                    if is_formula:
+                        cached = sheet.rows[r][c] if r < len(sheet.rows) and c < len(sheet.rows[r]) else None
+                        if cached is None:
+                            raise FileValidationError(
+                                name, r + 1, f"{sheet.title}!{get_column_letter(c + 1)}{r + 1}",
+                                f"formula {str(getattr(value, 'text', value))[:60]} has no cached value (open and save the file in Excel, "
+                                "or paste values); formulas are never evaluated here",
+                            )
+    finally:
+        wb.close()
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 (with or without BOM), else Windows-1252, else ISO-8859-1 (which decodes any byte)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8")
+    for encoding in ("utf-8", "cp1252", "iso-8859-1"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise AssertionError("iso-8859-1 decodes every byte")
+
+
+def sniff_delimiter(header_line: str) -> str:
+    """Norwegian exports use `;` (the comma is the decimal sign); others `,` or tab."""
+    counts = {d: header_line.count(d) for d in (";", "\t", ",")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ";"
+
+
+def read_csv_bytes(data: bytes, name: str, max_file_bytes: int = MAX_FILE_BYTES) -> Spreadsheet:
+    if len(data) > max_file_bytes:
+        raise FileValidationError(name, None, None, f"file is {len(data):,} bytes, over the limit of {max_file_bytes:,}")
+    text = decode_text(data)
+    first_line = text.split("\n", 1)[0]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(first_line))
+    try:
+        rows: list[list[Any]] = [[None if v.strip() == "" else v for v in row] for row in reader]
+    except csv.Error as err:
+        raise FileValidationError(name, reader.line_num, None, f"malformed CSV ({err})") from None
+    while rows and all(_blank(v) for v in rows[-1]):
+        rows.pop()
+    return Spreadsheet(name=name, sheets=[Sheet("", rows)], is_csv=True)
+
+
+# --- cell values ----------------------------------------------------------------------------------
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def is_blank(value: Any) -> bool:
+    return _blank(value)
+
+
+def clean_label(value: Any) -> str:
+    """A header label normalised for matching: whitespace collapsed, case folded."""
+    return _SPACES.sub(" ", str(value)).strip().casefold() if value is not None else ""
+
+
+def parse_number(value: Any) -> tuple[float | None, str | None]:
+    """A numeric cell as (value, status symbol). Raises ValueError for anything not a number.
+
+    Accepts Excel numbers and text with Norwegian formatting: decimal comma, space / no-break space
+    as thousands separator ("12 345,5"), and a `.` thousands separator when a comma is the decimal.
+    """
+    if value is None:
+        return None, None
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a number")
+    if isinstance(value, (int, float)):
+        return float(value), None
+    if isinstance(value, (dt.date, dt.datetime, dt.time)):
+        raise ValueError(f"{value!r} is a date, not a number")
+    text = _SPACES.sub("", str(value))
+    if text == "":
+        return None, None
+    if SUPPRESSED_PATTERN.match(text):
+        return None, text
+    if text in NIL_SYMBOLS:
+        return 0.0, "-"
+    if re.fullmatch(r"[+-]?\d{1,3}(\.\d{3})+(,\d+)?", text):  # 1.234,5
+        text = text.replace(".", "")
+    if text.count(",") == 1 and "." not in text:
+        text = text.replace(",", ".")
+    if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", text):
+        raise ValueError(f"{str(value)!r} is not a number")
+    return float(text), None

@@ -1,0 +1,348 @@
+"""The file-drop inbox and the import loop every file source shares.
+
+The data team drops files into `<inbox>/<source>/` (`husbanken/`, `programme_reports/`,
+`kmd_survey/`, `programme_list/`). An import run
+
+1. lands every file of the source's sub-folder (`landing.land_file`; the same bytes under the same
+   name are landed once, however often they are dropped);
+2. for every landed file whose checksum is not yet in `raw.load_log` as loaded: reads it safely,
+   validates it against the source's YAML mapping, and either appends all its rows to the raw table
+   (with provenance) or rejects it as a whole: `landing.mark_rejected`, a `rejected` row in the load
+   log carrying the messages, nothing appended. Nothing is raised for a rejected file: the
+   `ImportReport` carries it and the pipeline decides whether that fails the run;
+3. records which older files a newly loaded one superseded.
+
+A rejected file stays rejected: dropped again unchanged, it is reported as rejected (with the earlier
+reason) without a new load-log row. After the mapping is fixed, drop it again under another name.
+
+Corrections and history: raw tables are append-only, every received row is kept. Each source names
+its *coverage* columns (Husbanken: instrument, grain, period; programme reports: report year; …).
+For every coverage value the current rows are those of the latest received file that covers it
+(ordered by `received_at`, then load order). The view `raw.<table>_current` applies that rule, and
+staging reads from it; `raw.<table>` keeps the history. When a load leaves an older file with no
+current rows at all, that file gets a `superseded` row in `raw.load_log`.
+
+Synthetic data: the demo files carry a marker the importers detect (xlsx: a sheet named «Merknad»
+or a document property containing `SYNTHETIC_MARKER`; csv: a `Merknad` column containing it, or a
+`synthetic` column); every row gets `synthetic`, and the load log records it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+import duckdb
+import pandas as pd
+
+from orchestration import settings
+from orchestration.ingest import landing, raw
+from orchestration.ingest.landing import LandedFile
+from orchestration.ingest.files.excel import FileRejected, FileValidationError, Spreadsheet, is_blank
+
+SOURCES = ("husbanken", "programme_reports", "kmd_survey", "programme_list")
+SYNTHETIC_MARKER = "SYNTETISKE DEMODATA"  # the start of tools/demo_data/world.py SYNTHETIC_NOTE
+IGNORED_NAMES = re.compile(r"^(\.|~\$|.*\.(tmp|partial|meta\.json)$)", re.IGNORECASE)
+
+PROVENANCE_DDL = """
+    source_file varchar not null,     -- the file's name as received
+    landed_path varchar not null,     -- where landing keeps the exact bytes
+    received_at timestamp not null,   -- when it was landed (UTC)
+    checksum varchar not null,        -- sha256 of the bytes
+    sheet varchar,                    -- worksheet title; null for csv
+    row_number integer not null,      -- 1-based spreadsheet row (csv: record number, header = 1)
+    synthetic boolean not null,       -- the file carried the demo-data marker
+    load_id bigint not null           -- one per loaded file, increasing in load order
+"""
+
+# Municipality codes: county prefixes that have existed since 2008 (01–20 before 2020, Trøndelag 50
+# from 2018, the 2020 and 2024 counties), and never the county level `xx00`.
+COUNTY_PREFIXES = {f"{n:02d}" for n in list(range(1, 13)) + list(range(14, 21))} | {
+    "30", "31", "32", "33", "34", "38", "39", "40", "42", "46", "50", "54", "55", "56"}
+
+ValidCodes = Union[Collection[str], Callable[[int], Collection[str]], None]
+
+
+@dataclass
+class FileOutcome:
+    file: str  # "<source>/<original name>"
+    status: str  # loaded | skipped | rejected | superseded
+    checksum: str
+    landed_path: str
+    rows: int | None = None
+    messages: list[str] = field(default_factory=list)
+    synthetic: bool = False
+
+
+@dataclass
+class ImportReport:
+    source: str
+    loaded: list[FileOutcome] = field(default_factory=list)
+    skipped: list[FileOutcome] = field(default_factory=list)
+    rejected: list[FileOutcome] = field(default_factory=list)
+    superseded: list[FileOutcome] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.rejected
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(o.rows or 0 for o in self.loaded)
+
+    @property
+    def messages(self) -> list[str]:
+        return [m for o in self.rejected for m in o.messages]
+
+    def summary(self) -> str:
+        lines = [f"{self.source}: {len(self.loaded)} loaded ({self.rows_loaded} rows), {len(self.skipped)} "
+                 f"already loaded, {len(self.rejected)} rejected, {len(self.superseded)} superseded"]
+        lines += [f"  rejected {o.file}: {m}" for o in self.rejected for m in o.messages]
+        lines += [f"  superseded {o.file}: {'; '.join(o.messages)}" for o in self.superseded]
+        return "\n".join(lines)
+
+
+@dataclass
+class ParsedFile:
+    """A validated file: canonical columns plus `sheet` and `row_number`; provenance comes later."""
+
+    frame: pd.DataFrame
+    synthetic: bool
+
+
+@dataclass(frozen=True)
+class RawTable:
+    source: str
+    table: str
+    columns_ddl: str  # the source's own columns; provenance is added
+    coverage: tuple[str, ...]  # a newer file replaces the older rows with the same values of these
+
+
+# --- inbox ----------------------------------------------------------------------------------------
+
+
+def inbox_files(inbox: Path, source: str) -> list[Path]:
+    """The files waiting in `<inbox>/<source>/`, by name; lock files, hidden and partial files skipped."""
+    folder = Path(inbox) / source
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and not IGNORED_NAMES.match(p.name))
+
+
+def display_name(landed: LandedFile) -> str:
+    return f"{landed.source}/{landed.original_name}"
+
+
+# --- shared validation helpers --------------------------------------------------------------------
+
+
+def municipality_code(value: Any) -> str:
+    """A municipality code as 4 digits. Raises ValueError naming the value when it is not one.
+
+    Excel drops leading zeros from numbers (301 for Oslo's 0301), so whole numbers are padded.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a municipality code")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = f"{value:04d}" if isinstance(value, int) and 0 < value < 10000 else str(value).strip()
+    if not re.fullmatch(r"\d{4}", text) or text[:2] not in COUNTY_PREFIXES or text[2:] == "00":
+        raise ValueError(f"{str(value)!r} is not a municipality code")
+    return text
+
+
+def check_code_valid(code: str, year: int, valid_codes: ValidCodes) -> str | None:
+    """None when fine, else why `code` is not a municipality of `year`."""
+    if valid_codes is None:
+        return None
+    codes = valid_codes(year) if callable(valid_codes) else valid_codes
+    if code not in codes:
+        return f"'{code}' is not a municipality code valid in {year}"
+    return None
+
+
+def parse_int(value: Any, low: int, high: int) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a whole number")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value):
+        value = int(value)
+    if not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{value!r} is not a whole number in {low}–{high}")
+    return value
+
+
+def text_is_synthetic(value: Any) -> bool:
+    return value is not None and SYNTHETIC_MARKER.casefold() in str(value).casefold()
+
+
+def spreadsheet_is_synthetic(book: Spreadsheet) -> bool:
+    """The xlsx marker: a document property or a «Merknad» sheet carrying the synthetic note."""
+    if any(text_is_synthetic(v) for v in book.properties.values()):
+        return True
+    note = book.sheet("Merknad")
+    return bool(note and any(text_is_synthetic(v) for row in note.rows for v in row))
+
+
+def data_sheets(book: Spreadsheet) -> list[Any]:
+    """The sheets that hold data: all but the «Merknad» note sheet and empty ones."""
+    return [s for s in book.sheets if s.title.strip().casefold() != "merknad"
+            and any(not is_blank(v) for row in s.rows for v in row)]
+
+
+# --- the import loop ------------------------------------------------------------------------------
+
+
+def ensure_table(con: duckdb.DuckDBPyConnection, spec: RawTable) -> None:
+    raw.ensure_load_log(con)
+    con.execute("create sequence if not exists raw.file_load_id")
+    con.execute(f"create table if not exists raw.{spec.table} ({spec.columns_ddl.rstrip().rstrip(',')},\n"
+                f"{PROVENANCE_DDL})")
+    partition = ", ".join(spec.coverage) or "1"  # no coverage columns: the newest file replaces everything
+    # The latest received file wins per coverage value; the table keeps all that was received.
+    con.execute(f"""
+        create or replace view raw.{spec.table}_current as
+        select * exclude (_winner) from (
+            select *, first_value(load_id) over (
+                partition by {partition} order by received_at desc, load_id desc) as _winner
+            from raw.{spec.table}
+        ) where load_id = _winner
+    """)
+
+
+def import_source(
+    con: duckdb.DuckDBPyConnection,
+    inbox: Path,
+    spec: RawTable,
+    parse: Callable[[bytes, str], ParsedFile],
+    landing_root: Path | None = None,
+) -> ImportReport:
+    """Land, validate and load the source's inbox files (see the module doc)."""
+    ensure_table(con, spec)
+    report = ImportReport(spec.source)
+    in_inbox: set[str] = set()
+    for path in inbox_files(inbox, spec.source):
+        landed, _ = landing.land_file(spec.source, path, root=landing_root)
+        in_inbox.add(landed.path)
+
+    # Files landed in the same second (dropped together) load in the order they were written to the
+    # inbox, so "the latest received" is the last one saved.
+    def arrival(f: LandedFile) -> tuple:
+        origin = Path(f.origin)
+        return f.received_at, origin.stat().st_mtime if origin.is_file() else 0.0, f.original_name
+
+    for landed in sorted(landing.landed_files(spec.source, root=landing_root), key=arrival):
+        outcome = FileOutcome(display_name(landed), landed.status, landed.checksum, landed.path,
+                              synthetic=bool(landed.extra.get("synthetic")))
+        if landed.status == "rejected":
+            if landed.path in in_inbox:  # dropped again unchanged: still rejected, already logged
+                outcome.messages = [f"rejected earlier: {landed.reason}"]
+                report.rejected.append(outcome)
+            continue
+        if raw.is_loaded(con, landed, spec.table):
+            if landed.path in in_inbox:
+                outcome.status = "skipped"
+                outcome.messages = ["already loaded"]
+                report.skipped.append(outcome)
+            continue
+        _load_one(con, spec, landed, outcome, parse, report)
+    return report
+
+
+def _load_one(con: duckdb.DuckDBPyConnection, spec: RawTable, landed: LandedFile, outcome: FileOutcome,
+              parse: Callable[[bytes, str], ParsedFile], report: ImportReport) -> None:
+    try:
+        parsed = parse(landed.read_bytes(), outcome.file)
+    except FileRejected as err:
+        _reject(con, spec, landed, outcome, err.messages)
+        report.rejected.append(outcome)
+        return
+    except FileValidationError as err:
+        _reject(con, spec, landed, outcome, [str(err)])
+        report.rejected.append(outcome)
+        return
+    except Exception as err:  # a file that breaks the reader is still the file's problem, not the run's
+        _reject(con, spec, landed, outcome, [f"{outcome.file}: could not be read ({type(err).__name__}: {err})"])
+        report.rejected.append(outcome)
+        return
+
+    landed.extra["synthetic"] = parsed.synthetic
+    landed.save()
+    frame = parsed.frame.copy()
+    load_id = con.execute("select nextval('raw.file_load_id')").fetchone()[0]
+    frame["source_file"] = landed.original_name
+    frame["landed_path"] = landed.path
+    received = pd.Timestamp(landed.received_at)
+    frame["received_at"] = received.tz_convert("UTC").tz_localize(None) if received.tzinfo else received
+    frame["checksum"] = landed.checksum
+    if "synthetic" not in frame:  # a source may know it per row (the programme list does)
+        frame["synthetic"] = parsed.synthetic
+    frame["load_id"] = load_id
+    con.execute("begin transaction")
+    try:
+        rows = raw.append_frame(con, spec.table, frame)
+        raw.record(con, landed, spec.table, "loaded", rows=rows)
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    outcome.status, outcome.rows, outcome.synthetic = "loaded", rows, parsed.synthetic
+    report.loaded.append(outcome)
+    report.superseded += _record_superseded(con, spec, outcome)
+
+
+def _reject(con: duckdb.DuckDBPyConnection, spec: RawTable, landed: LandedFile, outcome: FileOutcome,
+            messages: list[str]) -> None:
+    reason = "\n".join(messages)
+    landing.mark_rejected(landed, reason)
+    raw.record(con, landed, spec.table, "rejected", message=reason)
+    outcome.status, outcome.messages = "rejected", messages
+
+
+def _record_superseded(con: duckdb.DuckDBPyConnection, spec: RawTable, by: FileOutcome) -> list[FileOutcome]:
+    """Older files of which no row is current any more get a `superseded` row in the load log."""
+    rows = con.execute(f"""
+        select l.source, l.original_name, l.landed_path, l.origin, l.checksum, l.received_at, l.synthetic
+        from raw.load_log l
+        where l.target_table = ? and l.status = 'loaded'
+          and l.checksum in (select checksum from raw.{spec.table})
+          and l.checksum not in (select checksum from raw.{spec.table}_current)
+          and l.checksum not in (select checksum from raw.load_log where target_table = ? and status = 'superseded')
+    """, [spec.table, spec.table]).fetchall()
+    out = []
+    for source, name, path, origin, checksum, received_at, synthetic in rows:
+        older = LandedFile(source, name, path, checksum, received_at, origin, extra={"synthetic": bool(synthetic)})
+        message = f"superseded by {by.file} (received later, same coverage)"
+        raw.record(con, older, spec.table, "superseded", message=message)
+        out.append(FileOutcome(f"{source}/{name}", "superseded", checksum, path, messages=[message]))
+    return out
+
+
+def inboxes() -> list[tuple[Path, bool]]:
+    """(inbox, keep files there?) in reading order."""
+    found = []
+    if settings.source_mode() == "demo":
+        found.append((settings.demo_data_dir() / "inbox", True))
+    found.append((settings.inbox_dir(), False))
+    return [(path, keep) for path, keep in found if path.is_dir()]
+
+
+def import_inboxes(con: duckdb.DuckDBPyConnection, module_name: str, log=print) -> list:
+    """Import one source's inboxes; its importer (and openpyxl) load only when a run needs them."""
+    module = importlib.import_module(f"orchestration.ingest.files.{module_name}")
+    reports = []
+    for inbox, keep in inboxes():
+        report = module.import_inbox(con, inbox)
+        reports.append(report)
+        log(report.summary())
+        if not keep:
+            for outcome in [*report.loaded, *report.skipped, *report.rejected]:
+                dropped = inbox / outcome.file
+                if dropped.exists() and Path(outcome.landed_path).exists():
+                    dropped.unlink()  # the landing zone keeps it, as received
+    return reports

@@ -1,0 +1,102 @@
+"""KLASS: load the municipality structure (131), its changes and KOSTRA groups (112) into raw, and have
+`reference.crosswalk` derive the crosswalk from them.
+
+Demo mode reads the KLASS extract shipped in data/reference/klass (real codes and changes in KLASS's
+own JSON shape); live mode asks the KLASS API. Both land the JSON documents as received.
+"""
+
+import datetime as dt
+import json
+
+import duckdb
+import pandas as pd
+
+from orchestration import settings
+from orchestration.ingest import landing, raw
+from orchestration.reference import crosswalk
+from orchestration.warehouse import relation_exists
+
+SOURCE = "klass"
+FIRST_DATE = "2008-01-01"
+
+
+def reference_date(changes_doc: dict) -> str:
+    """The current structure: in force since the latest change up to today (2024-01-01 at the time of writing)."""
+    today = dt.date.today().isoformat()
+    dates = [c["changeOccurred"][:10] for c in changes_doc["codeChanges"] if c["changeOccurred"][:10] <= today]
+    return max(dates, default=FIRST_DATE)
+
+
+def fetch_documents() -> dict[str, tuple[dict, str]]:
+    """name -> (KLASS-shaped document, origin)."""
+    if settings.source_mode() == "demo":
+        folder = settings.REFERENCE_DATA_DIR / "klass"
+        correspondence = sorted(folder.glob("112_131_correspondence_*.json"))[-1]
+        return {
+            "131_codes": (json.loads((folder / "131_codes.json").read_text(encoding="utf-8")), str(folder)),
+            "131_changes": (json.loads((folder / "131_changes.json").read_text(encoding="utf-8")), str(folder)),
+            "112_131_correspondence": (json.loads(correspondence.read_text(encoding="utf-8")), str(correspondence)),
+        }
+    from orchestration.ingest.klass.client import KOSTRA_GROUPS, MUNICIPALITIES, KlassClient
+
+    client = KlassClient(max_retries=settings.http_retries(), backoff=settings.http_backoff_seconds())
+    until = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    return {
+        "131_codes": ({"codes": client.codes(MUNICIPALITIES, FIRST_DATE, until)}, client.base_url),
+        "131_changes": ({"codeChanges": client.changes(MUNICIPALITIES, FIRST_DATE, until)}, client.base_url),
+        "112_131_correspondence": (
+            {"correspondenceItems": client.corresponds_at(KOSTRA_GROUPS, MUNICIPALITIES, dt.date.today().isoformat())},
+            client.base_url),
+    }
+
+
+def _frames(docs: dict[str, dict]) -> dict[str, pd.DataFrame]:
+    codes = pd.DataFrame([
+        {"code": c["code"], "name": c["name"],
+         "valid_from": c.get("validFrom") or c.get("validFromInRequestedRange"),
+         "valid_to": c.get("validTo")}
+        for c in docs["131_codes"]["codes"] if c["code"] != "9999"
+    ])
+    changes = pd.DataFrame([
+        {"old_code": c.get("oldCode"), "old_name": c.get("oldName"), "new_code": c.get("newCode"),
+         "new_name": c.get("newName"), "change_occurred": c["changeOccurred"][:10]}
+        for c in docs["131_changes"]["codeChanges"]
+    ])
+    synthetic_groups = bool(docs["112_131_correspondence"].get("synthetic", False))
+    groups = pd.DataFrame([
+        {"kostra_group_code": i["sourceCode"], "kostra_group_name": i["sourceName"],
+         "municipality_code": i["targetCode"], "synthetic": synthetic_groups}
+        for i in docs["112_131_correspondence"]["correspondenceItems"]
+    ])
+    return {"klass_municipality_codes": codes, "klass_changes": changes, "klass_kostra_groups": groups}
+
+
+def ingest(con: duckdb.DuckDBPyConnection, log=print) -> dict[str, int]:
+    docs = fetch_documents()
+    landed_new = False
+    for name, (doc, origin) in docs.items():
+        payload = json.dumps(doc, ensure_ascii=False, sort_keys=True).encode("utf-8")
+        landed, _ = landing.land_bytes(SOURCE, f"{name}.json", payload, origin,
+                                       {"synthetic": bool(doc.get("synthetic", False))})
+        if not raw.is_loaded(con, landed, f"klass_{name}"):
+            raw.record(con, landed, f"klass_{name}", "loaded")
+            landed_new = True
+        else:  # fetched and unchanged: the source is fresh even though nothing new was loaded
+            raw.record(con, landed, f"klass_{name}", "checked", rows=0, message="unchanged")
+    counts: dict[str, int] = {}
+    if not landed_new and relation_exists(con, crosswalk.TABLE):
+        log("KLASS: structure unchanged, nothing loaded")
+        crosswalk.write_split_weights(con, log)
+        return counts
+    # KLASS tables are snapshots of one classification version: replace them; the landing zone keeps history.
+    con.execute("create schema if not exists raw")
+    for table, frame in _frames({k: v[0] for k, v in docs.items()}).items():
+        con.register("_frame", frame)
+        con.execute(f"create or replace table raw.{table} as select * from _frame")
+        con.unregister("_frame")
+        counts[table] = len(frame)
+    counts["municipality_crosswalk"] = crosswalk.write_crosswalk(
+        con, docs["131_changes"][0], docs["131_codes"][0], FIRST_DATE, reference_date(docs["131_changes"][0]))
+    log("KLASS: " + ", ".join(f"{t} {n:,} rows" for t, n in counts.items()))
+    crosswalk.write_split_weights(con, log)
+    return counts

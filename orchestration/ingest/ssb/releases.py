@@ -1,0 +1,233 @@
+"""SSB releases (KOSTRA, IPLOS, population): fetch when a table's `updated` moved, land, load raw.
+
+Demo mode reads the embedded demo release files (the same json-stat2 documents the API answers);
+live mode calls the API. Both go through the same landing and parsing, and both keep every release
+(KOSTRA's unrevised 15 March and revised 15 June figures) instead of overwriting.
+"""
+
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import yaml
+
+from orchestration import settings
+from orchestration.ingest import landing, raw
+from orchestration.warehouse import relation_exists
+
+SOURCE = "ssb"
+RAW_TABLE = "ssb_observations"
+
+
+def load_table_config(path: Path | None = None) -> list[dict]:
+    return yaml.safe_load((path or settings.CONFIG_DIR / "ssb_tables.yaml").read_text(encoding="utf-8"))["tables"]
+
+
+class RejectedData(RuntimeError):
+    """Input that can never load as it is: retrying would not help, a person must look."""
+
+
+@dataclass
+class Release:
+    """One release of one table: its `GET /tables/{id}` answer and its data documents."""
+
+    table_id: str
+    updated: str
+    info: bytes
+    documents: dict[str, bytes]  # query name -> json-stat2 bytes
+    origin: str
+    synthetic: bool
+
+
+def demo_releases(table: dict, demo_dir: Path) -> list[Release]:
+    """The demo release folders of a table, oldest first."""
+    base = demo_dir / "ssb" / table["table_id"]
+    folders = sorted((base / "vintages").glob("*")) + [base] if base.exists() else []
+    releases = []
+    for folder in folders:
+        info = (folder / "table.json").read_bytes()
+        docs = {p.stem.removeprefix("data__"): p.read_bytes() for p in sorted(folder.glob("data__*.json"))}
+        releases.append(Release(table["table_id"], json.loads(info)["updated"], info, docs, str(folder), True))
+    return sorted(releases, key=lambda r: r.updated)
+
+
+def live_release(table: dict, client, known_updated: str | None, years: list[int] | None = None) -> Release | None:
+    """Ask SSB whether the table moved (`GET /tables/{id}`); download it (for `years` only) only then."""
+    from orchestration.ingest.ssb.client import SsbError
+
+    info = client.table_info(table["table_id"])
+    changed, updated = client.changed_since(info, known_updated)  # compares instants, not strings
+    if not changed:
+        return None
+    documents: dict[str, bytes] = {}
+    for query in table["queries"]:
+        selection = dict(query["selection"])
+        if years:
+            selection["Tid"] = [str(y) for y in years]
+        try:
+            docs = client.fetch(table["table_id"], selection, query.get("codelists"))
+        except SsbError as err:
+            # keep the class: a query error (no retry) must stay distinguishable from a service failure
+            raise type(err)(f"SSB table {table['table_id']} ({table['title']}), query {query['name']}: {err}") from err
+        for i, doc in enumerate(docs):
+            name = query["name"] if len(docs) == 1 else f"{query['name']}__part{i + 1:03d}"
+            documents[name] = json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    if not updated:  # v0 has no table-level `updated`: fall back to the data's own stamp
+        updated = max((json.loads(d).get("updated") or "" for d in documents.values()), default="")
+    return Release(table["table_id"], updated, json.dumps(info).encode(), documents, client.base_url, False)
+
+
+VERSIONS_DDL = """
+create schema if not exists raw;
+create table if not exists raw.ssb_table_versions (
+    table_id varchar not null,
+    updated varchar not null,       -- the table's `updated` (GET /tables/{id}): what change detection compares
+    year integer not null,          -- one row per statistics year loaded from that release
+    origin varchar,
+    loaded_at timestamp not null,
+    cells bigint,
+    synthetic boolean
+);
+"""
+
+
+def loaded_years(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], set[int]]:
+    """(table, `updated` stamp) → the statistics years already loaded from that release."""
+    con.execute(VERSIONS_DDL)
+    out: dict[tuple[str, str], set[int]] = {}
+    for table_id, updated, year in con.execute("select table_id, updated, year from raw.ssb_table_versions").fetchall():
+        out.setdefault((table_id, updated), set()).add(year)
+    return out
+
+
+def window_for(table: dict, years: list[int] | None) -> list[int] | None:
+    """Population is dated 1 January: a statistics year also needs the next year's figure."""
+    if years is None or table["key"] != "population":
+        return years
+    return sorted(set(years) | {y + 1 for y in years})
+
+
+def load_release(con: duckdb.DuckDBPyConnection, table: dict, release: Release, years: set[int] | None = None,
+                 reload: bool = False) -> int:
+    """Land the release's files and append their cells (for `years`, default all) to raw.ssb_observations."""
+    from orchestration.ingest.ssb.jsonstat import parse_jsonstat2
+
+    stamp = release.updated.replace(":", "")
+    loaded_now: set[int] = set()
+    landing.land_bytes(SOURCE, f"{release.table_id}__{stamp}__table.json", release.info, release.origin,
+                       {"table_id": release.table_id, "updated": release.updated, "synthetic": release.synthetic})
+    total = 0
+    for query, payload in release.documents.items():
+        landed, _ = landing.land_bytes(
+            SOURCE, f"{release.table_id}__{stamp}__{query}.json", payload, release.origin,
+            {"table_id": release.table_id, "updated": release.updated, "query": query,
+             "synthetic": release.synthetic},
+        )
+        if raw.is_loaded(con, landed, RAW_TABLE) and years is None and not reload:
+            continue
+        try:
+            frame = parse_jsonstat2(json.loads(payload), table_id=release.table_id)
+        except Exception as err:  # a malformed answer must name the table and stop the run
+            raw.record(con, landed, RAW_TABLE, "rejected", message=str(err))
+            landing.mark_rejected(landed, str(err))
+            raise RejectedData(f"SSB table {release.table_id} ({table['title']}), {landed.path}: {err}") from err
+        # The release is identified by the table's `updated` (GET /tables/{id}); the dataset's own stamp
+        # can differ and is kept beside it.
+        frame["data_updated"] = frame["table_updated"]
+        frame["table_updated"] = release.updated
+        frame["query_name"] = query
+        frame["source_url"] = release.origin
+        frame["landed_path"] = landed.path
+        frame["checksum"] = landed.checksum
+        frame["fetched_at"] = pd.Timestamp(landed.received_at).tz_convert(None)
+        frame["synthetic"] = release.synthetic
+        frame_years = pd.to_numeric(frame["period"].str[:4], errors="coerce")
+        if years is not None:
+            keep = frame_years.isin(years)
+            frame, frame_years = frame[keep], frame_years[keep]
+        if reload and years:
+            _delete_years(con, release, years)
+        rows = raw.append_frame(con, RAW_TABLE, frame)
+        raw.record(con, landed, RAW_TABLE, "loaded", rows=rows, message=_years_note(years))
+        total += rows
+        loaded_now.update(int(y) for y in frame_years.dropna().unique())
+    if reload and years:
+        con.execute(f"delete from raw.ssb_table_versions where table_id = ? and updated = ? "
+                    f"and year in ({', '.join(str(int(y)) for y in years)})", [release.table_id, release.updated])
+    # Record every year this release was consulted for, also those it has no cells for (an unrevised
+    # release covers only its newest year), so the next run does not consult it again.
+    for year in sorted(loaded_now | (years or set())):
+        con.execute(
+            "insert into raw.ssb_table_versions values (?, ?, ?, ?, now()::timestamp, ?, ?)",
+            [release.table_id, release.updated, year, release.origin, total, release.synthetic],
+        )
+    return total
+
+
+def _years_note(years: set[int] | None) -> str | None:
+    return None if years is None else f"years {min(years)}–{max(years)}" if years else "no years"
+
+
+def _delete_years(con: duckdb.DuckDBPyConnection, release: Release, years: set[int]) -> None:
+    """A backfill with reload replaces the cells of those years from that release, nothing else."""
+    if relation_exists(con, f"raw.{RAW_TABLE}"):
+        con.execute(f"delete from raw.{RAW_TABLE} where table_id = ? and table_updated = ? "
+                    f"and try_cast(left(period, 4) as integer) in ({', '.join(str(int(y)) for y in years)})",
+                    [release.table_id, release.updated])
+
+
+def write_contents_map(con: duckdb.DuckDBPyConnection, tables: list[dict]) -> None:
+    """The configured ContentsCode → measure mapping, for staging to join (configuration as data)."""
+    rows = [
+        {"table_key": t["key"], "table_id": t["table_id"], "contents_code": code, "measure": spec["measure"],
+         "kind": spec["kind"], "confirmed": bool(spec.get("confirmed", False)), "kostra": bool(t.get("kostra"))}
+        for t in tables for code, spec in t["contents"].items()
+    ]
+    con.execute("create schema if not exists raw")
+    con.register("_map", pd.DataFrame(rows))
+    con.execute("create or replace table raw.ssb_contents_map as select * from _map")
+    con.unregister("_map")
+
+
+def ingest(con: duckdb.DuckDBPyConnection, years: list[int] | None = None, reload: bool = False,
+           log=print) -> dict[str, int]:
+    """Load what is new for the statistics `years` (None: all); `reload` replaces those years."""
+    tables = load_table_config()
+    write_contents_map(con, tables)
+    done = loaded_years(con)
+    loaded: dict[str, int] = {}
+    client = None
+    if settings.source_mode() == "live":
+        from orchestration.ingest.ssb.client import SsbClient
+
+        client = SsbClient(base_url=settings.ssb_api_url(), max_retries=settings.http_retries(),
+                           backoff_base=settings.http_backoff_seconds())
+    for table in tables:
+        window = window_for(table, years)
+        if client is None:
+            releases = demo_releases(table, settings.demo_data_dir())
+        else:
+            stamps = [u for (t, u), ys in done.items() if t == table["table_id"] and (window is None or set(window) <= ys)]
+            release = live_release(table, client, None if reload or not stamps else max(stamps), window)
+            releases = [release] if release else []
+        rows, used = 0, 0
+        for release in releases:
+            have = done.get((release.table_id, release.updated), set())
+            if reload:
+                wanted = set(window) if window is not None else None
+            elif window is not None:
+                wanted = set(window) - have
+                if not wanted:
+                    continue
+            else:
+                if have:
+                    continue
+                wanted = None
+            rows += load_release(con, table, release, wanted, reload)
+            used += 1
+        loaded[table["table_id"]] = rows
+        log(f"SSB {table['table_id']} {table['title']}: {used} release(s) loaded, {rows:,} cells")
+    return loaded

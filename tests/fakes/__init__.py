@@ -1,0 +1,1 @@
+"""Test doubles: local servers speaking the SSB PxWebApi and KLASS protocols."""

@@ -1,0 +1,161 @@
+"""Safe reading of received spreadsheets: macros, decompression bombs, external links, formulas, CSV."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from orchestration.ingest.files.excel import (
+    FileValidationError,
+    check_xlsx_bytes,
+    decode_text,
+    parse_number,
+    read_csv_bytes,
+    read_spreadsheet,
+)
+from repo_paths import FIXTURES as FIXTURE_ROOT
+from tools.demo_data.workbook import write_workbook_deterministic
+from spreadsheets import rezip, startlan_bytes, zip_bomb
+
+FIXTURES = FIXTURE_ROOT / "files"
+
+
+# --- macros -----------------------------------------------------------------------------------------
+
+
+def test_legacy_xls_is_refused():
+    ole = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100
+    with pytest.raises(FileValidationError, match="legacy binary Excel"):
+        read_spreadsheet(ole, "husbanken/startlan.xls")
+
+
+# --- decompression bombs ------------------------------------------------------------------------------
+
+
+def test_zip_bomb_refused_by_total_uncompressed_size():
+    bomb = zip_bomb(8 * 1024 * 1024)
+    with pytest.raises(FileValidationError, match="unpacks to .* over the limit"):
+        check_xlsx_bytes(bomb, "husbanken/x.xlsx", max_uncompressed_bytes=4 * 1024 * 1024, max_ratio=10**9)
+
+
+def test_file_size_limit():
+    with pytest.raises(FileValidationError, match="over the limit"):
+        check_xlsx_bytes(startlan_bytes([]), "husbanken/x.xlsx", max_file_bytes=100)
+
+
+def test_not_a_zip_is_a_clear_error():
+    with pytest.raises(FileValidationError, match="not a valid xlsx"):
+        read_spreadsheet(b"Kommunenummer;Kommune\n", "husbanken/x.xlsx")
+
+
+# --- external links and formulas ----------------------------------------------------------------------
+
+
+def with_external_link(tmp_path: Path) -> tuple[bytes, Path]:
+    """A workbook whose D2 is `=[1]Ark1!A1`, a link to another workbook, with cached value 42."""
+    other = tmp_path / "other.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.title = "Ark1"
+    wb.active["A1"] = 999
+    wb.save(other)
+
+    data = startlan_bytes([["0301", "Oslo", 2019, 17, 5]])
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        sheet = z.read("xl/worksheets/sheet1.xml").decode()
+        book = z.read("xl/workbook.xml").decode()
+        rels = z.read("xl/_rels/workbook.xml.rels").decode()
+        types = z.read("[Content_Types].xml").decode()
+    sheet = re.sub(r'<c r="D2"[^>]*>.*?</c>', '<c r="D2"><f>[1]Ark1!A1</f><v>42</v></c>', sheet)
+    book = book.replace("</sheets>", '</sheets><externalReferences><externalReference r:id="rIdExt1"/>'
+                        "</externalReferences>")
+    rels = rels.replace("</Relationships>", '<Relationship Id="rIdExt1" Type="http://schemas.openxmlformats.org/'
+                        'officeDocument/2006/relationships/externalLink" Target="externalLinks/externalLink1.xml"/>'
+                        "</Relationships>")
+    types = types.replace("</Types>", '<Override PartName="/xl/externalLinks/externalLink1.xml" ContentType="'
+                          'application/vnd.openxmlformats-officedocument.spreadsheetml.externalLink+xml"/></Types>')
+    link = ('<externalLink xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+            'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+            '<externalBook r:id="rId1"><sheetNames><sheetName val="Ark1"/></sheetNames>'
+            '<sheetDataSet><sheetData sheetId="0"><row r="1"><cell r="A1"><v>42</v></cell></row></sheetData>'
+            "</sheetDataSet></externalBook></externalLink>")
+    link_rels = ('<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+                 '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+                 f'relationships/externalLinkPath" Target="file:///{other}" TargetMode="External"/></Relationships>')
+    data = rezip(data, replace={"xl/worksheets/sheet1.xml": sheet.encode(), "xl/workbook.xml": book.encode(),
+                                "xl/_rels/workbook.xml.rels": rels.encode(), "[Content_Types].xml": types.encode()},
+                 add={"xl/externalLinks/externalLink1.xml": link.encode(),
+                      "xl/externalLinks/_rels/externalLink1.xml.rels": link_rels.encode()})
+    return data, other
+
+
+def test_external_link_is_not_followed(tmp_path):
+    data, other = with_external_link(tmp_path)
+    # the link is real: openpyxl keeps it when asked to …
+    assert openpyxl.load_workbook(io.BytesIO(data), keep_links=True)._external_links
+    # … and our reader neither loads it nor reads the linked workbook: it gets Excel's cached 42, not 999
+    book = read_spreadsheet(data, "husbanken/startlan_2019.xlsx")
+    assert book.sheets[0].rows[1][3] == 42
+    assert openpyxl.load_workbook(io.BytesIO(data), read_only=True, keep_links=False)._external_links == []
+
+
+def test_formula_with_cached_value_reads_the_cached_value():
+    data = startlan_bytes([["0301", "Oslo", 2019, "=2+3", 5]])
+    sheet = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml").decode()
+    sheet = re.sub(r'<c r="D2"[^>]*>.*?</c>', '<c r="D2"><f>2+3</f><v>5</v></c>', sheet)  # as Excel saves it
+    book = read_spreadsheet(rezip(data, replace={"xl/worksheets/sheet1.xml": sheet.encode()}), "x.xlsx")
+    assert book.sheets[0].rows[1][3] == 5
+
+
+# --- csv and numbers ----------------------------------------------------------------------------------
+
+
+def test_csv_cp1252_semicolon_decimal_comma():
+    book = read_csv_bytes((FIXTURES / "husbanken" / "bostotte_cp1252.csv").read_bytes(), "x.csv")
+    rows = book.sheets[0].rows
+    assert rows[0][:4] == ["Kommunenummer", "Kommune", "År", "Måned"]
+    assert rows[1][1] == "Bærum"
+    assert parse_number(rows[1][6]) == (2912.35, None)
+
+
+def test_csv_utf8_bom_comma_delimiter():
+    data = "\ufeffKommunenummer,Kommune,År\n0301,Oslo,2019\n".encode("utf-8")
+    rows = read_csv_bytes(data, "x.csv").sheets[0].rows
+    assert rows == [["Kommunenummer", "Kommune", "År"], ["0301", "Oslo", "2019"]]
+
+
+def test_decode_text_falls_back_to_cp1252_and_latin1():
+    assert decode_text("Tromsø – «x»".encode("cp1252")) == "Tromsø – «x»"
+    assert decode_text(b"\x81abc") == "\x81abc"  # undefined in cp1252: ISO-8859-1 decodes anything
+
+
+@pytest.mark.parametrize("cell, expected", [
+    (12, (12.0, None)), ("12 345,5", (12345.5, None)), ("12\u00a0345", (12345.0, None)),
+    ("1.234,5", (1234.5, None)), ("3,5", (3.5, None)), ("3.5", (3.5, None)), ("", (None, None)),
+    ("<4", (None, "<4")), (":", (None, ":")), ("..", (None, "..")), ("*", (None, "*")), ("-", (0.0, "-")),
+])
+def test_parse_number(cell, expected):
+    assert parse_number(cell) == expected
+
+
+@pytest.mark.parametrize("cell", ["tolv", "12a", True, dt.date(2019, 1, 1), "1,2,3"])
+def test_parse_number_refuses_non_numbers(cell):
+    with pytest.raises(ValueError):
+        parse_number(cell)
+
+
+def test_deterministic_workbook_bytes(tmp_path):
+    def build(path: Path) -> bytes:
+        wb = openpyxl.Workbook(write_only=True)
+        ws = wb.create_sheet("Ark")
+        ws.append(["Kommunenummer", 1, 2.5])
+        return write_workbook_deterministic(wb, path, dt.datetime(2026, 6, 15, 6, tzinfo=dt.timezone.utc)).read_bytes()
+
+    first = build(tmp_path / "a.xlsx")
+    assert build(tmp_path / "b.xlsx") == first
+    assert b"2026-06-15T06:00:00Z" in zipfile.ZipFile(io.BytesIO(first)).read("docProps/core.xml")
