@@ -37,8 +37,10 @@ def summarise(result, started: float) -> int:
     warned = sum(1 for c in checks if not c.passed and c.severity == dg.AssetCheckSeverity.WARN)
     failed = len(checks) - passed - warned
     print()
+    published = any(e.is_step_success and e.step_key == "published_warehouse" for e in result.all_events)
     if not result.success:
-        print(f"✘ The run failed; the published warehouse was left as it was: {path}")
+        print("✘ The run failed; " + ("the warehouse was published, a step after publication failed" if published
+                                     else "the published warehouse was left as it was") + f": {path}")
         for line in failure_summary(result):
             print(f"  {line}")
         return 1
@@ -63,6 +65,13 @@ def summarise(result, started: float) -> int:
     for name, size in by_schema.get("marts", []):
         print(f"    marts.{name:<40}{size:>10,} rows")
     print(f"  checks: {passed} passed, {warned} warnings (published and reported), {failed} failed")
+    served = _served(result)
+    if "postgres_marts" in served:
+        print(f"  PostgreSQL: marts published to {served['postgres_marts']['target'].value}")
+    else:
+        print("  PostgreSQL: skipped (BOLIGSOSIAL_POSTGRES_URL is not set)")
+    if "exports" in served:
+        print(f"  exports: {served['exports']['path'].value} (Parquet, CSV, manifest.json)")
     digest = _latest_digest(since=started)
     print(f"  quality digest: {digest}" if digest else
           "  quality digest: nothing new for the working group, none sent" if not os.environ.get(
@@ -74,6 +83,13 @@ def summarise(result, started: float) -> int:
     print(f"  query it (read-only, also while a load runs):\n    {Path(sys.executable)} -c \"import duckdb; "
           f"print(duckdb.connect('{path}', read_only=True).sql('select * from marts.rpt_goal_attainment'))\"")
     return 0
+
+
+def _served(result) -> dict:
+    """Metadata of this run's serving materializations, by asset key."""
+    return {e.asset_key.to_user_string(): e.materialization.metadata
+            for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() in
+            ("postgres_marts", "exports")}
 
 
 def dbt_docs() -> int:
@@ -131,6 +147,10 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--year", type=int, help="statistics year (default: the latest with data)")
     report.add_argument("--out", type=Path, help="output folder (default: reports/, or BOLIGSOSIAL_REPORTS)")
     report.add_argument("--no-pdf", action="store_true", help="skip the PDF (printed with headless Chromium)")
+    sub.add_parser("publish-postgres", help="copy the published marts to BOLIGSOSIAL_POSTGRES_URL (schema marts)")
+    sub.add_parser("postgres-reader-role", help="create the read-only BI role (BOLIGSOSIAL_POSTGRES_READER, "
+                                                "password from BOLIGSOSIAL_POSTGRES_READER_PASSWORD)")
+    sub.add_parser("export", help="write Parquet/CSV exports and manifest.json to BOLIGSOSIAL_EXPORTS")
     args = parser.parse_args(argv)
     if args.command == "dbt-docs":
         return dbt_docs()
@@ -142,6 +162,10 @@ def main(argv: list[str] | None = None) -> int:
         from orchestration.report.cli import report_command
 
         return report_command(args.year, args.out, pdf=not args.no_pdf)
+    if args.command in ("publish-postgres", "postgres-reader-role", "export"):
+        from orchestration.serve import commands
+
+        return getattr(commands, args.command.replace("-", "_"))()
     _configure_logging()
     started = time.time()
     mode = settings.source_mode()

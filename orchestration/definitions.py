@@ -7,7 +7,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from orchestration.assets import dbt as dbt_assets_module
-from orchestration.assets import dwelling_register, files, klass, publish, quality, report, ssb
+from orchestration.assets import dwelling_register, files, klass, publish, quality, report, serve, ssb
 from orchestration.jobs import ALL_JOBS
 from orchestration.project import dbt_executable, dbt_project
 from orchestration.resources import WarehouseResource
@@ -25,7 +25,7 @@ report_assets = [report.annual_report]
 quality_assets, quality_checks = quality.build(all_assets)
 
 defs = dg.Definitions(
-    assets=[*all_assets, *quality_assets, *report_assets],
+    assets=[*all_assets, *quality_assets, *report_assets, serve.postgres_marts, serve.exports],
     asset_checks=quality_checks,
     jobs=ALL_JOBS,
     schedules=ALL_SCHEDULES,

@@ -13,7 +13,7 @@ FILE_SOURCES = dg.AssetSelection.groups("raw_files")
 MONTHLY_SOURCES = dg.AssetSelection.groups("raw_monthly")
 # The models, checks, quality register and publication downstream of whatever a job loads.
 TRANSFORM_AND_PUBLISH = dg.AssetSelection.groups("staging", "intermediate", "marts", "catalogue", "quality",
-                                                 "publish")
+                                                 "publish", "serve")
 EVERYTHING_YEARLY = dg.AssetSelection.all() - MONTHLY_SOURCES
 
 

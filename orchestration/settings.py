@@ -122,3 +122,14 @@ def http_backoff_seconds() -> float:
 def step_retry_delay_seconds() -> int:
     """Delay before Dagster retries a failed network step (after the client's own retries)."""
     return int(os.environ.get("BOLIGSOSIAL_STEP_RETRY_DELAY", "30"))
+
+
+def exports_dir() -> Path:
+    """Parquet/CSV exports of the marts with their manifest. Defaults beside the warehouse."""
+    return _path_from_env("BOLIGSOSIAL_EXPORTS", warehouse_path().parent / "exports")
+
+
+def postgres_url() -> str | None:
+    """The PostgreSQL database the marts are published to (`postgresql://user:password@host:port/db`);
+    unset = no PostgreSQL publication."""
+    return os.environ.get("BOLIGSOSIAL_POSTGRES_URL", "").strip() or None
