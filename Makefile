@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test test-fast bench dev demo-data docs clean
+.PHONY: demo test test-fast bench dev demo-data docs report clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "boligsosial needs Python >= 3.11")'
@@ -16,6 +16,10 @@ $(STAMP): requirements.lock pyproject.toml
 
 demo: $(STAMP)  ## run the whole pipeline on the embedded demo data and publish the warehouse
 	@$(BIN)/boligsosial demo
+
+YEAR ?=
+report: $(STAMP)  ## the annual HTML report (+ PDF) from the published warehouse: reports/<year>/; make report YEAR=2019
+	@$(BIN)/boligsosial report $(if $(YEAR),--year $(YEAR))
 
 test: $(STAMP)  ## run the whole test suite: unit, integration and e2e
 	@$(BIN)/python -m pytest

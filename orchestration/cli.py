@@ -68,6 +68,9 @@ def summarise(result, started: float) -> int:
     print(f"  quality digest: {digest}" if digest else
           "  quality digest: nothing new for the working group, none sent" if not os.environ.get(
               "BOLIGSOSIAL_SMTP_HOST") else "  quality digest: mailed if anything was new (see the run log)")
+    for event in result.get_asset_materialization_events():  # the annual report, when the job rendered it
+        if event.asset_key.to_user_string() == "annual_report" and "index" in event.materialization.metadata:
+            print(f"  annual report: {event.materialization.metadata['index'].value}")
     print(f"  elapsed: {time.time() - started:.1f} s")
     print(f"  query it (read-only, also while a load runs):\n    {Path(sys.executable)} -c \"import duckdb; "
           f"print(duckdb.connect('{path}', read_only=True).sql('select * from marts.rpt_goal_attainment'))\"")
@@ -118,9 +121,17 @@ def main(argv: list[str] | None = None) -> int:
     backfill.add_argument("--no-reload", action="store_true",
                           help="only load years not loaded before (default: replace the years' cells)")
     sub.add_parser("dbt-docs", help="dbt docs generate against a copy of the published warehouse")
+    report = sub.add_parser("report", help="the annual HTML report (and PDF) from the published warehouse")
+    report.add_argument("--year", type=int, help="statistics year (default: the latest with data)")
+    report.add_argument("--out", type=Path, help="output folder (default: reports/, or BOLIGSOSIAL_REPORTS)")
+    report.add_argument("--no-pdf", action="store_true", help="skip the PDF (printed with headless Chromium)")
     args = parser.parse_args(argv)
     if args.command == "dbt-docs":
         return dbt_docs()
+    if args.command == "report":
+        from orchestration.report.cli import report_command
+
+        return report_command(args.year, args.out, pdf=not args.no_pdf)
     _configure_logging()
     started = time.time()
     mode = settings.source_mode()

@@ -40,7 +40,8 @@ def ensure_manifest() -> Path:
     env.setdefault("BOLIGSOSIAL_DBT_DATABASE", str(settings.DBT_PROJECT_DIR / "target" / "parse.duckdb"))
     manifest.parent.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
-        [dbt_executable(), "parse", "--quiet", "--project-dir", str(settings.DBT_PROJECT_DIR),
+        # a full parse: dbt's partial parsing has kept stale seed column_types after a pull (seen here)
+        [dbt_executable(), "parse", "--quiet", "--no-partial-parse", "--project-dir", str(settings.DBT_PROJECT_DIR),
          "--profiles-dir", str(settings.DBT_PROJECT_DIR)],
         env=env, capture_output=True, text=True,
     )

@@ -13,6 +13,9 @@ import pytest
 from repo_paths import TESTS_DIR
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+# The pipeline's report asset renders ~357 pages; the suite runs the pipeline many times and renders the
+# report in one test of its own (tests/e2e/test_report_browser.py).
+os.environ.setdefault("BOLIGSOSIAL_REPORT", "off")
 # Network retries stay real in tests, only faster: read when the definitions are imported.
 os.environ.setdefault("BOLIGSOSIAL_HTTP_BACKOFF", "0.01")
 os.environ.setdefault("BOLIGSOSIAL_STEP_RETRY_DELAY", "0")

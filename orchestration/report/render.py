@@ -1,0 +1,511 @@
+"""Write `reports/<year>/`: `index.html` (the main report and the municipality finder), `kommune/<code>.html`
+for every municipality of the current structure, and `rapport-<year>.pdf` when Chromium is there.
+
+Jinja2 renders with autoescaping on: names and free text from the reports and the findings are escaped.
+The municipality pages are drawn in a small process pool (one reused matplotlib figure per process).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+
+from orchestration import settings
+from orchestration.report import charts
+from orchestration.report.data import (COUNT_UNITS, PERIOD_LABELS, SIZE_CLASS_LABELS, YES_NO_UNIT, ReportData,
+                                       load)
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+
+STATUS = {  # colour → (Norwegian label, symbol): the colour is never the only carrier of the verdict
+    "green": ("Grønn", "✔"), "yellow": ("Gul", "▲"), "red": ("Rød", "✖"), "none": ("Ingen farge", "–")}
+RULE_LABELS = {"met": "nådd", "right_direction_not_met": "riktig vei, ikke nådd", "wrong_direction": "feil vei",
+               "far_off": "langt unna", "no_ambition": "ingen ambisjon", "unreliable_data": "upålitelig serie",
+               "missing_data": "mangler tall"}
+TREND_LABELS = {"reversal": "Trendbrudd: snudd", "acceleration": "Trendbrudd: raskere",
+                "slowdown": "Trendbrudd: langsommere", "none": "Ingen trendbrudd"}
+DIRECTION_LABELS = {"up": "opp", "down": "ned", "flat": "flat"}
+GROUP_LABELS = {"all": "Landet", "large": "Store", "medium": "Mellomstore", "small": "Små"}
+SYMBOLS = {":": "skjult (prikket) av SSB: få enheter", "..": "ikke tilgjengelig", ".": "ikke aktuelt",
+           "-": "null", "x": "skjult"}
+COMPARED = {"better": "bedre enn landet", "worse": "svakere enn landet", "same": "som landet"}
+TABLE_57_COLUMNS = [("total", "all", "all"), ("size_class_programme", "large", "in"),
+                    ("size_class_programme", "large", "out"), ("size_class_programme", "medium", "in"),
+                    ("size_class_programme", "medium", "out"), ("size_class_programme", "small", "in"),
+                    ("size_class_programme", "small", "out")]
+TABLE_57_HEADINGS = ["I alt", "Store med", "Store ikke med", "Mellomstore med", "Mellomstore ikke med", "Små med",
+                     "Små ikke med"]
+SYNTHETIC_MARK = "SYNTETISKE DEMODATA"
+
+
+def reports_dir() -> Path:
+    """`BOLIGSOSIAL_REPORTS`; else `reports/` in the checkout, or beside a warehouse moved elsewhere
+    (tests and deployments that move the warehouse keep their reports with it)."""
+    if os.environ.get("BOLIGSOSIAL_REPORTS"):
+        return Path(os.environ["BOLIGSOSIAL_REPORTS"]).expanduser().resolve()
+    if os.environ.get("BOLIGSOSIAL_WAREHOUSE"):
+        return settings.warehouse_path().parent / "reports"
+    return settings.PROJECT_ROOT / "reports"
+
+
+@dataclass
+class ReportResult:
+    year: int
+    directory: Path
+    index: Path
+    municipality_pages: int
+    pdf: Path | None
+    pdf_note: str | None
+    seconds: float
+    synthetic: bool
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- formatting (also Jinja filters)
+
+def _missing(value) -> bool:
+    """None, NaN, NA and NaT alike (the marts' nulls arrive as any of them through pandas)."""
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # lists and other non-scalars are values
+        return False
+
+
+def decimals_for(unit: str | None) -> int:
+    return 0 if (unit or "") in COUNT_UNITS else 1
+
+
+def fmt_number(value, decimals: int = 0) -> str:
+    if _missing(value):
+        return "–"
+    text = f"{float(value):,.{decimals}f}"
+    return text.replace(",", "\u202f").replace(".", ",").replace("-", "−")
+
+
+def fmt_value(value, unit: str | None) -> str:
+    if _missing(value):
+        return "–"
+    if unit in ("prosent", YES_NO_UNIT):
+        return fmt_number(value, 1) + " %"
+    return fmt_number(value, decimals_for(unit))
+
+
+def fmt_change_pct(value) -> str:
+    if _missing(value):
+        return "–"
+    return ("+" if value > 0 else "") + fmt_number(value, 0 if abs(value) >= 10 else 1) + " %"
+
+
+def _jinja_env() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(num=fmt_number, value=fmt_value, change=fmt_change_pct)
+    env.globals.update(STATUS=STATUS, RULE_LABELS=RULE_LABELS, SYNTHETIC_MARK=SYNTHETIC_MARK, SYMBOLS=SYMBOLS)
+    return env
+
+
+# ---------------------------------------------------------------- the main report
+
+def _records(frame: pd.DataFrame | None) -> list[dict]:
+    if frame is None or frame.empty:
+        return []
+    return [{k: (None if _missing(v) else v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def _definition(ind: dict) -> dict:
+    ind = {k: None if _missing(v) else v for k, v in ind.items()}
+    return {"id": ind["indicator_id"], "name": ind["name_no"], "numerator": ind.get("numerator_definition"),
+            "denominator": ind.get("denominator_definition"), "unit": ind.get("unit"), "source": ind.get("source"),
+            "note": ind.get("quality_note"), "series_breaks": ind.get("series_break_years")}
+
+
+def _attainment_figure(row: dict) -> tuple[str, str]:
+    """(the figure the ambition is judged on, what it is) — as tables 5.1–5.5 show it."""
+    kind = row.get("ambition_type")
+    unit = row.get("unit")
+    prefix = "minst " if row.get("national_is_lower_bound") else ""
+    if kind in ("level_min_pct", "level_min"):
+        return prefix + fmt_value(row.get("latest_value"), unit), f"nivå {row.get('end_year') or ''}"
+    if kind == "cumulative_min" and not _missing(row.get("cumulative_value")):
+        return prefix + fmt_value(row.get("cumulative_value"), unit), \
+            f"kumulert {row.get('baseline_year')}–{row.get('end_year')}"
+    if row.get("baseline_year") and not _missing(row.get("change_from_baseline_pct")):
+        return fmt_change_pct(row["change_from_baseline_pct"]), f"endring {row['baseline_year']}–{row['end_year']}"
+    if _missing(row.get("change_pct")):
+        return prefix + fmt_value(row.get("latest_value"), unit), f"nivå {row.get('end_year') or ''}"
+    return fmt_change_pct(row["change_pct"]), f"endring {row.get('start_year')}–{row.get('end_year')}"
+
+
+def _goal_sections(data: ReportData) -> list[dict]:
+    rows = _records(data.attainment)
+    by_goal: dict[int, list[dict]] = {}
+    for row in rows:
+        figure, what = _attainment_figure(row)
+        row["figure"], row["figure_what"] = figure, what
+        row["level_text"] = fmt_value(row.get("latest_value"), row.get("unit"))
+        row["bounds"] = [(fmt_value(row.get(lo), row.get("unit")), fmt_value(row.get(hi), row.get("unit")))
+                         for lo, hi in data.bound_columns if not _missing(row.get(lo)) or not _missing(row.get(hi))]
+        by_goal.setdefault(int(row["goal_id"]), []).append(row)
+    main_goals: list[dict] = []
+    for goal in _records(data.goals):
+        if not main_goals or main_goals[-1]["id"] != goal["main_goal_id"]:
+            main_goals.append({"id": goal["main_goal_id"], "name": goal["main_goal_name_no"], "goals": []})
+        main_goals[-1]["goals"].append({"id": goal["goal_id"], "name": goal["name_no"], "note": goal.get("note"),
+                                        "rows": by_goal.get(int(goal["goal_id"]), [])})
+    return main_goals
+
+
+def _table_57(data: ReportData) -> dict | None:
+    comparison = data.comparison
+    if comparison.empty:
+        return None
+    indicators = data.indicators.set_index("indicator_id")
+    rows = []
+    for indicator_id, group in comparison.groupby("indicator_id", sort=False):
+        cells = []
+        for group_type, size, programme in TABLE_57_COLUMNS:
+            hit = group[(group.group_type == group_type) & (group.size_class == size) & (group.programme == programme)]
+            if hit.empty:
+                cells.append({"text": "–", "title": ""})
+                continue
+            r = hit.iloc[0]
+            text = (fmt_value(r.value_shown, r.unit) if r.shown_as == "level" else fmt_change_pct(r.value_shown))
+            cells.append({"text": text, "title": f"{int(r.n_municipalities)} kommuner med tall, "
+                                                 f"{int(r.n_municipalities_matched)} med tall begge år"})
+        first = group.iloc[0]
+        ind = indicators.loc[indicator_id] if indicator_id in indicators.index else None
+        rows.append({"id": indicator_id,
+                     "label": first.indicator_name_no if _missing(first.report_label) else first.report_label,
+                     "shown_as": first.shown_as, "cells": cells, "source": None if ind is None else ind.source,
+                     "order": (ind.main_goal_id, ind.goal_id) if ind is not None else (99, 99)})
+    rows.sort(key=lambda r: (r["source"] != "KOSTRA", r["order"]))
+    first = comparison.iloc[0]
+    return {"rows": rows, "headings": TABLE_57_HEADINGS, "start": int(first.start_year), "end": int(first.end_year),
+            "definitions": [_definition(i) for i in _records(data.indicators) if i["indicator_id"] in
+                            set(comparison.indicator_id)]}
+
+
+def _share_figures(data: ReportData) -> dict | None:
+    shares = data.shares
+    if shares.empty:
+        return None
+    indicators = data.indicators.set_index("indicator_id")
+    this_year = shares[shares.year == data.year]
+    population = this_year[this_year.series_id == "population"].programme_share_pct
+    population_80 = this_year[this_year.series_id == "population_80_plus"].programme_share_pct
+    kostra, husbanken = [], []
+    for r in this_year.itertuples():
+        if r.series_kind != "indicator" or r.series_id not in indicators.index:
+            continue
+        source = indicators.loc[r.series_id, "source"]
+        if source in ("KOSTRA", "IPLOS"):
+            kostra.append((r.series_name_no, r.programme_share_pct, r.series_id))
+        elif source == "Husbanken":
+            husbanken.append(r.series_id)
+    kostra.sort(key=lambda t: -(t[1] if not _missing(t[1]) else -1))
+    first = max(charts.STRATEGY_START, int(shares.year.min()))
+    lines = {}
+    for series_id in husbanken:
+        s = shares[(shares.series_id == series_id) & (shares.year >= first)]
+        lines[s.series_name_no.iloc[0]] = (s.year.tolist(), s.programme_share_pct.tolist())
+    pop = shares[(shares.series_id == "population") & (shares.year >= first)]
+    cohort = int(this_year.n_programme_municipalities.max()) if len(this_year) else 0
+    table = [{"name": name, "share": share, "n": int(r.n_programme_municipalities)}
+             for r in this_year.itertuples() for name, share in [(r.series_name_no, r.programme_share_pct)]]
+    return {
+        "fig51": charts.data_uri(charts.share_bars_chart(
+            [(name, share) for name, share, _ in kostra],
+            None if population.empty else float(population.iloc[0]),
+            None if population_80.empty else float(population_80.iloc[0]))),
+        "fig52": charts.data_uri(charts.share_lines_chart(lines, (pop.year.tolist(), pop.programme_share_pct.tolist()),
+                                                          first, data.year)),
+        "cohort": cohort, "table": table,
+        "population_share": None if population.empty else float(population.iloc[0]),
+        "definitions_51": [_definition(indicators.loc[i].to_dict() | {"indicator_id": i}) for _, _, i in kostra],
+        "definitions_52": [_definition(indicators.loc[i].to_dict() | {"indicator_id": i}) for i in husbanken],
+    }
+
+
+def _time_series(data: ReportData) -> list[dict]:
+    series = data.group_series
+    trend = data.trend
+    out = []
+    first_year = int(series.year.min()) if len(series) else data.year
+    for ind in _records(data.indicators):
+        if ind["kind"] not in ("quantitative", "extra") or ind.get("coverage") != "all":
+            continue
+        s = series[series.indicator_id == ind["indicator_id"]]
+        groups = s[s.group_type == "size_class_programme"]
+        if groups.value.notna().sum() == 0:
+            continue
+        lines = {code: (g.dropna(subset=["value"]).year.tolist(), g.dropna(subset=["value"]).value.tolist())
+                 for code, g in groups.groupby("group_code")}
+        national = None
+        if ind["unit"] not in COUNT_UNITS:  # a national count dwarfs the groups' counts
+            n = s[(s.group_type == "national")].dropna(subset=["value"])
+            national = (n.year.tolist(), n.value.tolist())
+        svg = charts.group_series_chart(ind["name_no"], ind["unit"], lines, national, first_year, data.year)
+        verdicts = []
+        if not trend.empty:
+            t = trend[trend.indicator_id == ind["indicator_id"]]
+            for r in _records(t.sort_values(["group_type", "group_code"], key=lambda c: c.map(
+                    {"national": 0, "size_class": 1, "all": 0, "large": 1, "medium": 2, "small": 3}))):
+                verdicts.append({
+                    "group": GROUP_LABELS.get(r["group_code"], r["group_code"]),
+                    "pre": fmt_change_pct(r.get("avg_annual_change_pre_pct")),
+                    "post": fmt_change_pct(r.get("avg_annual_change_post_pct")),
+                    "kind": TREND_LABELS.get(r.get("trend_break_kind") or "", "Ikke vurdert (for få tall)"),
+                    "is_break": bool(r.get("is_trend_break")),
+                    "desired": {True: "ja", False: "nei"}.get(r.get("break_in_desired_direction"), "–"),
+                    "years": f"{r['pre_start_year']}–{r['break_year']}–{r['post_end_year']}"})
+        out.append({"id": ind["indicator_id"], "name": ind["name_no"], "unit": ind["unit"],
+                    "goal": ind["goal_id"], "chart": charts.data_uri(svg), "verdicts": verdicts,
+                    "definition": _definition(ind)})
+    return out
+
+
+def _qualitative(data: ReportData) -> dict | None:
+    frame = data.qualitative
+    if frame is None:
+        return None
+    hidden = {"synthetic", "goal_id", "main_goal_id"}
+    columns = [c for c in frame.columns if c not in hidden]
+    goals = dict(zip(data.goals.goal_id, data.goals.name_no))
+    groups: list[dict] = []
+    if "goal_id" in frame.columns:
+        for goal_id, g in frame.groupby("goal_id", sort=True):
+            groups.append({"title": f"Mål {goal_id}: {goals.get(goal_id, '')}", "rows": _records(g[columns])})
+    else:
+        groups.append({"title": None, "rows": _records(frame[columns])})
+    return {"columns": columns, "groups": groups, "rows": len(frame)}
+
+
+def _findings(data: ReportData, codes: set[str], today: dt.date) -> dict:
+    frame = data.findings
+    if frame.empty:
+        return {"rows": [], "by_kind": [], "total": 0, "overdue": 0}
+    unique = frame.drop_duplicates("finding_id")
+    links = frame[frame.reference_code.isin(codes)].groupby("finding_id").reference_code.apply(sorted).to_dict()
+    rows = []
+    for r in _records(unique):
+        deadline = r.get("followup_deadline")
+        deadline_date = deadline.date() if hasattr(deadline, "date") else deadline
+        overdue = bool(deadline_date and deadline_date < today and r.get("followup_status") not in
+                       ("resolved", "explained"))
+        rows.append(r | {"links": links.get(r["finding_id"], []), "overdue": overdue,
+                         "deadline_text": deadline_date.strftime("%d.%m.%Y") if deadline_date else "–",
+                         "first_seen_text": r["first_seen"].strftime("%d.%m.%Y") if r.get("first_seen") else "–"})
+    by_kind = (unique.assign(followup_status=unique.followup_status.fillna("new"))
+               .groupby(["severity", "kind", "followup_status"]).size().reset_index(name="n"))
+    return {"rows": rows, "by_kind": _records(by_kind), "total": len(unique),
+            "overdue": sum(r["overdue"] for r in rows)}
+
+
+def _municipality_list(data: ReportData) -> list[dict]:
+    return [{"code": m["municipality_code"], "name": m["municipality_name"], "county": m.get("county_name"),
+             "size": SIZE_CLASS_LABELS.get(m.get("size_class"), m.get("size_class")),
+             "programme": bool(m.get("in_programme"))} for m in _records(data.municipalities)]
+
+
+# ---------------------------------------------------------------- municipality pages
+
+def _rate_panels(data: ReportData) -> list[tuple[str, str, str]]:
+    ids = set(data.profile.indicator_id.unique())
+    return [(i["indicator_id"], i["name_no"], i["unit"]) for i in _records(data.indicators)
+            if i["indicator_id"] in ids and i["unit"] not in COUNT_UNITS and i["unit"] != YES_NO_UNIT
+            and i.get("coverage") == "all"]
+
+
+def _municipality_contexts(data: ReportData, panels: list[tuple[str, str, str]], findings: dict,
+                           only: set[str] | None = None) -> list[dict]:
+    indicators = {i["indicator_id"]: i for i in _records(data.indicators)}
+    panel_ids = [p[0] for p in panels]
+    previous = {m["municipality_code"]: m for m in _records(data.municipalities_previous)}
+    finding_rows = {}
+    for row in findings["rows"]:
+        for code in row["links"]:
+            finding_rows.setdefault(code, []).append(row)
+    profile = data.profile.sort_values(["municipality_code", "indicator_id", "year"])
+    by_code = dict(tuple(profile.groupby("municipality_code", sort=False)))
+    contexts = []
+    for m in _records(data.municipalities):
+        code = m["municipality_code"]
+        if only is not None and code not in only:
+            continue
+        p = by_code.get(code, profile.iloc[0:0])
+        series = {}
+        for indicator_id, g in p[p.indicator_id.isin(panel_ids)].groupby("indicator_id", sort=False):
+            series[indicator_id] = {"year": g.year.tolist(), **{k: g[k].astype(float).tolist() for k in (
+                "value", "size_class_value", "kostra_group_value", "national_value")}}
+        now = p[p.year == data.year].set_index("indicator_id")
+        before = p[p.year == data.year - 1].set_index("indicator_id")
+        comparison_rows, change_rows, own_rows = [], [], []
+        for indicator_id, ind in indicators.items():
+            if indicator_id not in now.index and indicator_id not in before.index:
+                continue
+            unit = ind["unit"]
+            r = now.loc[indicator_id] if indicator_id in now.index else None
+            b = before.loc[indicator_id] if indicator_id in before.index else None
+            value = None if r is None else r.value
+            symbol = None if r is None or _missing(r.status_symbol) else r.status_symbol
+            if indicator_id in panel_ids:
+                comparison_rows.append({
+                    "name": ind["name_no"], "unit": unit, "value": fmt_value(value, unit), "symbol": symbol,
+                    "size": fmt_value(None if r is None else r.size_class_value, unit),
+                    "kostra": fmt_value(None if r is None else r.kostra_group_value, unit),
+                    "national": fmt_value(None if r is None else r.national_value, unit),
+                    "compared": COMPARED.get(None if r is None else r.compared_with_national, "–")})
+            if ind.get("coverage") == "programme":
+                latest = p[(p.indicator_id == indicator_id) & p.value.notna()]
+                if len(latest):
+                    last = latest.iloc[-1]
+                    text = ("Ja" if last.value >= 50 else "Nei") if unit == YES_NO_UNIT else fmt_value(last.value, unit)
+                    own_rows.append({"name": ind["name_no"], "answer": text, "year": int(last.year)})
+                continue
+            old = None if b is None else b.value
+            change = (None if _missing(value) or _missing(old) or old == 0 else (value - old) / abs(old) * 100)
+            change_rows.append({"name": ind["name_no"], "unit": unit, "before": fmt_value(old, unit),
+                                "now": fmt_value(value, unit), "symbol": symbol,
+                                "before_symbol": None if b is None or _missing(b.status_symbol) else b.status_symbol,
+                                "change": fmt_change_pct(change), "big": change is not None and abs(change) >= 20})
+        prev = previous.get(code, {})
+        changes = []
+        if prev:
+            if prev.get("size_class") != m.get("size_class"):
+                changes.append(f"Størrelsesgruppe: {SIZE_CLASS_LABELS.get(prev.get('size_class'), '–')} → "
+                               f"{SIZE_CLASS_LABELS.get(m.get('size_class'), '–')}")
+            if prev.get("kostra_group_code") != m.get("kostra_group_code"):
+                changes.append(f"KOSTRA-gruppe: {prev.get('kostra_group_name') or '–'} → "
+                               f"{m.get('kostra_group_name') or '–'}")
+            if bool(prev.get("in_programme")) != bool(m.get("in_programme")):
+                changes.append("Kommuneprogrammet: " + ("gikk inn" if m.get("in_programme") else "gikk ut"))
+            if prev.get("municipality_name") != m.get("municipality_name"):
+                changes.append(f"Navn: {prev.get('municipality_name')} → {m.get('municipality_name')}")
+        population_change = (None if _missing(prev.get("population")) or _missing(m.get("population"))
+                             or not prev.get("population")
+                             else (m["population"] - prev["population"]) / prev["population"] * 100)
+        contexts.append({
+            "m": m, "size_label": SIZE_CLASS_LABELS.get(m.get("size_class"), "–"), "series": series,
+            "comparison_rows": comparison_rows, "change_rows": change_rows, "own_rows": own_rows,
+            "classification_changes": changes, "population_change": fmt_change_pct(population_change),
+            "population_before": fmt_number(prev.get("population")),
+            "findings": finding_rows.get(code, []),
+            "definitions": [_definition(indicators[i]) for i in panel_ids],
+        })
+    return contexts
+
+
+_WORKER: dict = {}
+
+
+def _init_worker(panels, first_year, last_year, common) -> None:
+    _WORKER["chart"] = charts.MunicipalityChart(panels, first_year, last_year)
+    _WORKER["template"] = _jinja_env().get_template("municipality.html")
+    _WORKER["common"] = common
+
+
+def _render_municipalities(batch: list[dict], out_dir: str) -> int:
+    chart, template, common = _WORKER["chart"], _WORKER["template"], _WORKER["common"]
+    for ctx in batch:
+        ctx["chart"] = charts.data_uri(chart.draw(ctx.pop("series")))
+        html = template.render(**common, **ctx)
+        Path(out_dir, f"{ctx['m']['municipality_code']}.html").write_text(html, encoding="utf-8")
+    return len(batch)
+
+
+def _workers() -> int:
+    configured = os.environ.get("BOLIGSOSIAL_REPORT_WORKERS")
+    if configured:
+        return max(1, int(configured))
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+# ---------------------------------------------------------------- entry point
+
+def build_report(year: int | None = None, out_dir: Path | None = None, warehouse: Path | None = None,
+                 pdf: bool = True, municipalities: set[str] | None = None) -> ReportResult:
+    """Render the report for `year` (default: the latest year with data) from the published warehouse;
+    `municipalities` limits the pages to those codes (the index still lists every municipality)."""
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    data = load(warehouse or settings.warehouse_path(), year)
+    timings["read"] = time.perf_counter() - started
+    target = (out_dir or reports_dir()) / str(data.year)
+    pages_dir = target / "kommune"
+    pages_dir.mkdir(parents=True, exist_ok=True)
+    for stale in pages_dir.glob("*.html") if municipalities is None else []:
+        stale.unlink()  # a municipality that no longer exists must not keep a page
+    today = dt.date.today()
+    generated = dt.datetime.now().strftime("%d.%m.%Y %H:%M")
+    common = {"year": data.year, "synthetic": data.synthetic, "generated": generated,
+              "published": data.warehouse_published_at, "root": "../"}
+    codes = set(data.municipalities.municipality_code)
+    findings = _findings(data, codes, today)
+
+    # The municipality pages go to the process pool first; the main page and its PDF are made meanwhile.
+    t = time.perf_counter()
+    panels = _rate_panels(data)
+    contexts = _municipality_contexts(data, panels, findings, municipalities)
+    timings["municipality_data"] = time.perf_counter() - t
+    first_year = int(data.profile.year.min())
+    workers = min(_workers(), max(1, len(contexts) // 20))
+    batches = [contexts[i::workers * 4] for i in range(workers * 4)] if contexts else []
+    pool, pending = None, []
+    if workers > 1:
+        import multiprocessing
+
+        # spawn, not fork: the parent may be a Dagster run with threads (DuckDB, gRPC) that fork would copy
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_init_worker, initargs=(panels, first_year, data.year, common))
+        pending = [pool.submit(_render_municipalities, batch, str(pages_dir)) for batch in batches]
+    try:
+        t = time.perf_counter()
+        env = _jinja_env()
+        main = {
+            **common, "root": "",
+            "years": data.years, "latest_year": data.latest_year,
+            "goal_sections": _goal_sections(data), "period": data.attainment_period,
+            "period_label": PERIOD_LABELS.get(data.attainment_period, data.attainment_period),
+            "period_note": data.attainment_note, "notes": data.notes, "has_bounds": bool(data.bound_columns),
+            "colour_rules": _records(data.colour_rules),
+            "colour_counts": data.attainment.status_colour.value_counts().to_dict() if len(data.attainment) else {},
+            "table_57": _table_57(data), "shares": _share_figures(data), "time_series": _time_series(data),
+            "qualitative": _qualitative(data), "findings": findings, "municipalities": _municipality_list(data),
+            "warehouse": data.warehouse_path,
+        }
+        index = target / "index.html"
+        index.write_text(env.get_template("index.html").render(**main), encoding="utf-8")
+        timings["main_page"] = time.perf_counter() - t
+
+        pdf_path, pdf_note = None, None
+        if pdf:
+            from orchestration.report.pdf import print_pdf
+
+            t = time.perf_counter()
+            pdf_path, pdf_note = print_pdf(index, target / f"rapport-{data.year}.pdf")
+            timings["pdf"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        if pool is None:
+            _init_worker(panels, first_year, data.year, common)
+            written = sum(_render_municipalities(b, str(pages_dir)) for b in batches)
+        else:
+            written = sum(f.result() for f in pending)
+        timings["municipality_pages_after_main"] = time.perf_counter() - t
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    result = ReportResult(year=data.year, directory=target, index=index, municipality_pages=written, pdf=pdf_path,
+                          pdf_note=pdf_note, seconds=time.perf_counter() - started, synthetic=data.synthetic,
+                          timings={k: round(v, 2) for k, v in timings.items()})
+    return result
