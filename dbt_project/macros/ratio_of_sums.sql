@@ -25,3 +25,53 @@ sum(numerator) filter (where value is not null)                  as numerator,
 {% macro pct_change(from_value, to_value) -%}
     case when {{ from_value }} <> 0 then ({{ to_value }} - {{ from_value }}) / abs({{ from_value }}) * 100 end
 {%- endmacro %}
+
+{#
+  member_bounds(): the interval sums over ALL members (docs/statistical_method.md). A suppressed member
+  adds its interval (numerator_low/high from seeds/suppression_intervals.csv), a known one its value on
+  both sides. A member is `suppressed` when its value is null but its interval is known, `absent` when
+  neither is (not available, did not answer): then the bounds are unknown (null) — absence is never
+  imputed. `zero` counts members whose known numerator is 0 (Husbanken's zero-filled spine among them).
+#}
+{% macro member_bounds(denominator_measure) -%}
+count(*) filter (where value is null and numerator_low is not null
+                        and ({{ denominator_measure }} is null or denominator_low is not null)) as n_suppressed,
+        count(*) filter (where value is null and not (numerator_low is not null
+                        and ({{ denominator_measure }} is null or denominator_low is not null))) as n_absent,
+        count(*) filter (where value is not null and numerator = 0)     as n_zero,
+        sum(numerator_low)                                               as numerator_low,
+        sum(numerator_high)                                              as numerator_high,
+        sum(denominator_low)                                             as denominator_low,
+        sum(denominator_high)                                            as denominator_high
+{%- endmacro %}
+
+{# ratio_bounds(): the lowest and highest ratio two intervals allow (low ÷ high, high ÷ low). #}
+{% macro ratio_low(numerator_low, denominator_high, denominator_measure, value_scale) -%}
+    case when {{ denominator_measure }} is null then {{ numerator_low }}
+         when {{ denominator_high }} > 0 then {{ numerator_low }} / {{ denominator_high }} * {{ value_scale }} end
+{%- endmacro %}
+{% macro ratio_high(numerator_high, denominator_low, denominator_measure, value_scale) -%}
+    case when {{ denominator_measure }} is null then {{ numerator_high }}
+         when {{ denominator_low }} > 0 then {{ numerator_high }} / {{ denominator_low }} * {{ value_scale }} end
+{%- endmacro %}
+
+{#
+  pct_change_low/high(): the widest change two intervals allow: from the top of the first to the bottom
+  of the second, and from the bottom of the first to the top of the second. Null from 0.
+#}
+{% macro pct_change_low(from_low, from_high, to_low) -%}
+    case when {{ from_high }} > 0 then ({{ to_low }} - {{ from_high }}) / {{ from_high }} * 100 end
+{%- endmacro %}
+{% macro pct_change_high(from_low, to_high) -%}
+    case when {{ from_low }} > 0 then ({{ to_high }} - {{ from_low }}) / {{ from_low }} * 100 end
+{%- endmacro %}
+
+{#
+  bounded_point(): the published point estimate of an interval [low, high]: its midpoint, or null when
+  the interval is wider than var bounds_max_relative_width of the midpoint (then only the bounds inform).
+#}
+{% macro bounded_point(low, high) -%}
+    case when {{ low }} is not null and {{ high }} is not null
+          and ({{ high }} - {{ low }}) <= {{ var('bounds_max_relative_width') }} * abs({{ low }} + {{ high }}) / 2
+         then ({{ low }} + {{ high }}) / 2 end
+{%- endmacro %}

@@ -3,6 +3,10 @@
 -- year used (change_from_baseline_pct). Each is a ratio of sums (macros/ratio_of_sums.sql) over the
 -- municipalities with a value in BOTH years (the matched set, n_matched), so a municipality reporting in
 -- one year only does not move it.
+-- That matching is right only where a member is absent for reasons unrelated to its value (own
+-- reporting, the KMD survey). Where the national value has no absent member (every municipality known or
+-- suppressed, or SSB's EAK figure), the change is the national one with bounds (statistics.md: never
+-- match on suppressed values): `method` ssb_national | national_bounds | matched_reporting_members.
 with indicators as (
     select * from {{ ref('dim_indicator') }}
 ),
@@ -39,6 +43,30 @@ matched as (
     group by all
 ),
 
+national as (
+    select indicator_id, year, value, value_low, value_high, method, synthetic
+    from {{ ref('fct_indicator_group_value') }}
+    where group_type = 'national' and value_low is not null and value_high is not null
+),
+
+national_changes as (
+    select
+        b.indicator_id, b.period, pair.kind,
+        f.value as value_from, t.value as value_to,
+        {{ pct_change_low('f.value_low', 'f.value_high', 't.value_low') }}          as change_pct_low,
+        {{ pct_change_high('f.value_low', 't.value_high') }}                         as change_pct_high,
+        case when f.method = 'ssb_national' and t.method = 'ssb_national' then 'ssb_national'
+             else 'national_bounds' end                                             as method,
+        f.synthetic or t.synthetic                                                  as synthetic
+    from bounds b
+    inner join indicators i on i.indicator_id = b.indicator_id
+    cross join (select 'period' as kind union all select 'baseline') pair
+    inner join national f
+        on f.indicator_id = b.indicator_id
+       and f.year = case pair.kind when 'period' then b.start_year_used else i.baseline_year end
+    inner join national t on t.indicator_id = b.indicator_id and t.year = b.end_year_used
+),
+
 matched_values as (
     select
         x.indicator_id, x.period, x.kind, x.n_matched, x.synthetic,
@@ -53,10 +81,22 @@ select
     cast(b.period as varchar)                                                   as period,
     cast(coalesce(mp.n_matched, 0) as integer)                                  as n_matched,
     cast(coalesce(mb.n_matched, 0) as integer)                                  as n_matched_baseline,
-    cast(mp.value_to - mp.value_from as double)                                 as change_abs,
-    cast({{ pct_change('mp.value_from', 'mp.value_to') }} as double)            as change_pct,
-    cast({{ pct_change('mb.value_from', 'mb.value_to') }} as double)            as change_from_baseline_pct,
-    coalesce(mp.synthetic, false) or coalesce(mb.synthetic, false)              as synthetic
+    cast(case when np.method is not null then np.value_to - np.value_from
+              else mp.value_to - mp.value_from end as double)                   as change_abs,
+    cast(case when np.method is not null then {{ pct_change('np.value_from', 'np.value_to') }}
+              else {{ pct_change('mp.value_from', 'mp.value_to') }} end as double) as change_pct,
+    cast(case when nb.method is not null then {{ pct_change('nb.value_from', 'nb.value_to') }}
+              else {{ pct_change('mb.value_from', 'mb.value_to') }} end as double) as change_from_baseline_pct,
+    coalesce(mp.synthetic, false) or coalesce(mb.synthetic, false)
+        or coalesce(np.synthetic, false) or coalesce(nb.synthetic, false)       as synthetic,
+    cast(np.change_pct_low as double)                                           as change_pct_low,
+    cast(np.change_pct_high as double)                                          as change_pct_high,
+    cast(nb.change_pct_low as double)                                           as change_from_baseline_pct_low,
+    cast(nb.change_pct_high as double)                                          as change_from_baseline_pct_high,
+    cast(coalesce(np.method, case when mp.n_matched is not null then 'matched_reporting_members' end)
+         as varchar)                                                            as change_method
 from bounds b
 left join matched_values mp on mp.indicator_id = b.indicator_id and mp.period = b.period and mp.kind = 'period'
 left join matched_values mb on mb.indicator_id = b.indicator_id and mb.period = b.period and mb.kind = 'baseline'
+left join national_changes np on np.indicator_id = b.indicator_id and np.period = b.period and np.kind = 'period'
+left join national_changes nb on nb.indicator_id = b.indicator_id and nb.period = b.period and nb.kind = 'baseline'

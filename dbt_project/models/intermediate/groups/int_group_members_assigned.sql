@@ -22,10 +22,10 @@ municipalities as (
 ),
 
 values as (
-    select 'reference' as structure, indicator_id, municipality_code, year, value, numerator, denominator, synthetic
+    select 'reference' as structure, indicator_id, municipality_code, year, value, numerator, denominator, synthetic, numerator_low, numerator_high, denominator_low, denominator_high
     from {{ ref('fct_indicator_value') }}
     union all
-    select 'cohort', indicator_id, municipality_code, year, value, numerator, denominator, synthetic
+    select 'cohort', indicator_id, municipality_code, year, value, numerator, denominator, synthetic, numerator_low, numerator_high, denominator_low, denominator_high
     from {{ ref('int_cohort_indicator_value') }}
 ),
 
@@ -37,6 +37,7 @@ indicator_years as (
 members as (
     select iy.indicator_id, iy.year, m.structure, m.municipality_code, m.size_class, m.kostra_group_code,
            m.in_programme_cohort, v.value, v.numerator, v.denominator,
+           v.numerator_low, v.numerator_high, v.denominator_low, v.denominator_high,
            coalesce(v.synthetic, false) or coalesce(m.synthetic, false) as synthetic
     from indicator_years iy
     inner join indicators i on i.indicator_id = iy.indicator_id
@@ -50,23 +51,23 @@ members as (
 
 grouped as (
     select indicator_id, year, 'national' as group_type, 'all' as group_code, municipality_code,
-           value, numerator, denominator, synthetic
+           value, numerator, denominator, synthetic, numerator_low, numerator_high, denominator_low, denominator_high
     from members where structure = 'reference'
     union all
-    select indicator_id, year, 'size_class', size_class, municipality_code, value, numerator, denominator, synthetic
+    select indicator_id, year, 'size_class', size_class, municipality_code, value, numerator, denominator, synthetic, numerator_low, numerator_high, denominator_low, denominator_high
     from members where structure = 'reference' and size_class is not null
     union all
     select indicator_id, year, 'programme', case when in_programme_cohort then 'in' else 'out' end,
-           municipality_code, value, numerator, denominator, synthetic
+           municipality_code, value, numerator, denominator, synthetic, numerator_low, numerator_high, denominator_low, denominator_high
     from members where structure = 'cohort'
     union all
     select indicator_id, year, 'size_class_programme',
            size_class || '_' || case when in_programme_cohort then 'in' else 'out' end,
-           municipality_code, value, numerator, denominator, synthetic
+           municipality_code, value, numerator, denominator, synthetic, numerator_low, numerator_high, denominator_low, denominator_high
     from members where structure = 'cohort' and size_class is not null
     union all
     select indicator_id, year, 'kostra_group', kostra_group_code, municipality_code,
-           value, numerator, denominator, synthetic
+           value, numerator, denominator, synthetic, numerator_low, numerator_high, denominator_low, denominator_high
     from members where structure = 'reference' and kostra_group_code is not null
 )
 
@@ -79,5 +80,9 @@ select
     cast(value as double)                                               as value,
     cast(numerator as double)                                           as numerator,
     cast(denominator as double)                                         as denominator,
-    synthetic
+    synthetic,
+    cast(numerator_low as double)                                       as numerator_low,
+    cast(numerator_high as double)                                      as numerator_high,
+    cast(denominator_low as double)                                     as denominator_low,
+    cast(denominator_high as double)                                    as denominator_high
 from grouped

@@ -3,8 +3,11 @@
 -- unless the export carried the total itself. A total over purposes follows sum_of_parts like months.
 -- The measure name comes from seeds/husbanken_measures.csv (instrument, measure as received → measure
 -- id), an inner join: a received measure without a row there is caught by the test on this model.
+-- Where the export's absence means none (int_husbanken_absent_as_zero), the zeros join the received rows.
 with by_year as (
     select * from {{ ref('int_husbanken_instruments_summed_to_year') }}
+    union all
+    select * from {{ ref('int_husbanken_absent_as_zero') }}
 ),
 
 names as (
@@ -18,10 +21,13 @@ purpose_totals as (
         {{ sum_of_parts('value', 'status_symbol') }}                    as value,
         case when count(value) < count(*) then min(status_symbol) end   as status_symbol,
         max(received_at)                                                as received_at,
-        bool_or(synthetic)                                              as synthetic
+        bool_or(synthetic)                                              as synthetic,
+        case when count(value_low) = count(*) then sum(value_low) end   as value_low,
+        case when count(value_high) = count(*) then sum(value_high) end as value_high
     from by_year
     where regexp_matches(measure, '_(purchase|refinancing|improvement|construction)$')
-    group by all
+    group by municipality_code, year, instrument,
+             regexp_replace(measure, '_(purchase|refinancing|improvement|construction)$', '')
 ),
 
 with_totals as (
@@ -40,6 +46,8 @@ select
     w.municipality_code, w.year, w.value, w.status_symbol,
     'received ' || strftime(w.received_at, '%Y-%m-%d')                  as vintage,
     w.synthetic,
-    true                                                                as is_additive
+    true                                                                as is_additive,
+    w.value_low,
+    w.value_high
 from with_totals w
 inner join names n on n.instrument = w.instrument and n.measure = w.measure

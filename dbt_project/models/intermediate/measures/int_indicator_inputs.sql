@@ -3,7 +3,7 @@
 -- seeds/indicators.csv names its numerator_measure and denominator_measure from this pool.
 with harmonised as (
     select source, measure, municipality_code, year, value, status_symbol, vintage, synthetic,
-           is_harmonised, split_flag
+           is_harmonised, split_flag, value_low, value_high
     from {{ ref('int_measures_harmonised') }}
 ),
 
@@ -32,5 +32,6 @@ select * from harmonised
 union all
 select source, measure, municipality_code, year, value,
        case when value is null then '..' end as status_symbol,
-       vintage, synthetic, is_harmonised, split_flag
+       vintage, synthetic, is_harmonised, split_flag,
+       value as value_low, value as value_high     -- derived figures carry no interval (yet): known or absent
 from derived_long

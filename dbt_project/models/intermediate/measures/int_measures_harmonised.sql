@@ -19,6 +19,8 @@ allocated as (
     select
         m.source, m.measure, c.reference_code as municipality_code, m.year,
         m.value * c.weight as value,
+        m.value_low * c.weight as value_low,
+        m.value_high * c.weight as value_high,
         m.status_symbol, m.vintage, m.synthetic, m.is_additive,
         c.reported_code, c.weight_kind, c.split_flag, c.weight_basis, c.mapping_quality
     from measures m
@@ -42,6 +44,9 @@ summed as (
         bool_or(weight_kind in ('merge', 'split') or reported_code <> municipality_code) as is_harmonised,
         bool_or(split_flag)                                                 as split_flag,
         count(distinct reported_code)                                       as n_reported_codes,
+        -- bounds add up over parts; unknown when a part is absent (not merely suppressed)
+        case when count(value_low) = count(*) then sum(value_low) end       as value_low,
+        case when count(value_high) = count(*) then sum(value_high) end     as value_high,
         string_agg(distinct reported_code, ',' order by reported_code)      as reported_codes
     from preferred
     group by source, measure, municipality_code, year
@@ -59,7 +64,9 @@ select
     is_harmonised,
     split_flag,
     cast(n_reported_codes as integer)       as n_reported_codes,
-    cast(reported_codes as varchar)         as reported_codes
+    cast(reported_codes as varchar)         as reported_codes,
+    cast(value_low as double)               as value_low,
+    cast(value_high as double)              as value_high
 from summed
 -- a published ratio cannot be rebuilt from parts
 where is_additive or (n_reported_codes = 1 and not split_flag)

@@ -24,6 +24,12 @@ select
     cast(v.numerator * c.weight as double)                              as numerator,
     cast(v.denominator * c.weight as double)                            as denominator,
     cast(c.weight as double)                                            as weight,
+    cast(case when i.denominator_measure is null then v.value_low * c.weight else v.value_low end as double) as value_low,
+    cast(case when i.denominator_measure is null then v.value_high * c.weight else v.value_high end as double) as value_high,
+    cast(v.numerator_low * c.weight as double)                          as numerator_low,
+    cast(v.numerator_high * c.weight as double)                         as numerator_high,
+    cast(v.denominator_low * c.weight as double)                        as denominator_low,
+    cast(v.denominator_high * c.weight as double)                       as denominator_high,
     v.synthetic
 from values v
 inner join indicators i on i.indicator_id = v.indicator_id

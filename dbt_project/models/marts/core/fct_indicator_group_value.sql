@@ -7,6 +7,10 @@
 -- National counts: SSB's national figure (EAK) when published — it includes the suppressed cells a sum
 -- over municipalities leaves out (`numerator_source`); otherwise the sum, a lower bound when a member is
 -- missing (`is_lower_bound`).
+-- Bounds (docs/statistical_method.md): value_low / value_high carry suppressed members' intervals;
+-- `method` says how the value was made: ssb_national | sum_of_municipalities (every member known) |
+-- midpoint_of_bounds (some suppressed; null when the bounds are too wide) | reporting_members (some
+-- absent: the ratio of sums over those with a value, bounds unknown).
 with indicators as (
     select * from {{ ref('dim_indicator') }}
     where kind in ('quantitative', 'extra', 'derived') and numerator_measure is not null
@@ -24,10 +28,12 @@ national_published as (
 
 summed as (
     select
-        indicator_id, year, group_type, group_code,
-        {{ member_sums() }}
-    from members
-    group by indicator_id, year, group_type, group_code
+        m.indicator_id, m.year, m.group_type, m.group_code,
+        {{ member_sums() }},
+        {{ member_bounds('i.denominator_measure') }}
+    from members m
+    inner join indicators i on i.indicator_id = m.indicator_id
+    group by m.indicator_id, m.year, m.group_type, m.group_code
 ),
 
 sourced as (
@@ -43,6 +49,23 @@ sourced as (
     left join national_published p
         on p.measure = i.numerator_measure and p.year = s.year
        and s.group_type = 'national' and i.denominator_measure is null and i.coverage = 'all'
+),
+
+-- the interval of the group value: SSB's figure is exact; else the members' bounds when none is absent
+bounded as (
+    select
+        *,
+        case when national_numerator is not null then national_numerator
+             when n_absent = 0 then {{ ratio_low('numerator_low', 'denominator_high', 'denominator_measure', 'value_scale') }}
+        end                                                              as value_low,
+        case when national_numerator is not null then national_numerator
+             when n_absent = 0 then {{ ratio_high('numerator_high', 'denominator_low', 'denominator_measure', 'value_scale') }}
+        end                                                              as value_high,
+        case when national_numerator is not null then 'ssb_national'
+             when n_absent > 0 then 'reporting_members'
+             when n_suppressed > 0 then 'midpoint_of_bounds'
+             else 'sum_of_municipalities' end                            as method
+    from sourced
 )
 
 select
@@ -51,6 +74,14 @@ select
     cast(group_type as varchar)                                         as group_type,
     cast(group_code as varchar)                                         as group_code,
     cast(case
+        when method = 'midpoint_of_bounds' then
+            case when denominator_measure is null then {{ bounded_point('numerator_low', 'numerator_high') }}
+                 -- a ratio: null when its numerator's or denominator's sum is too uncertain (the ratio's
+                 -- own interval ignores that both parts move together, e.g. children within households)
+                 when {{ bounded_point('numerator_low', 'numerator_high') }} is not null
+                      and {{ bounded_point('denominator_low', 'denominator_high') }} is not null
+                      and denominator_low + denominator_high > 0
+                 then (numerator_low + numerator_high) / (denominator_low + denominator_high) * value_scale end
         when national_numerator is not null then national_numerator
         else {{ ratio_of_sums('numerator', 'denominator', 'denominator_measure', 'value_scale') }}
     end as double)                                                      as value,
@@ -60,8 +91,16 @@ select
     cast(n_missing as integer)                                          as n_missing,
     cast(case when national_numerator is not null then 'ssb_national' else 'sum_of_municipalities' end
          as varchar)                                                    as numerator_source,
-    -- a count summed over municipalities while some expected member has no value is too low
-    (national_numerator is null and denominator_measure is null and n_missing > 0
-     and n_municipalities > 0)                                          as is_lower_bound,
-    synthetic or national_synthetic                                     as synthetic
-from sourced
+    -- a count summed over the reporting municipalities while some expected member is absent is too low
+    (method = 'reporting_members' and denominator_measure is null and n_municipalities > 0) as is_lower_bound,
+    synthetic or national_synthetic                                     as synthetic,
+    cast(value_low as double)                                           as value_low,
+    cast(value_high as double)                                          as value_high,
+    cast(method as varchar)                                             as method,
+    cast(n_suppressed as integer)                                       as n_suppressed,
+    cast(n_absent as integer)                                           as n_absent,
+    cast(n_zero as integer)                                             as n_zero,
+    -- the sum over municipalities as a check beside SSB's figure (its bounds contain it when they agree)
+    cast(case when n_absent = 0 then numerator_low end as double)       as municipal_sum_low,
+    cast(case when n_absent = 0 then numerator_high end as double)      as municipal_sum_high
+from bounded

@@ -29,6 +29,10 @@ joined as (
         n.year,
         n.value                                                         as numerator,
         d.value                                                         as denominator,
+        n.value_low                                                     as numerator_low,
+        n.value_high                                                    as numerator_high,
+        d.value_low                                                     as denominator_low,
+        d.value_high                                                    as denominator_high,
         n.status_symbol                                                 as numerator_status,
         d.status_symbol                                                 as denominator_status,
         d.municipality_code is not null                                 as has_denominator_row,
@@ -52,7 +56,16 @@ computed as (
         case
             when denominator_measure is null then numerator
             when denominator > 0 then numerator / denominator * value_scale
-        end                                                             as value
+        end                                                             as value,
+        -- the interval of the value: a count's own; a ratio's from the ends of its parts' intervals
+        case
+            when denominator_measure is null then numerator_low
+            when denominator_high > 0 then numerator_low / denominator_high * value_scale
+        end                                                             as value_low,
+        case
+            when denominator_measure is null then numerator_high
+            when denominator_low > 0 then numerator_high / denominator_low * value_scale
+        end                                                             as value_high
     from joined
 )
 
@@ -77,6 +90,14 @@ select
         else numerator_vintage end as varchar)                          as vintage,
     synthetic,
     is_harmonised,
-    split_flag
+    split_flag,
+    -- bounds (docs/statistical_method.md): equal to value when it is known; for a suppressed cell the
+    -- publisher's interval (seeds/suppression_intervals.csv); null when the value is absent
+    cast(value_low as double)                                           as value_low,
+    cast(value_high as double)                                          as value_high,
+    cast(numerator_low as double)                                       as numerator_low,
+    cast(numerator_high as double)                                      as numerator_high,
+    cast(denominator_low as double)                                     as denominator_low,
+    cast(denominator_high as double)                                    as denominator_high
 from computed
 {% if is_incremental() %}{{ year_window_filter('where') }}{% endif %}

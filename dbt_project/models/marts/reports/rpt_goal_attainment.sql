@@ -14,7 +14,8 @@ with indicators as (
 ),
 
 national as (
-    select indicator_id, year, value, n_municipalities, n_missing, numerator_source, synthetic
+    select indicator_id, year, value, n_municipalities, n_missing, numerator_source, synthetic,
+           value_low, value_high, method, n_suppressed, n_absent, n_zero
     from {{ ref('fct_indicator_group_value') }}
     where group_type = 'national' and value is not null
 ),
@@ -37,6 +38,12 @@ measured as (
         e.n_municipalities                                                      as n_municipalities_end,
         e.n_missing                                                             as n_missing_end,
         e.numerator_source                                                      as numerator_source_end,
+        e.value_low                                                             as end_value_low,
+        e.value_high                                                            as end_value_high,
+        e.method                                                                as end_value_method,
+        e.n_suppressed                                                          as n_suppressed_end,
+        e.n_absent                                                              as n_absent_end,
+        e.n_zero                                                                as n_zero_end,
         coalesce(s.synthetic, false) or coalesce(e.synthetic, false)
             or coalesce(bl.synthetic, false)                                    as synthetic,
         bl.value                                                                as baseline_value,
@@ -54,7 +61,9 @@ assessed as (
     select
         m.* exclude (synthetic),
         m.synthetic or c.synthetic                                              as synthetic,
-        c.n_matched, c.n_matched_baseline, c.change_abs, c.change_pct, c.change_from_baseline_pct
+        c.n_matched, c.n_matched_baseline, c.change_abs, c.change_pct, c.change_from_baseline_pct,
+        c.change_pct_low, c.change_pct_high, c.change_from_baseline_pct_low, c.change_from_baseline_pct_high,
+        c.change_method
     from measured m
     inner join changes c on c.indicator_id = m.indicator_id and c.period = m.period
 ),
@@ -108,5 +117,17 @@ select
     cast(colour_rule as varchar)                                                as colour_rule,
     cast({{ colour_reason('colour_rule', 'ambition_type', 'ambition_value', 'assessed_change_pct', 'end_value',
                           'cumulative_value', 'baseline_year', 'reliability_note', 'ambition_text') }} as varchar)
-                                                                                as colour_reason
+                                                                                as colour_reason,
+    -- bounds and method (docs/statistical_method.md): what a reader needs to judge the figures above
+    cast(end_value_low as double)                                               as latest_value_low,
+    cast(end_value_high as double)                                              as latest_value_high,
+    cast(end_value_method as varchar)                                           as latest_value_method,
+    cast(change_pct_low as double)                                              as change_pct_low,
+    cast(change_pct_high as double)                                             as change_pct_high,
+    cast(change_from_baseline_pct_low as double)                                as change_from_baseline_pct_low,
+    cast(change_from_baseline_pct_high as double)                               as change_from_baseline_pct_high,
+    cast(change_method as varchar)                                              as change_method,
+    cast(n_suppressed_end as integer)                                           as n_suppressed,
+    cast(n_absent_end as integer)                                               as n_absent,
+    cast(n_zero_end as integer)                                                 as n_zero
 from ruled
