@@ -277,7 +277,7 @@ def test_worsened_finding_is_reported_and_an_unreachable_smtp_server_does_not_fa
 def test_next_run_sends_the_queued_digest_and_a_bad_register_keeps_the_previous(first, env):
     register_before = query("select finding_id, status, deadline from quality.followup_register order by 1")
     env["register"].write_text(env["register"].read_text(encoding="utf-8")
-                               + "yoy_drop:0000:2022:x,kontaktet,,,30.10.2018,\n", encoding="utf-8")
+                               + "yoy_drop:0000:2022:x,kontaktet,,,30/10/2018,\n", encoding="utf-8")
     port = free_port()
     env["mp"].setenv("BOLIGSOSIAL_SMTP_PORT", str(port))
     with smtp_server(port) as server:
@@ -291,7 +291,7 @@ def test_next_run_sends_the_queued_digest_and_a_bad_register_keeps_the_previous(
     assert evaluation and not evaluation[0].passed
     errors = evaluation[0].metadata["errors"].value
     assert "row 4, column status: unknown status 'kontaktet' (allowed: new, contacted, explained, resolved)" in errors
-    assert "row 4, column deadline: '30.10.2018' is not a date YYYY-MM-DD" in errors
+    assert "row 4, column deadline: '30/10/2018' is not a date (write 30.10.2018 or 2018-10-30)" in errors
 
 
 # ------------------------------------------------------------------------------------------ run 5

@@ -192,7 +192,7 @@ def test_free_text_is_escaped_and_the_qualitative_summary_is_shown_when_it_exist
                        values ('test:1804', 'test', 'WARNING', '1804', 'Bodø', ?, 
                                '<script>window.pwned = 1</script><b>fet</b> & mer', 'open', now(), 'contacted')""",
                     [year])
-        con.execute("""create table marts.rpt_qualitative_summary as
+        con.execute("""create or replace table marts.rpt_qualitative_summary as
                        select 5 as goal_id, 'Samarbeid' as theme, 'mange' as frequency,
                               '<img src=x onerror="window.pwned=2">Flere kommuner samarbeider' as summary,
                               true as synthetic""")
