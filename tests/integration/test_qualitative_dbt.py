@@ -39,8 +39,9 @@ def marts(tmp_path_factory):
     con.execute("""create table raw.ssb_observations (table_id varchar, region_code varchar, period varchar,
         contents_code varchar, dimensions varchar, value double, status_symbol varchar, unit varchar,
         table_updated varchar, checksum varchar, synthetic boolean)""")
-    con.execute("""create table raw.ssb_contents_map (table_id varchar, contents_code varchar, measure varchar,
-        kind varchar, kostra boolean)""")
+    con.execute("""create table raw.ssb_contents_map (table_key varchar, table_id varchar, contents_code varchar,
+        measure varchar, kind varchar, confirmed boolean, kostra boolean, first_year integer, last_year integer,
+        series_break boolean)""")
     con.execute("""create table raw.programme_report_answers (
         report_year integer, municipality_code varchar, municipality_name varchar, question_id varchar,
         question_text varchar, goal integer, answer_kind varchar, answer_number double, answer_bool boolean,
