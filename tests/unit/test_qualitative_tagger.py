@@ -138,7 +138,7 @@ def test_frames_are_typed_even_when_empty_and_load_into_duckdb():
              "municipality_name": "Oslo", "synthetic": True} for text in HOSTILE.values()]
     rows.append({**rows[0], "question_id": "yn_eviction_systems", "answer_kind": "yes_no", "answer_text": "Ja"})
     rows.append({**rows[0], "question_id": "act_rent_arrears", "answer_text": None})
-    answers = pd.DataFrame(rows)
+    answers = pd.DataFrame(rows, dtype=object)  # object: with pyarrow installed, pandas 3 strings refuse lone surrogates
     classified, tagged = answer_frame(answers), theme_frame(answers)
     assert len(classified) == len(HOSTILE) + 1  # the yes/no answer is not an open answer
     assert classified["is_empty"].sum() == 1
