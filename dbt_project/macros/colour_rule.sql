@@ -81,24 +81,24 @@
 {% macro colour_reason(rule, ambition_type, ambition_value, change_pct, level, cumulative, baseline_year, reliability_note, ambition_text) -%}
     {%- set target -%}
     (case {{ ambition_type }}
-        when 'change_pct_from_baseline' then printf('mål %+.0f %% fra %d', {{ ambition_value }}, {{ baseline_year }})
-        when 'more_than_year' then printf('mål: flere enn i %d', {{ baseline_year }})
-        when 'keep_level_of_year' then printf('mål: minst nivået i %d', {{ baseline_year }})
-        when 'level_min' then printf('mål minst %g', {{ ambition_value }})
-        when 'level_min_pct' then printf('mål minst %g %%', {{ ambition_value }})
-        when 'level_max' then printf('mål høyst %g', {{ ambition_value }})
-        when 'cumulative_min' then printf('mål %g til sammen fra %d', {{ ambition_value }}, {{ baseline_year }})
+        when 'change_pct_from_baseline' then 'mål ' || {{ number_text('+.0f', ambition_value) }} || ' % fra ' || {{ number_text('d', baseline_year) }}
+        when 'more_than_year' then 'mål: flere enn i ' || {{ number_text('d', baseline_year) }}
+        when 'keep_level_of_year' then 'mål: minst nivået i ' || {{ number_text('d', baseline_year) }}
+        when 'level_min' then 'mål minst ' || {{ number_text('g', ambition_value) }}
+        when 'level_min_pct' then 'mål minst ' || {{ number_text('g', ambition_value) }} || ' %'
+        when 'level_max' then 'mål høyst ' || {{ number_text('g', ambition_value) }}
+        when 'cumulative_min' then 'mål ' || {{ number_text('g', ambition_value) }} || ' til sammen fra ' || {{ number_text('d', baseline_year) }}
     end)
     {%- endset -%}
     {%- set observed -%}
     concat_ws(', ',
         case when {{ change_pct }} is not null and {{ baseline_year }} is not null
                   and {{ ambition_type }} in ('change_pct_from_baseline', 'more_than_year', 'keep_level_of_year')
-             then printf('endring %+.1f %% fra %d', {{ change_pct }}, {{ baseline_year }})
-             when {{ change_pct }} is not null then printf('endring %+.1f %%', {{ change_pct }}) end,
-        case when {{ level }} is not null then printf('nivå %.1f', {{ level }}) end,
+             then 'endring ' || {{ number_text('+.1f', change_pct) }} || ' % fra ' || {{ number_text('d', baseline_year) }}
+             when {{ change_pct }} is not null then 'endring ' || {{ number_text('+.1f', change_pct) }} || ' %' end,
+        case when {{ level }} is not null then 'nivå ' || {{ number_text('.1f', level) }} end,
         case when {{ ambition_type }} = 'cumulative_min' and {{ cumulative }} is not null
-             then printf('kumulert %.0f', {{ cumulative }}) end)
+             then 'kumulert ' || {{ number_text('.0f', cumulative) }} end)
     {%- endset -%}
     (case {{ rule }}
         when 'no_ambition' then 'Ingen farge: ingen langsiktig ambisjon er fastlagt (' || coalesce({{ ambition_text }}, 'ikke fastlagt') || ').'

@@ -15,7 +15,7 @@ levelled as (
 summed as (
     select
         level, unit_code, year, measure, breakdown, target_group, category,
-        case level when 'municipality' then any_value(municipality_name) when 'size_class' then unit_code
+        case level when 'municipality' then {{ dbt.any_value('municipality_name') }} when 'size_class' then unit_code
                    else 'Alle kommuner som leverte' end                     as unit_name,
         count(distinct municipality_code)                                   as n_municipalities_delivered,
         count(*) filter (where is_suppressed)                               as n_suppressed_cells,

@@ -3,7 +3,7 @@
 with delivered as (
     select municipality_code, year, count(distinct dwelling_id) as register_dwellings, bool_or(synthetic) as synthetic
     from {{ ref('int_register_dwellings_classified') }}
-    group by all
+    group by municipality_code, year
 ),
 
 municipalities as (

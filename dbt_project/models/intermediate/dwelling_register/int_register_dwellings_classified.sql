@@ -14,16 +14,16 @@ select
     municipality_code,
     year,
     dwelling_id,
-    any_value(dwelling_type)                                                        as dwelling_type,
-    any_value(ownership)                                                            as ownership,
+    {{ dbt.any_value('dwelling_type') }}                                            as dwelling_type,
+    {{ dbt.any_value('ownership') }}                                                as ownership,
     bool_or(is_wheelchair_accessible)                                               as is_wheelchair_accessible,
-    any_value(status)                                                               as status,
-    any_value(status) = 'bebodd'                                                    as is_occupied,
-    coalesce(arg_max(target_group, tenancy_start) filter (where is_running),
+    {{ dbt.any_value('status') }}                                                   as status,
+    {{ dbt.any_value('status') }} = 'bebodd'                                        as is_occupied,
+    coalesce({{ arg_max('target_group', 'tenancy_start', 'is_running') }},
              max(target_group) filter (where tenancy_start is null), 'ikke_oppgitt') as target_group,
-    coalesce(arg_max(age_band, tenancy_start) filter (where is_running), 'ingen_beboer') as age_band,
+    coalesce({{ arg_max('age_band', 'tenancy_start', 'is_running') }}, 'ingen_beboer') as age_band,
     case when bool_or(is_running)
-         then coalesce(arg_max(allocating_unit, tenancy_start) filter (where is_running), 'ikke_oppgitt')
+         then coalesce({{ arg_max('allocating_unit', 'tenancy_start', 'is_running') }}, 'ikke_oppgitt')
          else 'ingen_beboer' end                                                    as allocating_unit,
     max(tenancy_start) filter (where is_running)                                    as running_tenancy_start,
     bool_or(synthetic)                                                              as synthetic

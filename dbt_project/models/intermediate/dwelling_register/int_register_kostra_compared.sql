@@ -9,16 +9,16 @@ with dwellings as (
 ),
 
 register as (
-    select municipality_code, year, 'dwellings_total' as measure, count(*) as register_value from dwellings group by all
+    select municipality_code, year, 'dwellings_total' as measure, count(*) as register_value from dwellings group by municipality_code, year
     union all
     select municipality_code, year, 'dwellings_vacant', count(*) filter (where status in ('{{ vacant | join("', '") }}'))
-    from dwellings group by all
+    from dwellings group by municipality_code, year
     union all
     select municipality_code, year, 'dwellings_wheelchair', count(*) filter (where is_wheelchair_accessible)
-    from dwellings group by all
+    from dwellings group by municipality_code, year
     union all
     select municipality_code, year, 'households_newly_moved_in', count(*) filter (where is_moved_in_this_year)
-    from {{ ref('int_register_tenancies_measured') }} group by all
+    from {{ ref('int_register_tenancies_measured') }} group by municipality_code, year
 ),
 
 kostra as (
@@ -36,13 +36,13 @@ select
     r.year,
     d.municipality_name,
     r.measure,
-    cast(r.register_value as double)                                            as register_value,
+    cast(r.register_value as double precision)                                  as register_value,
     k.value                                                                     as kostra_value,
     k.status_symbol                                                             as kostra_status_symbol,
     r.register_value - k.value                                                  as deviation,
     abs(r.register_value - k.value)                                             as abs_deviation,
     case when k.value > 0 then (r.register_value - k.value) / k.value end       as rel_deviation,
-    case when k.value > 0 then round(100 * (r.register_value - k.value) / k.value, 1) end as rel_pct,
+    case when k.value > 0 then {{ round_double('100 * (r.register_value - k.value) / k.value', 1) }} end as rel_pct,
     d.synthetic
 from register r
 join delivered d using (municipality_code, year)

@@ -40,7 +40,7 @@ matched as (
     inner join municipal z
         on z.indicator_id = b.indicator_id and z.year = b.end_year_used
        and z.municipality_code = a.municipality_code
-    group by all
+    group by b.indicator_id, b.period, pair.kind
 ),
 
 national as (
@@ -82,17 +82,17 @@ select
     cast(coalesce(mp.n_matched, 0) as integer)                                  as n_matched,
     cast(coalesce(mb.n_matched, 0) as integer)                                  as n_matched_baseline,
     cast(case when np.method is not null then np.value_to - np.value_from
-              else mp.value_to - mp.value_from end as double)                   as change_abs,
+              else mp.value_to - mp.value_from end as double precision)         as change_abs,
     cast(case when np.method is not null then {{ pct_change('np.value_from', 'np.value_to') }}
-              else {{ pct_change('mp.value_from', 'mp.value_to') }} end as double) as change_pct,
+              else {{ pct_change('mp.value_from', 'mp.value_to') }} end as double precision) as change_pct,
     cast(case when nb.method is not null then {{ pct_change('nb.value_from', 'nb.value_to') }}
-              else {{ pct_change('mb.value_from', 'mb.value_to') }} end as double) as change_from_baseline_pct,
+              else {{ pct_change('mb.value_from', 'mb.value_to') }} end as double precision) as change_from_baseline_pct,
     coalesce(mp.synthetic, false) or coalesce(mb.synthetic, false)
         or coalesce(np.synthetic, false) or coalesce(nb.synthetic, false)       as synthetic,
-    cast(np.change_pct_low as double)                                           as change_pct_low,
-    cast(np.change_pct_high as double)                                          as change_pct_high,
-    cast(nb.change_pct_low as double)                                           as change_from_baseline_pct_low,
-    cast(nb.change_pct_high as double)                                          as change_from_baseline_pct_high,
+    cast(np.change_pct_low as double precision)                                 as change_pct_low,
+    cast(np.change_pct_high as double precision)                                as change_pct_high,
+    cast(nb.change_pct_low as double precision)                                 as change_from_baseline_pct_low,
+    cast(nb.change_pct_high as double precision)                                as change_from_baseline_pct_high,
     cast(coalesce(np.method, case when mp.n_matched is not null then 'matched_reporting_members' end)
          as varchar)                                                            as change_method
 from bounds b

@@ -49,9 +49,9 @@ select
     cast(size_class as varchar)                                         as size_class,
     cast(programme as varchar)                                          as programme,
     cast(municipality_code as varchar)                                  as municipality_code,
-    cast(value as double)                                               as value,
-    cast(numerator as double)                                           as numerator,
-    cast(denominator as double)                                         as denominator,
+    cast(value as double precision)                                     as value,
+    cast(numerator as double precision)                                 as numerator,
+    cast(denominator as double precision)                               as denominator,
     synthetic,
     is_matched
 from grouped

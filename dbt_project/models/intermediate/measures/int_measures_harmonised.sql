@@ -27,10 +27,16 @@ allocated as (
     inner join crosswalk c on c.year = m.year and c.reported_code = m.municipality_code
 ),
 
-preferred as (
-    select *
+ranked as (
+    select *, min(mapping_quality) over (partition by source, measure, municipality_code, year) as best_quality
     from allocated
-    qualify mapping_quality = min(mapping_quality) over (partition by source, measure, municipality_code, year)
+),
+
+preferred as (
+    select source, measure, municipality_code, year, value, value_low, value_high, status_symbol, vintage,
+           synthetic, is_additive, reported_code, weight_kind, split_flag, weight_basis, mapping_quality
+    from ranked
+    where mapping_quality = best_quality
 ),
 
 summed as (
@@ -57,7 +63,7 @@ select
     cast(measure as varchar)                as measure,
     cast(municipality_code as varchar)      as municipality_code,
     cast(year as integer)                   as year,
-    cast(value as double)                   as value,
+    cast(value as double precision)         as value,
     cast(status_symbol as varchar)          as status_symbol,
     cast(vintage as varchar)                as vintage,
     synthetic,
@@ -65,8 +71,8 @@ select
     split_flag,
     cast(n_reported_codes as integer)       as n_reported_codes,
     cast(reported_codes as varchar)         as reported_codes,
-    cast(value_low as double)               as value_low,
-    cast(value_high as double)              as value_high
+    cast(value_low as double precision)     as value_low,
+    cast(value_high as double precision)    as value_high
 from summed
 -- a published ratio cannot be rebuilt from parts
 where is_additive or (n_reported_codes = 1 and not split_flag)

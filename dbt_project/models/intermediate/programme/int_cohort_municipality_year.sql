@@ -45,8 +45,8 @@ size_classes as (
 select
     cast(a.municipality_code as varchar)                                as municipality_code,
     cast(a.year as integer)                                             as year,
-    cast(a.population as double)                                        as population,
-    cast(a.population_80_plus as double)                                as population_80_plus,
+    cast(a.population as double precision)                              as population,
+    cast(a.population_80_plus as double precision)                      as population_80_plus,
     cast(s.size_class as varchar)                                       as size_class,
     coalesce(m.in_programme, false)                                     as in_programme,
     coalesce(m.in_programme_cohort, false)                              as in_programme_cohort,

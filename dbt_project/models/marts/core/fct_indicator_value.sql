@@ -73,9 +73,9 @@ select
     cast(indicator_id as varchar)                                       as indicator_id,
     cast(municipality_code as varchar)                                  as municipality_code,
     cast(year as integer)                                               as year,
-    cast(value as double)                                               as value,
-    cast(numerator as double)                                           as numerator,
-    cast(denominator as double)                                         as denominator,
+    cast(value as double precision)                                     as value,
+    cast(numerator as double precision)                                 as numerator,
+    cast(denominator as double precision)                               as denominator,
     -- the inputs' status symbol: with a null value, why it is missing (the source's symbol, '..' when an
     -- input is not there, '.' when the denominator is 0); with a value, a part of a sum was suppressed
     -- and the value is a lower bound (e.g. '<4' for a suppressed Husbanken purpose or a merged part)
@@ -93,11 +93,11 @@ select
     split_flag,
     -- bounds (docs/statistical_method.md): equal to value when it is known; for a suppressed cell the
     -- publisher's interval (seeds/suppression_intervals.csv); null when the value is absent
-    cast(value_low as double)                                           as value_low,
-    cast(value_high as double)                                          as value_high,
-    cast(numerator_low as double)                                       as numerator_low,
-    cast(numerator_high as double)                                      as numerator_high,
-    cast(denominator_low as double)                                     as denominator_low,
-    cast(denominator_high as double)                                    as denominator_high
+    cast(value_low as double precision)                                 as value_low,
+    cast(value_high as double precision)                                as value_high,
+    cast(numerator_low as double precision)                             as numerator_low,
+    cast(numerator_high as double precision)                            as numerator_high,
+    cast(denominator_low as double precision)                           as denominator_low,
+    cast(denominator_high as double precision)                          as denominator_high
 from computed
 {% if is_incremental() %}{{ year_window_filter('where') }}{% endif %}

@@ -32,7 +32,7 @@ summed as (
         sum(denominator) filter (where is_matched)                       as matched_denominator,
         count(*) filter (where is_matched)                               as n_matched
     from members
-    group by all
+    group by indicator_id, group_type, size_class, programme, year
 ),
 
 valued as (
@@ -82,10 +82,10 @@ select
         else sc.short_name_no || ' ' || pg.size_class_suffix_no
     end as varchar)                                                             as group_label,
     cast(p.shown_as as varchar)                                                 as shown_as,
-    cast(p.start_value as double)                                               as start_value,
-    cast(p.end_value as double)                                                 as end_value,
-    cast(p.change_pct as double)                                                as change_pct,
-    cast(case when p.shown_as = 'level' then p.end_value else p.change_pct end as double) as value_shown,
+    cast(p.start_value as double precision)                                     as start_value,
+    cast(p.end_value as double precision)                                       as end_value,
+    cast(p.change_pct as double precision)                                      as change_pct,
+    cast(case when p.shown_as = 'level' then p.end_value else p.change_pct end as double precision) as value_shown,
     cast(p.unit as varchar)                                                     as unit,
     cast(p.ambition_text as varchar)                                            as ambition_text,
     cast(p.n_municipalities as integer)                                         as n_municipalities,

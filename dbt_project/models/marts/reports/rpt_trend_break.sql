@@ -25,7 +25,7 @@ points as (
             {{ var('trend_break_year') }}, {{ var('trend_post_end_year') }})), false) as synthetic
     from groups g
     inner join indicators i on i.indicator_id = g.indicator_id
-    group by all
+    group by g.indicator_id, g.group_type, g.group_code
 ),
 
 rates as (
@@ -62,12 +62,12 @@ select
     cast({{ var('trend_pre_start_year') }} as integer)                  as pre_start_year,
     cast({{ var('trend_break_year') }} as integer)                      as break_year,
     cast({{ var('trend_post_end_year') }} as integer)                   as post_end_year,
-    cast(d.value_pre_start as double)                                   as value_pre_start,
-    cast(d.value_break as double)                                       as value_break,
-    cast(d.value_post_end as double)                                    as value_post_end,
-    cast(d.avg_annual_change_pre_pct as double)                         as avg_annual_change_pre_pct,
-    cast(d.avg_annual_change_post_pct as double)                        as avg_annual_change_post_pct,
-    cast(d.difference_pct_points as double)                             as difference_pct_points,
+    cast(d.value_pre_start as double precision)                         as value_pre_start,
+    cast(d.value_break as double precision)                             as value_break,
+    cast(d.value_post_end as double precision)                          as value_post_end,
+    cast(d.avg_annual_change_pre_pct as double precision)               as avg_annual_change_pre_pct,
+    cast(d.avg_annual_change_post_pct as double precision)              as avg_annual_change_post_pct,
+    cast(d.difference_pct_points as double precision)                   as difference_pct_points,
     cast(d.direction_pre as varchar)                                    as direction_pre,
     cast(d.direction_post as varchar)                                   as direction_post,
     cast(case
