@@ -10,8 +10,8 @@
 #}
 
 {% macro member_sums() -%}
-sum(numerator) filter (where value is not null)                  as numerator,
-        sum(denominator) filter (where value is not null)                as denominator,
+{{ exact_sum('numerator', 'value is not null') }} as numerator,
+        {{ exact_sum('denominator', 'value is not null') }} as denominator,
         count(*) filter (where value is not null)                        as n_municipalities,
         count(*) filter (where value is null)                            as n_missing,
         coalesce(bool_or(synthetic), false)                              as synthetic
@@ -39,10 +39,10 @@ count(*) filter (where value is null and numerator_low is not null
         count(*) filter (where value is null and not (numerator_low is not null
                         and ({{ denominator_measure }} is null or denominator_low is not null))) as n_absent,
         count(*) filter (where value is not null and numerator = 0)     as n_zero,
-        sum(numerator_low)                                               as numerator_low,
-        sum(numerator_high)                                              as numerator_high,
-        sum(denominator_low)                                             as denominator_low,
-        sum(denominator_high)                                            as denominator_high
+        {{ exact_sum('numerator_low') }} as numerator_low,
+        {{ exact_sum('numerator_high') }} as numerator_high,
+        {{ exact_sum('denominator_low') }} as denominator_low,
+        {{ exact_sum('denominator_high') }} as denominator_high
 {%- endmacro %}
 
 {# ratio_bounds(): the lowest and highest ratio two intervals allow (low ÷ high, high ÷ low). #}

@@ -25,10 +25,10 @@ municipal as (
 matched as (
     select
         b.indicator_id, b.period, pair.kind,
-        sum(a.numerator)                                                        as numerator_from,
-        sum(a.denominator)                                                      as denominator_from,
-        sum(z.numerator)                                                        as numerator_to,
-        sum(z.denominator)                                                      as denominator_to,
+        {{ exact_sum('a.numerator') }}                                                        as numerator_from,
+        {{ exact_sum('a.denominator') }}                                                      as denominator_from,
+        {{ exact_sum('z.numerator') }}                                                        as numerator_to,
+        {{ exact_sum('z.denominator') }}                                                      as denominator_to,
         count(*)                                                                as n_matched,
         bool_or(a.synthetic or z.synthetic)                                     as synthetic
     from bounds b

@@ -45,8 +45,8 @@ summed as (
         bool_or(split_flag)                                                 as split_flag,
         count(distinct reported_code)                                       as n_reported_codes,
         -- bounds add up over parts; unknown when a part is absent (not merely suppressed)
-        case when count(value_low) = count(*) then sum(value_low) end       as value_low,
-        case when count(value_high) = count(*) then sum(value_high) end     as value_high,
+        case when count(value_low) = count(*) then {{ exact_sum('value_low') }} end       as value_low,
+        case when count(value_high) = count(*) then {{ exact_sum('value_high') }} end     as value_high,
         string_agg(distinct reported_code, ',' order by reported_code)      as reported_codes
     from preferred
     group by source, measure, municipality_code, year

@@ -18,8 +18,8 @@ allocated as (
     select
         c.cohort_code                                                   as municipality_code,
         m.year,
-        sum(m.population * c.weight)                                    as population,
-        sum(m.population_80_plus * c.weight)                            as population_80_plus,
+        {{ exact_sum('m.population * c.weight') }}                                    as population,
+        {{ exact_sum('m.population_80_plus * c.weight') }}                            as population_80_plus,
         bool_or(m.synthetic)                                            as synthetic
     from municipality_years m
     inner join crosswalk c on c.reference_code = m.municipality_code

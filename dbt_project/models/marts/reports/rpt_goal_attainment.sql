@@ -47,7 +47,7 @@ measured as (
         coalesce(s.synthetic, false) or coalesce(e.synthetic, false)
             or coalesce(bl.synthetic, false)                                    as synthetic,
         bl.value                                                                as baseline_value,
-        (select sum(c.value) from national c
+        (select {{ exact_sum('c.value') }} from national c
           where c.indicator_id = b.indicator_id
             and c.year between i.baseline_year and b.end_year_used)             as cumulative_value
     from bounds b

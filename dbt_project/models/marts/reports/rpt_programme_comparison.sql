@@ -28,8 +28,8 @@ summed as (
     select
         indicator_id, group_type, size_class, programme, year,
         {{ member_sums() }},
-        sum(numerator) filter (where is_matched)                         as matched_numerator,
-        sum(denominator) filter (where is_matched)                       as matched_denominator,
+        {{ exact_sum('numerator', 'is_matched') }}                         as matched_numerator,
+        {{ exact_sum('denominator', 'is_matched') }}                       as matched_denominator,
         count(*) filter (where is_matched)                               as n_matched
     from members
     group by all
