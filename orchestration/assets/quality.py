@@ -232,9 +232,10 @@ COMPLETENESS_CHECK = "completeness_vs_published"
 @dg.asset_check(
     asset=dg.AssetKey(["raw", "ssb_observations"]),
     name=COMPLETENESS_CHECK,
-    description="[ERROR] Completeness: cells per measure and statistics year compared with the published "
-                "warehouse (config/quality.yaml completeness_vs_published). A year that lost most of a measure's cells "
-                "fails, and nothing is published.",
+    description="[ERROR] Completeness: cells per measure and statistics year, across the tables that serve the "
+                "measure, compared with the published warehouse (config/quality.yaml completeness_vs_published). "
+                "A year that lost most of a measure's cells fails, nothing is published, and the cells_lost "
+                "finding is mailed (or written to the outbox) at once.",
     blocking=True,
 )
 def completeness_vs_published(context: dg.AssetCheckExecutionContext,
