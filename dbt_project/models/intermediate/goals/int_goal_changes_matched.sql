@@ -1,6 +1,7 @@
 -- The changes rpt_goal_attainment judges ambitions on, per indicator and period: from the period's
 -- first to its last year used (change_abs, change_pct) and from the ambition's baseline year to the last
--- year used (change_from_baseline_pct). Each is a ratio of sums (macros/ratio_of_sums.sql) over the
+-- year used (change_from_baseline_pct; it runs to the period's assessed_year instead when the ambition's
+-- target year ends before the period: int_goal_periods_bounded). Each is a ratio of sums (macros/ratio_of_sums.sql) over the
 -- municipalities with a value in BOTH years (the matched set, n_matched), so a municipality reporting in
 -- one year only does not move it.
 -- That matching is right only where a member is absent for reasons unrelated to its value (own
@@ -38,7 +39,8 @@ matched as (
         on a.indicator_id = b.indicator_id
        and a.year = case pair.kind when 'period' then b.start_year_used else i.baseline_year end
     inner join municipal z
-        on z.indicator_id = b.indicator_id and z.year = b.end_year_used
+        on z.indicator_id = b.indicator_id
+       and z.year = case pair.kind when 'period' then b.end_year_used else coalesce(b.assessed_year, b.end_year_used) end
        and z.municipality_code = a.municipality_code
     group by all
 ),
@@ -64,7 +66,9 @@ national_changes as (
     inner join national f
         on f.indicator_id = b.indicator_id
        and f.year = case pair.kind when 'period' then b.start_year_used else i.baseline_year end
-    inner join national t on t.indicator_id = b.indicator_id and t.year = b.end_year_used
+    inner join national t
+        on t.indicator_id = b.indicator_id
+       and t.year = case pair.kind when 'period' then b.end_year_used else coalesce(b.assessed_year, b.end_year_used) end
 ),
 
 matched_values as (
