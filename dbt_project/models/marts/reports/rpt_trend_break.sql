@@ -35,6 +35,8 @@ summary as (
         max(fit_value) filter (where year = {{ t0 }})                           as value_break,
         max(fit_value) filter (where year = {{ var('trend_post_end_year') }})   as value_post_end,
         count(*) filter (where not usable)                                      as n_years_left_out,
+        count(*) filter (where usable and year <= {{ t0 }})                     as n_years_pre,
+        count(*) filter (where usable and year >= {{ t0 }})                     as n_years_post,
         case when bool_and(method = 'ssb_national') filter (where usable) then 'ssb_national'
              when bool_and(method in ('ssb_national', 'sum_of_municipalities')) filter (where usable)
                  then 'sum_of_municipalities'
@@ -165,8 +167,8 @@ select
     cast({{ var('trend_pre_start_year') }} as integer)                  as pre_start_year,
     cast({{ t0 }} as integer)                                           as break_year,
     cast({{ var('trend_post_end_year') }} as integer)                   as post_end_year,
-    cast(coalesce(j.n_pre, 0) as integer)                               as n_years_pre,
-    cast(coalesce(j.n_post, 0) as integer)                              as n_years_post,
+    cast(j.n_years_pre as integer)                                      as n_years_pre,
+    cast(j.n_years_post as integer)                                     as n_years_post,
     cast(j.n_years_left_out as integer)                                 as n_years_left_out,
     cast(j.value_pre_start as double)                                   as value_pre_start,
     cast(j.value_break as double)                                       as value_break,
@@ -186,7 +188,7 @@ select
     cast(j.verdict as varchar)                                          as verdict,
     cast(case
         when j.verdict is null then printf('Ikke vurdert: for få år med tall (%d før og %d etter %d; minst %d i hver periode).',
-                                           coalesce(j.n_pre, 0), coalesce(j.n_post, 0), {{ t0 }}, {{ min_years }})
+                                           j.n_years_pre, j.n_years_post, {{ t0 }}, {{ min_years }})
         when j.verdict = 'break' then printf('Trendbrudd: den årlige endringen er %+.1f %% etter mot %+.1f %% før; forskjellen %+.1f %% per år (intervall %+.1f til %+.1f) utelukker null.',
                                              j.post_pct, j.pre_pct, j.diff_pct, j.diff_pct_low, j.diff_pct_high)
         when j.verdict = 'no break' then printf('Ikke trendbrudd: forskjellen %+.1f %% per år (intervall %+.1f til %+.1f) ligger innenfor ±%g %%.',
