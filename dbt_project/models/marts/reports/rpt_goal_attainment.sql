@@ -70,7 +70,7 @@ assessed as (
         m.synthetic or c.synthetic                                              as synthetic,
         c.n_matched, c.n_matched_baseline, c.change_abs, c.change_pct, c.change_from_baseline_pct,
         c.change_pct_low, c.change_pct_high, c.change_from_baseline_pct_low, c.change_from_baseline_pct_high,
-        c.change_method
+        c.change_method, c.change_to_assessed_pct
     from measured m
     inner join changes c on c.indicator_id = m.indicator_id and c.period = m.period
 ),
@@ -79,7 +79,7 @@ judged as (
     select
         *,
         case when ambition_type in ('change_pct_from_baseline', 'more_than_year', 'keep_level_of_year')
-             then change_from_baseline_pct else change_pct end                  as assessed_change_pct,
+             then change_from_baseline_pct else coalesce(change_to_assessed_pct, change_pct) end as assessed_change_pct,
         -- a cumulative ambition judged before its target year: pro-rated to the years elapsed
         case when ambition_type = 'cumulative_min' and target_year is not null and judged_year < target_year
                   and target_year >= baseline_year
