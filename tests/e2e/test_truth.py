@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import pytest
 
-from tools.demo_data.truth import (KOSTRA_INDICATORS, group_series, segmented_trend, trend_verdict, truth_frame,
-                                   truth_value)
+from tools.demo_data.truth import (KOSTRA_INDICATORS, group_series, group_series_harmonised, segmented_trend,
+                                   trend_verdict, truth_frame, truth_value)
 
 # Bounds are compared with this slack (percentage points / counts): the marts round nothing, but SSB's
 # national figure and the truth are both sums of rounded cells, so they agree exactly; 0.05 absorbs floats.
@@ -115,7 +115,7 @@ TREND_INDICATORS = sorted(set(KOSTRA_INDICATORS) - {"temp_young"})  # reported f
 def trend_rows(con):
     columns = ["indicator_id", "group_type", "group_code", "avg_annual_change_pre_pct", "avg_annual_change_post_pct",
                "slope_difference_pct", "slope_difference_pct_low", "slope_difference_pct_high", "verdict",
-               "series_method", "n_suppressed"]
+               "series_method", "n_suppressed", "n_years_pre", "n_years_post"]
     result = con.execute(f"select {', '.join(columns)} from marts.rpt_trend_break").fetchall()
     return {(r[0], r[2]): dict(zip(columns, r)) for r in result}
 
@@ -128,6 +128,11 @@ def fixed_size_classes(con):
             "select municipality_code, size_class from marts.dim_municipality where year = ?", [TREND_END]).fetchall():
         out.setdefault(size_class, set()).add(code)
     return out
+
+
+@pytest.fixture(scope="module")
+def crosswalk(con):
+    return con.execute("select year, reported_code, reference_code, weight from reference.municipality_crosswalk").df()
 
 
 @pytest.mark.parametrize("indicator", TREND_INDICATORS)
@@ -147,12 +152,18 @@ def test_national_trend_break_is_the_truths(trend_rows, indicator):
 
 @pytest.mark.parametrize("indicator", TREND_INDICATORS)
 @pytest.mark.parametrize("size_class", ["small", "medium", "large"])
-def test_size_class_trend_break_contains_the_truth(trend_rows, fixed_size_classes, indicator, size_class):
+def test_size_class_trend_break_contains_the_truth(trend_rows, fixed_size_classes, crosswalk, indicator, size_class):
     """Suppressed members enter as bounds: the truth's change of trend (same members every year) lies in the
-    mart's interval, so a verdict is never contradicted by the truth."""
+    mart's interval, so a verdict is never contradicted by the truth. The truth is carried to the reference
+    structure by the warehouse's own crosswalk: a split spreads a cell by population, which moves a household
+    or two between the parts — noise the size of the small classes' temporary-accommodation counts, and a
+    matter of harmonisation, not of this mart."""
     row = trend_rows[(indicator, size_class)]
-    fit = segmented_trend(group_series(indicator, fixed_size_classes[size_class],
-                                       range(TREND_START, TREND_END + 1)), TREND_BREAK)
+    if row["verdict"] is None:  # too few years with a value above zero: nothing to contain
+        assert min(row["n_years_pre"], row["n_years_post"]) < 3, row
+        return
+    fit = segmented_trend(group_series_harmonised(indicator, fixed_size_classes[size_class],
+                                                  range(TREND_START, TREND_END + 1), crosswalk), TREND_BREAK)
     low, high = row["slope_difference_pct_low"], row["slope_difference_pct_high"]
     assert contains(low, high, fit["diff_pct"]), (
         f"{indicator}/{size_class}: truth {fit['diff_pct']:.2f} % a year outside [{low}, {high}] "

@@ -107,12 +107,29 @@ def group_series(indicator_id: str, members: set[str] | None, years: range) -> d
     return {y: float(rows[y].sum()) for y in years}
 
 
+def group_series_harmonised(indicator_id: str, members: set[str], years: range,
+                            crosswalk: pd.DataFrame) -> dict[int, float]:
+    """The unsuppressed sum over `members` (reference codes) of a KOSTRA count as the warehouse builds it:
+    each year's cells on the codes as reported, carried to the reference structure by `crosswalk`
+    (year, reported_code, reference_code, weight: reference.municipality_crosswalk). Only suppression
+    then separates it from the marts, not harmonisation (a split spreads by population, not by truth)."""
+    frame = DemoWorld().figures[KOSTRA_INDICATORS[indicator_id]]
+    out = {}
+    for year in years:
+        reported = DemoWorld().as_reported(frame, year).rename("value").rename_axis("reported_code").reset_index()
+        mapped = crosswalk[crosswalk.year == year].merge(reported, on="reported_code")
+        mapped = mapped[mapped.reference_code.isin(members)]
+        out[year] = float((mapped.value * mapped.weight).sum())
+    return out
+
+
 def segmented_trend(series: dict[int, float], break_year: int) -> dict[str, float]:
     """ln(value) = a + b·(t − T) + d·max(0, t − T) by least squares; slopes in % per year, (e^x − 1)·100,
     and the 95 % interval of the difference from the residuals (no bounds: the truth is exact)."""
     from scipy.stats import t as student_t  # scipy is in requirements.lock (a dependency of the stack)
 
-    years = np.array(sorted(series), dtype=float)
+    # a year whose group value is 0 has no logarithm: left out, as rpt_trend_break leaves it out
+    years = np.array(sorted(t for t, v in series.items() if v > 0), dtype=float)
     y = np.log([series[int(t)] for t in years])
     x1 = years - break_year
     design = np.column_stack([np.ones_like(x1), x1, np.maximum(x1, 0)])
