@@ -29,9 +29,11 @@ STATUS = {  # colour → (Norwegian label, symbol): the colour is never the only
     "green": ("Grønn", "✔"), "yellow": ("Gul", "▲"), "red": ("Rød", "✖"), "none": ("Ingen farge", "–")}
 RULE_LABELS = {"met": "nådd", "right_direction_not_met": "riktig vei, ikke nådd", "wrong_direction": "feil vei",
                "far_off": "langt unna", "no_ambition": "ingen ambisjon", "unreliable_data": "upålitelig serie",
-               "missing_data": "mangler tall"}
+               "missing_data": "mangler tall", "near_target": "like under målet"}
 TREND_LABELS = {"reversal": "Trendbrudd: snudd", "acceleration": "Trendbrudd: raskere",
                 "slowdown": "Trendbrudd: langsommere", "none": "Ingen trendbrudd"}
+# rpt_trend_break.verdict: 'break' is told by its kind above; the other verdicts say why there is no kind
+VERDICT_LABELS = {"no break": "Ingen trendbrudd", "too noisy": "For usikkert til å si"}
 DIRECTION_LABELS = {"up": "opp", "down": "ned", "flat": "flat"}
 GROUP_LABELS = {"all": "Landet", "large": "Store", "medium": "Mellomstore", "small": "Små"}
 SYMBOLS = {":": "skjult (prikket) av SSB: få enheter", "..": "ikke tilgjengelig", ".": "ikke aktuelt",
@@ -264,7 +266,9 @@ def _time_series(data: ReportData) -> list[dict]:
                     "group": GROUP_LABELS.get(r["group_code"], r["group_code"]),
                     "pre": fmt_change_pct(r.get("avg_annual_change_pre_pct")),
                     "post": fmt_change_pct(r.get("avg_annual_change_post_pct")),
-                    "kind": TREND_LABELS.get(r.get("trend_break_kind") or "", "Ikke vurdert (for få tall)"),
+                    "kind": TREND_LABELS.get(r.get("trend_break_kind") or "")
+                    or VERDICT_LABELS.get(r.get("verdict") or "", "Ikke vurdert (for få tall)"),
+                    "reason": r.get("verdict_reason") or "",
                     "is_break": bool(r.get("is_trend_break")),
                     "desired": {True: "ja", False: "nei"}.get(r.get("break_in_desired_direction"), "–"),
                     "years": f"{r['pre_start_year']}–{r['break_year']}–{r['post_end_year']}"})
