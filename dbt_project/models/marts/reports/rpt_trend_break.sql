@@ -85,8 +85,8 @@ residualised as (
 weighted as (
     select
         *,
-        r1 / sum(r1 * r1) over s                                                as w_pre,
-        r2 / sum(r2 * r2) over s                                                as w_diff
+        r1 / {{ exact_sum('r1 * r1', over='s') }}                                 as w_pre,
+        r2 / {{ exact_sum('r2 * r2', over='s') }}                                 as w_diff
     from residualised
     window s as (partition by indicator_id, group_type, group_code)
 ),
@@ -96,12 +96,12 @@ estimates as (
     select
         indicator_id, group_type, group_code,
         any_value(n) as n, any_value(n_pre) as n_pre, any_value(n_post) as n_post,
-        avg(y) as y_mean, avg(x1) as x1_mean, avg(x2) as x2_mean,
+        {{ exact_sum('y') }} / count(*) as y_mean, avg(x1) as x1_mean, avg(x2) as x2_mean,
         {%- for name, w in [('pre', 'w_pre'), ('diff', 'w_diff'), ('post', '(w_pre + w_diff)')] %}
-        sum({{ w }} * y)                                                         as b_{{ name }},
-        sum(case when {{ w }} > 0 then {{ w }} * y_low else {{ w }} * y_high end) as b_{{ name }}_bound_low,
-        sum(case when {{ w }} > 0 then {{ w }} * y_high else {{ w }} * y_low end) as b_{{ name }}_bound_high,
-        sum({{ w }} * {{ w }})                                                   as ss_{{ name }}{{ ',' if not loop.last }}
+        {{ exact_sum(w ~ ' * y') }}                                              as b_{{ name }},
+        {{ exact_sum('case when ' ~ w ~ ' > 0 then ' ~ w ~ ' * y_low else ' ~ w ~ ' * y_high end') }} as b_{{ name }}_bound_low,
+        {{ exact_sum('case when ' ~ w ~ ' > 0 then ' ~ w ~ ' * y_high else ' ~ w ~ ' * y_low end') }} as b_{{ name }}_bound_high,
+        {{ exact_sum(w ~ ' * ' ~ w) }}                                           as ss_{{ name }}{{ ',' if not loop.last }}
         {%- endfor %}
     from weighted
     group by all
@@ -110,7 +110,7 @@ estimates as (
 noise as (
     select
         e.indicator_id, e.group_type, e.group_code,
-        sqrt(sum(power(p.y - (e.y_mean + e.b_pre * (p.x1 - e.x1_mean) + e.b_diff * (p.x2 - e.x2_mean)), 2))
+        sqrt({{ exact_sum('power(p.y - (e.y_mean + e.b_pre * (p.x1 - e.x1_mean) + e.b_diff * (p.x2 - e.x2_mean)), 2)') }}
              / (any_value(e.n) - 3))                                            as residual_se
     from estimates e
     inner join points p using (indicator_id, group_type, group_code)
