@@ -36,7 +36,8 @@ DIRECTION_LABELS = {"up": "opp", "down": "ned", "flat": "flat"}
 GROUP_LABELS = {"all": "Landet", "large": "Store", "medium": "Mellomstore", "small": "Små"}
 SYMBOLS = {":": "skjult (prikket) av SSB: få enheter", "..": "ikke tilgjengelig", ".": "ikke aktuelt",
            "-": "null", "x": "skjult"}
-COMPARED = {"better": "bedre enn landet", "worse": "svakere enn landet", "same": "som landet"}
+COMPARED = {"better": "bedre enn landet", "worse": "svakere enn landet", "same": "som landet",
+            "uncertain": "usikkert (overlapper landet)"}
 TABLE_57_COLUMNS = [("total", "all", "all"), ("size_class_programme", "large", "in"),
                     ("size_class_programme", "large", "out"), ("size_class_programme", "medium", "in"),
                     ("size_class_programme", "medium", "out"), ("size_class_programme", "small", "in"),
