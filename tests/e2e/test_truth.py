@@ -153,3 +153,15 @@ def test_profile_compares_rates_not_counts(con):
     ).fetchall()}
     assert basis == {"per_1000_inhabitants"}
     assert verdicts.get("better", 0) > 20 and verdicts.get("worse", 0) > 20, verdicts
+
+
+@pytest.mark.parametrize("indicator", REPORT_CHANGES)
+def test_programme_comparison_total_change_contains_truth(con, indicator):
+    """Table 5.7's total (fixed members on the 2019 codes, suppressed members as intervals) holds the
+    country's true change 2015→2019: every municipality is a member, so the total is the nation."""
+    truth = pct(truth_value(indicator, 2015), truth_value(indicator, 2019))
+    change, low, high, method = con.execute(
+        "select change_pct, change_pct_low, change_pct_high, change_method from marts.rpt_programme_comparison "
+        "where indicator_id = ? and group_type = 'total'", [indicator]).fetchone()
+    assert method in ("sum_of_municipalities", "midpoint_of_bounds"), method
+    assert contains(low, high, truth), f"{indicator}: truth {truth:.1f} % outside [{low}, {high}] ({method})"
