@@ -38,7 +38,8 @@ DIRECTION_LABELS = {"up": "opp", "down": "ned", "flat": "flat"}
 GROUP_LABELS = {"all": "Landet", "large": "Store", "medium": "Mellomstore", "small": "Små"}
 SYMBOLS = {":": "skjult (prikket) av SSB: få enheter", "..": "ikke tilgjengelig", ".": "ikke aktuelt",
            "-": "null", "x": "skjult"}
-COMPARED = {"better": "bedre enn landet", "worse": "svakere enn landet", "same": "som landet"}
+COMPARED = {"better": "bedre enn landet", "worse": "svakere enn landet", "same": "som landet",
+            "uncertain": "usikkert (overlapper landet)"}
 TABLE_57_COLUMNS = [("total", "all", "all"), ("size_class_programme", "large", "in"),
                     ("size_class_programme", "large", "out"), ("size_class_programme", "medium", "in"),
                     ("size_class_programme", "medium", "out"), ("size_class_programme", "small", "in"),
@@ -182,8 +183,12 @@ def _table_57(data: ReportData) -> dict | None:
                 continue
             r = hit.iloc[0]
             text = (fmt_value(r.value_shown, r.unit) if r.shown_as == "level" else fmt_change_pct(r.value_shown))
-            cells.append({"text": text, "title": f"{int(r.n_municipalities)} kommuner med tall, "
-                                                 f"{int(r.n_municipalities_matched)} med tall begge år"})
+            title = f"{int(r.n_municipalities)} kommuner med tall, {int(r.n_municipalities_matched)} med tall begge år"
+            if "method" in r.index and not _missing(r.method):  # bounds and method (docs/statistical_method.md)
+                title += f"; {int(r.n_suppressed)} skjult, {int(r.n_absent)} mangler; metode {r.method}"
+                if not _missing(r.value_shown_low) and not _missing(r.value_shown_high):
+                    title += f"; intervall {r.value_shown_low:.1f}–{r.value_shown_high:.1f}"
+            cells.append({"text": text, "title": title})
         first = group.iloc[0]
         ind = indicators.loc[indicator_id] if indicator_id in indicators.index else None
         rows.append({"id": indicator_id,

@@ -97,7 +97,9 @@ def test_group_values_are_ratios_of_sums_recomputed_from_fct(warehouse):
             from marts.fct_indicator_value v
             join marts.dim_indicator i using (indicator_id)
             join marts.dim_municipality m using (municipality_code, year)
-            where v.value is not null and (i.coverage = 'all' or m.in_programme)
+            -- a known member: a value, or a zero denominator (it stays in the sums, statistics.md)
+            where (v.value is not null or (v.numerator is not null and v.denominator = 0))
+              and (i.coverage = 'all' or m.in_programme)
         ),
         groups as (
             select indicator_id, year, 'national' as group_type, 'all' as group_code, numerator, denominator,
@@ -111,7 +113,9 @@ def test_group_values_are_ratios_of_sums_recomputed_from_fct(warehouse):
             from intermediate.int_cohort_indicator_value v
             join marts.dim_indicator i using (indicator_id)
             join intermediate.int_cohort_municipality_year m using (municipality_code, year)
-            where v.value is not null and (i.coverage = 'all' or m.in_programme)
+            -- a known member: a value, or a zero denominator (it stays in the sums, statistics.md)
+            where (v.value is not null or (v.numerator is not null and v.denominator = 0))
+              and (i.coverage = 'all' or m.in_programme)
             union all
             select indicator_id, year, 'kostra_group', kostra_group_code, numerator, denominator,
                    denominator_measure, value_scale from members where kostra_group_code is not null
