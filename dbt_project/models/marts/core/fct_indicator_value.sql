@@ -20,6 +20,36 @@ inputs as (
     select * from {{ ref('int_indicator_inputs') }}
 ),
 
+-- catalogue gaps (SSB lacks a configured table or code): why an indicator is empty in those years
+gaps as (
+    select * from {{ ref('int_indicator_missing_reasons') }}
+),
+
+-- the municipality × year rows of this build (the reference structure's, as the inputs have them)
+grid as (
+    select municipality_code, year, bool_or(synthetic) as synthetic
+    from inputs
+    group by municipality_code, year
+),
+
+gap_reasons as (
+    select g.indicator_id, y.year,
+           string_agg(distinct g.missing_reason, '; ' order by g.missing_reason) as missing_reason
+    from gaps g
+    inner join (select distinct year from grid) y
+        on y.year between g.first_year and coalesce(g.last_year, 9999)
+    group by g.indicator_id, y.year
+),
+
+-- an indicator whose numerator a gap left without any row in a year gets its rows anyway, empty and
+-- with the reason, so a reader of the fact sees why (the inner join below would leave no row at all)
+empty_by_gap as (
+    select i.indicator_id, i.denominator_measure, i.value_scale, r.year
+    from indicators i
+    inner join gap_reasons r on r.indicator_id = i.indicator_id
+    where not exists (select 1 from inputs n where n.measure = i.numerator_measure and n.year = r.year)
+),
+
 joined as (
     select
         i.indicator_id,
@@ -48,6 +78,12 @@ joined as (
         on d.measure = i.denominator_measure
        and d.municipality_code = n.municipality_code
        and d.year = n.year
+    union all
+    select
+        e.indicator_id, e.denominator_measure, e.value_scale, g.municipality_code, g.year,
+        null, null, null, null, null, null, null, null, false, null, null, g.synthetic, false, false
+    from empty_by_gap e
+    inner join grid g on g.year = e.year
 ),
 
 computed as (
@@ -67,6 +103,12 @@ computed as (
             when denominator_low > 0 then numerator_high / denominator_low * value_scale
         end                                                             as value_high
     from joined
+),
+
+explained as (
+    select c.*, case when c.value is null then r.missing_reason end   as missing_reason
+    from computed c
+    left join gap_reasons r on r.indicator_id = c.indicator_id and r.year = c.year
 )
 
 select
@@ -98,6 +140,8 @@ select
     cast(numerator_low as double)                                       as numerator_low,
     cast(numerator_high as double)                                      as numerator_high,
     cast(denominator_low as double)                                     as denominator_low,
-    cast(denominator_high as double)                                    as denominator_high
-from computed
+    cast(denominator_high as double)                                    as denominator_high,
+    -- why an empty value is empty when SSB lacks what the catalogue configures (int_indicator_missing_reasons)
+    cast(missing_reason as varchar)                                     as missing_reason
+from explained
 {% if is_incremental() %}{{ year_window_filter('where') }}{% endif %}

@@ -129,5 +129,7 @@ select
     cast(change_method as varchar)                                              as change_method,
     cast(n_suppressed_end as integer)                                           as n_suppressed,
     cast(n_absent_end as integer)                                               as n_absent,
-    cast(n_zero_end as integer)                                                 as n_zero
+    cast(n_zero_end as integer)                                                 as n_zero,
+    -- why the figures are missing when SSB lacks a configured code (int_goal_periods_bounded)
+    cast(missing_reason as varchar)                                             as missing_reason
 from ruled

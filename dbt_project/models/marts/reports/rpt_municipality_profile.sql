@@ -43,7 +43,8 @@ select
         when (v.value > na.value) = (i.desired_direction = 'up') then 'better'
         else 'worse'
     end as varchar)                                                     as compared_with_national,
-    v.synthetic
+    v.synthetic,
+    cast(v.missing_reason as varchar)                                   as missing_reason
 from values v
 inner join indicators i on i.indicator_id = v.indicator_id
 left join municipalities m on m.municipality_code = v.municipality_code and m.year = v.year
