@@ -32,11 +32,17 @@ grid as (
     group by municipality_code, year
 ),
 
+-- the years this build has figures for; population alone (loaded a year ahead as 31 December's
+-- denominator) does not make a year
+figure_years as (
+    select distinct year from inputs where measure not like 'population%'
+),
+
 gap_reasons as (
     select g.indicator_id, y.year,
            string_agg(distinct g.missing_reason, '; ' order by g.missing_reason) as missing_reason
     from gaps g
-    inner join (select distinct year from grid) y
+    inner join figure_years y
         on y.year between g.first_year and coalesce(g.last_year, 9999)
     group by g.indicator_id, y.year
 ),
