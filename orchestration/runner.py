@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 
 from orchestration import settings
@@ -23,7 +24,9 @@ class ProgressPrinter(logging.Handler):
             elif kind == "STEP_SUCCESS":
                 print(f"{time.strftime('%H:%M:%S')}  ✔ {step}", flush=True)
             elif kind == "STEP_FAILURE":
-                print(f"{time.strftime('%H:%M:%S')}  ✘ {step}: {failure_message(event.step_failure_data.error)}",
+                # the first line only: the run's summary states the whole message once at the end
+                first, *rest = failure_message(event.step_failure_data.error).splitlines() or [""]
+                print(f"{time.strftime('%H:%M:%S')}  ✘ {step}: {first}" + (" (in full below)" if rest else ""),
                       flush=True)
             elif kind == "ASSET_CHECK_EVALUATION":
                 data = event.event_specific_data
@@ -41,13 +44,23 @@ class ProgressPrinter(logging.Handler):
             print(f"{time.strftime('%H:%M:%S')}    {message}", flush=True)
 
 
+# A dg.Failure wraps the message the step chose to show; its class name says nothing to the reader.
+_WRAPPER = "dagster._core.definitions.events.Failure: "
+
+
+def _bare(message: str) -> str:
+    """The message without its qualified exception class (`pkg.module.Class: `), for comparing."""
+    return re.sub(r"^(?:[A-Za-z_]\w*\.)+[A-Za-z_]\w*: ", "", message).strip()
+
+
 def failure_message(error) -> str:
     """The messages of a Dagster error and its causes: after step retries the top one only says
-    'Exceeded max_retries', the cause names the table and what went wrong."""
-    parts = []
+    'Exceeded max_retries', the cause names the table and what went wrong. A cause that repeats a message
+    already shown (a dg.Failure raised from the exception it describes) is left out: stated once."""
+    parts: list[str] = []
     while error is not None:
-        message = error.message.strip()
-        if message and message not in parts:
+        message = error.message.strip().removeprefix(_WRAPPER)
+        if message and not any(_bare(message) in _bare(p) for p in parts):
             parts.append(message)
         error = error.cause or error.context
     return " ← ".join(parts)

@@ -3,7 +3,8 @@
 -- strategy_period_end, 2014→2020) and 'latest' (latest_period_start → the latest year with data).
 -- Within a period the first and last years with a national value are used (own reporting exists for
 -- 2016–2018 only; the report, too, judged it on 2018). reliability_note says why the span cannot be
--- judged: it starts before the series is reliable, or spans a series break.
+-- judged: it starts before the series is reliable, or spans a series break. missing_reason says why
+-- years of the period are empty when SSB lacks what the catalogue configures (int_indicator_missing_reasons).
 -- assessed_year: the year the ambition is judged at — the last year used, or, when the ambition has a
 -- target year (seeds/ambition_target_years.csv, «innen 2020») and the period runs past it, the last year
 -- with a value up to the target year: a 2020 target is not judged on 2025 data.
@@ -28,6 +29,10 @@ periods as (
     select 'strategy', {{ var('strategy_period_start') }}, {{ var('strategy_period_end') }}
     union all
     select 'latest', {{ var('latest_period_start') }}, 9999
+),
+
+gaps as (
+    select * from {{ ref('int_indicator_missing_reasons') }}
 ),
 
 bounds as (
@@ -65,6 +70,10 @@ select
             where try_cast(trim(break_year) as integer) > b.start_year_used
               and try_cast(trim(break_year) as integer) <= b.end_year_used)
             then 'brudd i serien (' || i.series_break_years || ') innenfor perioden'
-    end as varchar)                                                             as reliability_note
+    end as varchar)                                                             as reliability_note,
+    cast((select string_agg(distinct g.missing_reason, '; ' order by g.missing_reason) from gaps g
+          where g.indicator_id = b.indicator_id
+            and g.first_year <= coalesce(b.period_end, 9999)
+            and coalesce(g.last_year, 9999) >= b.period_start) as varchar)        as missing_reason
 from bounds b
 inner join indicators i on i.indicator_id = b.indicator_id

@@ -152,5 +152,7 @@ select
     cast(target_year as integer)                                                as target_year,
     cast(judged_year as integer)                                                as assessed_year,
     cast(judged_level as double)                                                as assessed_level,
-    cast(case when ambition_type = 'cumulative_min' then cumulative_target end as double) as cumulative_target
+    cast(case when ambition_type = 'cumulative_min' then cumulative_target end as double) as cumulative_target,
+    -- why the figures are missing when SSB lacks a configured code (int_goal_periods_bounded)
+    cast(missing_reason as varchar)                                             as missing_reason
 from ruled

@@ -112,7 +112,8 @@ select
     cast(na.method as varchar)                                          as national_method,
     cast(na.n_suppressed as integer)                                    as national_n_suppressed,
     cast(na.n_absent as integer)                                        as national_n_absent,
-    cast(na.n_zero as integer)                                          as national_n_zero
+    cast(na.n_zero as integer)                                          as national_n_zero,
+    cast(p.missing_reason as varchar)                                   as missing_reason
 from profile p
 left join group_rates na
     on na.indicator_id = p.indicator_id and na.year = p.year and na.group_type = 'national'
