@@ -1,7 +1,8 @@
 -- Which municipalities delivered a register for which year, with the size class and population of that
 -- year (int_municipality_year) and the KOSTRA dwellings the register should cover.
 with delivered as (
-    select municipality_code, year, count(distinct dwelling_id) as register_dwellings, bool_or(synthetic) as synthetic
+    -- int_register_dwellings_classified has one row per dwelling: count(*) counts the distinct dwellings
+    select municipality_code, year, count(*) as register_dwellings, bool_or(synthetic) as synthetic
     from {{ ref('int_register_dwellings_classified') }}
     group by all
 ),

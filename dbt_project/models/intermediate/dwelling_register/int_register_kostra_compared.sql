@@ -5,17 +5,21 @@
 -- suppressed or missing gives no comparison (kostra_value null) and says so.
 {% set vacant = var('register_vacant_statuses', ['ledig', 'under_oppussing']) %}
 with dwellings as (
-    select * from {{ ref('int_register_dwellings_classified') }}
+    -- one pass over the dwellings for the three dwelling counts
+    select municipality_code, year,
+        count(*)                                                                as dwellings_total,
+        count(*) filter (where status in ('{{ vacant | join("', '") }}'))       as dwellings_vacant,
+        count(*) filter (where is_wheelchair_accessible)                        as dwellings_wheelchair
+    from {{ ref('int_register_dwellings_classified') }}
+    group by all
 ),
 
 register as (
-    select municipality_code, year, 'dwellings_total' as measure, count(*) as register_value from dwellings group by all
+    select municipality_code, year, 'dwellings_total' as measure, dwellings_total as register_value from dwellings
     union all
-    select municipality_code, year, 'dwellings_vacant', count(*) filter (where status in ('{{ vacant | join("', '") }}'))
-    from dwellings group by all
+    select municipality_code, year, 'dwellings_vacant', dwellings_vacant from dwellings
     union all
-    select municipality_code, year, 'dwellings_wheelchair', count(*) filter (where is_wheelchair_accessible)
-    from dwellings group by all
+    select municipality_code, year, 'dwellings_wheelchair', dwellings_wheelchair from dwellings
     union all
     select municipality_code, year, 'households_newly_moved_in', count(*) filter (where is_moved_in_this_year)
     from {{ ref('int_register_tenancies_measured') }} group by all
