@@ -3,21 +3,16 @@
 -- var register_min_cell − 1) suppressed as SSB does: no value, bounds [1, min_cell − 1]. Every higher
 -- level is a sum of these cells, so the suppression is carried through sums as bounds.
 {% set min_cell = var('register_min_cell', 3) %}
--- pre-aggregated once: each dwelling class's count per municipality and year (a few hundred rows each),
--- and the tenancies' counts in one pass; every count below is a sum over these
+-- sums over the counts made once (int_register_dwelling_counts, int_register_tenancy_counts)
 with dwellings as (
     select municipality_code, year, target_group, age_band, allocating_unit, status, dwelling_type, is_occupied,
-        count(*) as n
-    from {{ ref('int_register_dwellings_classified') }}
-    group by all
+        n_dwellings as n
+    from {{ ref('int_register_dwelling_counts') }}
 ),
 
 tenancies as (
-    select municipality_code, year, target_group,
-        count(*) filter (where is_moved_in_this_year)                           as moved_in,
-        count(*) filter (where is_completed_this_year)                          as completed
-    from {{ ref('int_register_tenancies_measured') }}
-    group by all
+    select municipality_code, year, target_group, n_moved_in as moved_in, n_completed as completed
+    from {{ ref('int_register_tenancy_counts') }}
 ),
 
 -- measure, breakdown, target_group, category, count per municipality and year

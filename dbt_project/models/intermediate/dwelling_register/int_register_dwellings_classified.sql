@@ -5,6 +5,9 @@
 -- it here too). So the running row describes an occupied dwelling by itself, and only the rows of the other
 -- dwellings (vacant, under renovation) are grouped: at 10 million rows a group-by over every dwelling was
 -- most of the build. A vacant dwelling keeps the group it is meant for, when the register gives one.
+-- A view: the models read its counts once (int_register_dwelling_counts), and writing 9 million dwellings
+-- to a table cost more than that reading.
+{{ config(materialized='view') }}
 with tenancies as (
     select
         *,

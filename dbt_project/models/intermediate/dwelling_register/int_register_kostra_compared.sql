@@ -5,12 +5,11 @@
 -- suppressed or missing gives no comparison (kostra_value null) and says so.
 {% set vacant = var('register_vacant_statuses', ['ledig', 'under_oppussing']) %}
 with dwellings as (
-    -- one pass over the dwellings for the three dwelling counts
     select municipality_code, year,
-        count(*)                                                                as dwellings_total,
-        count(*) filter (where status in ('{{ vacant | join("', '") }}'))       as dwellings_vacant,
-        count(*) filter (where is_wheelchair_accessible)                        as dwellings_wheelchair
-    from {{ ref('int_register_dwellings_classified') }}
+        cast(sum(n_dwellings) as bigint)                                        as dwellings_total,
+        cast(coalesce(sum(n_dwellings) filter (where status in ('{{ vacant | join("', '") }}')), 0) as bigint) as dwellings_vacant,
+        cast(coalesce(sum(n_dwellings) filter (where is_wheelchair_accessible), 0) as bigint) as dwellings_wheelchair
+    from {{ ref('int_register_dwelling_counts') }}
     group by all
 ),
 
@@ -21,8 +20,8 @@ register as (
     union all
     select municipality_code, year, 'dwellings_wheelchair', dwellings_wheelchair from dwellings
     union all
-    select municipality_code, year, 'households_newly_moved_in', count(*) filter (where is_moved_in_this_year)
-    from {{ ref('int_register_tenancies_measured') }} group by all
+    select municipality_code, year, 'households_newly_moved_in', cast(sum(n_moved_in) as bigint)
+    from {{ ref('int_register_tenancy_counts') }} group by all
 ),
 
 kostra as (
