@@ -30,23 +30,27 @@ units as (
 ),
 
 tenancies as (
-    select t.*, d.size_class
+    select t.municipality_code, d.size_class, t.year, t.target_group, t.length_years,
+        t.is_completed_this_year, t.is_running
     from {{ ref('int_register_tenancies_measured') }} t
     join {{ ref('int_register_deliveries_listed') }} d using (municipality_code, year)
+    where t.is_completed_this_year or t.is_running
 ),
 
-levelled as (
-    {{ register_levels('tenancies') }}
-),
-
+-- the three levels in one aggregation (grouping sets) rather than the tenancies stacked three times
 medians as (
-    select level, unit_code, year, target_group,
+    select
+        case when grouping(municipality_code) = 0 then 'municipality'
+             when grouping(size_class) = 0 then 'size_class' else 'delivering_municipalities' end as level,
+        case when grouping(municipality_code) = 0 then municipality_code
+             when grouping(size_class) = 0 then size_class else 'all' end              as unit_code,
+        year, target_group,
         count(*) filter (where is_completed_this_year)                                   as n_completed,
         median(length_years) filter (where is_completed_this_year)                       as median_completed,
         count(*) filter (where is_running)                                               as n_running,
         median(length_years) filter (where is_running)                                   as median_running
-    from levelled
-    group by all
+    from tenancies
+    group by grouping sets ((municipality_code, year, target_group), (size_class, year, target_group), (year, target_group))
 )
 
 select
