@@ -265,7 +265,7 @@ def diff(now: Fingerprint, before: Fingerprint | None, manifest: dict) -> Plan:
             if name in GLOBAL_CODE:
                 plan.everything = True
             elif name == "serve":
-                plan.roots |= set(SERVE_ASSETS)
+                plan.roots |= {("published_warehouse",)}  # serving follows it; the record needs it
     if plan.everything:
         plan.reason = "code or configuration changed: everything is rebuilt"
         return plan

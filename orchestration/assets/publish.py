@@ -32,8 +32,8 @@ def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseR
 
     build = warehouse.build(context)
     fingerprint = changes.Fingerprint.from_json(config.fingerprint) if config.fingerprint else None
-    if (fingerprint is None and context.run.asset_selection is None and _all_years(context)
-            and context.job_name in ("full_pipeline", "annual_analysis")):
+    if (fingerprint is None and context.job_name in ("full_pipeline", "annual_analysis") and _all_years(context)
+            and _every_asset(context)):
         fingerprint = changes.current()[0]
     with duckdb.connect(str(build.ensure())) as con:
         if fingerprint is not None:
@@ -61,3 +61,12 @@ def _all_years(context) -> bool:
 
     tags = context.run.tags
     return all(tags.get(k) == v for k, v in all_years_tags().items())
+
+
+def _every_asset(context) -> bool:
+    """Whether the run selected every asset of its job (a run of the whole job lists none)."""
+    from orchestration.definitions import defs
+
+    selected = context.run.asset_selection
+    return not selected or set(defs.resolve_job_def(context.job_name).asset_layer.selected_asset_keys) <= set(
+        selected)
