@@ -52,13 +52,8 @@ def child_pipeline() -> None:
     for event in result.all_events:
         if event.event_type_value == "STEP_SUCCESS":
             steps[event.step_key] = round(event.event_specific_data.duration_ms / 1000, 2)
-    dbt_summary = ""
-    for event in result.all_events:
-        message = getattr(event, "message", "") or ""
-        if "dbt build:" in message:
-            dbt_summary = message[message.index("dbt build:"):]
     print(json.dumps({"success": result.success, "skipped": bool(getattr(result, "skipped", False)),
-                      "elapsed_s": round(elapsed, 2), "steps": steps, "dbt": dbt_summary, **_peaks()}))
+                      "elapsed_s": round(elapsed, 2), "steps": steps, **_peaks()}))
 
 
 def child_dbt(database: str) -> None:
@@ -201,8 +196,6 @@ def report(rounds: list[dict], out: Path) -> str:
         lines.append(f"| `{step}` | {seconds} | {first['one_change']['steps'].get(step, 'not run')} |")
     lines += [
         "",
-        f"dbt inside the cold pipeline: {first['cold'].get('dbt', '')}; in the one-change run: "
-        f"{first['one_change'].get('dbt', '')}.",
         f"Steps run with one Husbanken file: {len(first['one_change']['steps'])} of "
         f"{len(first['cold']['steps'])}.",
         "",
