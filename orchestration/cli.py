@@ -32,6 +32,10 @@ def summarise(result, started: float) -> int:
     path = settings.warehouse_path()
     import dagster as dg
 
+    if getattr(result, "skipped", False):
+        print(f"\n✔ Nothing changed: the published warehouse was left as it was: {path}")
+        print(f"  elapsed: {time.time() - started:.1f} s (`boligsosial demo --all` rebuilds everything anyway)")
+        return 0
     checks = list(result.get_asset_check_evaluations())
     passed = sum(1 for c in checks if c.passed)
     warned = sum(1 for c in checks if not c.passed and c.severity == dg.AssetCheckSeverity.WARN)
@@ -138,6 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     for writer in (demo, run, backfill):
         writer.add_argument("--no-wait", action="store_true",
                             help="refuse at once when another run holds the warehouse writer lock (default: wait)")
+        writer.add_argument("--all", action="store_true", dest="rebuild_all",
+                            help="rebuild everything even when no source, code or configuration changed "
+                                 "(default: only what depends on a change; nothing when nothing changed)")
     sub.add_parser("dbt-docs", help="dbt docs generate against a copy of the published warehouse")
     sources = sub.add_parser("sources", help="`sources check`: the SSB catalogue against SSB's live metadata")
     sources.add_argument("action", choices=["check"])
@@ -174,15 +181,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"boligsosial: source mode '{mode}', warehouse {settings.warehouse_path()}", flush=True)
     from orchestration.writer_lock import WriterLockBusy
 
-    lock = {"wait_for_lock": not args.no_wait, "command": "boligsosial " + " ".join(argv or sys.argv[1:])}
+    lock = {"wait_for_lock": not args.no_wait, "command": "boligsosial " + " ".join(argv or sys.argv[1:]),
+            "changed_only": not args.rebuild_all}
     try:
         if args.command == "backfill":
             from orchestration.partitions import year_range_tags
 
             print(f"backfilling statistics years {args.first_year}–{args.last_year} with job {args.job}", flush=True)
             config = {"ops": {"raw__ssb_observations": {"config": {"reload": not args.no_reload}}}}
+            # only what depends on the reloaded SSB cells (and any other change) rebuilds
             result = run_pipeline(args.job, run_config=config, tags=year_range_tags(args.first_year, args.last_year),
-                                  **lock)
+                                  force_sources=("ssb",), **lock)
         else:
             result = run_pipeline("full_pipeline" if args.command == "demo" else args.job, **lock)
     except WriterLockBusy as err:

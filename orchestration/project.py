@@ -7,11 +7,21 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dagster_dbt import DbtProject
-
 from orchestration import settings
 
-dbt_project = DbtProject(project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR)
+MANIFEST_PATH = settings.DBT_PROJECT_DIR / "target" / "manifest.json"
+
+
+def __getattr__(name: str):
+    # `dbt_project` is built on first use: importing dagster_dbt takes seconds, and the check whether
+    # anything changed (orchestration/changes.py) needs only the manifest's path.
+    if name == "dbt_project":
+        from dagster_dbt import DbtProject
+
+        project = DbtProject(project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR)
+        globals()["dbt_project"] = project
+        return project
+    raise AttributeError(name)
 
 _DBT_INPUTS = ("models", "seeds", "macros", "tests", "dbt_project.yml", "profiles.yml")
 
@@ -33,7 +43,7 @@ def _newest_input_mtime() -> float:
 
 def ensure_manifest() -> Path:
     """`@dbt_assets` reads manifest.json when the definitions load; (re)parse when it is missing or stale."""
-    manifest = Path(dbt_project.manifest_path)
+    manifest = MANIFEST_PATH
     if manifest.exists() and manifest.stat().st_mtime >= _newest_input_mtime():
         return manifest
     env = dict(os.environ)

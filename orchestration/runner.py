@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import time
+from pathlib import Path
 
 from orchestration import settings
 
@@ -23,7 +26,9 @@ class ProgressPrinter(logging.Handler):
             elif kind == "STEP_SUCCESS":
                 print(f"{time.strftime('%H:%M:%S')}  ✔ {step}", flush=True)
             elif kind == "STEP_FAILURE":
-                print(f"{time.strftime('%H:%M:%S')}  ✘ {step}: {failure_message(event.step_failure_data.error)}",
+                # the first line only: the run's summary states the whole message once at the end
+                first, *rest = failure_message(event.step_failure_data.error).splitlines() or [""]
+                print(f"{time.strftime('%H:%M:%S')}  ✘ {step}: {first}" + (" (in full below)" if rest else ""),
                       flush=True)
             elif kind == "ASSET_CHECK_EVALUATION":
                 data = event.event_specific_data
@@ -41,13 +46,23 @@ class ProgressPrinter(logging.Handler):
             print(f"{time.strftime('%H:%M:%S')}    {message}", flush=True)
 
 
+# A dg.Failure wraps the message the step chose to show; its class name says nothing to the reader.
+_WRAPPER = "dagster._core.definitions.events.Failure: "
+
+
+def _bare(message: str) -> str:
+    """The message without its qualified exception class (`pkg.module.Class: `), for comparing."""
+    return re.sub(r"^(?:[A-Za-z_]\w*\.)+[A-Za-z_]\w*: ", "", message).strip()
+
+
 def failure_message(error) -> str:
     """The messages of a Dagster error and its causes: after step retries the top one only says
-    'Exceeded max_retries', the cause names the table and what went wrong."""
-    parts = []
+    'Exceeded max_retries', the cause names the table and what went wrong. A cause that repeats a message
+    already shown (a dg.Failure raised from the exception it describes) is left out: stated once."""
+    parts: list[str] = []
     while error is not None:
-        message = error.message.strip()
-        if message and message not in parts:
+        message = error.message.strip().removeprefix(_WRAPPER)
+        if message and not any(_bare(message) in _bare(p) for p in parts):
             parts.append(message)
         error = error.cause or error.context
     return " ← ".join(parts)
@@ -78,25 +93,140 @@ def failure_summary(result) -> list[str]:
 
 
 def run_pipeline(job_name: str = "full_pipeline", run_config: dict | None = None, quiet: bool = False,
-                 tags: dict | None = None, wait_for_lock: bool = True, command: str | None = None):
+                 tags: dict | None = None, wait_for_lock: bool = True, command: str | None = None,
+                 changed_only: bool = False, force_sources: tuple[str, ...] = ()):
     """Execute a job in-process against an ephemeral instance; returns the Dagster result.
 
     The yearly-partitioned job runs over every statistics year unless `tags` name a partition range.
     Every job writes the warehouse: the writer lock is taken before anything is built; another writer
     is waited for (a progress line every 10 s) or, with `wait_for_lock=False`, refused at once
     (`writer_lock.WriterLockBusy`, naming the holder).
+
+    `changed_only`: compare the inputs with those of the last publication (orchestration/changes.py) and
+    run only what depends on a change; nothing changed → an `Unchanged` result, no Dagster run at all.
+    `force_sources` count as changed (a backfill's reloaded SSB years).
     """
     from orchestration import writer_lock
 
     if writer_lock.held(settings.warehouse_path()) is not None:  # nested (a test running a job inside a run)
-        return _run(job_name, run_config, quiet, tags)
+        return _planned_run(job_name, run_config, quiet, tags, changed_only, force_sources)
     with writer_lock.WriterLock.for_warehouse(settings.warehouse_path()).acquire(
             command=command or f"run_pipeline {job_name}", wait=wait_for_lock,
             progress=None if quiet else (lambda line: print(f"{time.strftime('%H:%M:%S')}  {line}", flush=True))):
+        return _planned_run(job_name, run_config, quiet, tags, changed_only, force_sources)
+
+
+class Unchanged:
+    """The result of a run that found nothing changed: nothing executed, the published file untouched."""
+
+    success = True
+    skipped = True
+    run_id = None
+    all_events: list = []
+
+    def __init__(self, plan):
+        self.plan = plan
+
+    def get_asset_check_evaluations(self) -> list:
+        return []
+
+    def get_asset_materialization_events(self) -> list:
+        return []
+
+
+def _say(quiet: bool, line: str) -> None:
+    if not quiet:
+        print(f"{time.strftime('%H:%M:%S')}  {line}", flush=True)
+
+
+def _planned_run(job_name: str, run_config: dict | None, quiet: bool, tags: dict | None, changed_only: bool,
+                 force_sources: tuple[str, ...]):
+    from orchestration import changes
+
+    if not changed_only and not force_sources:
         return _run(job_name, run_config, quiet, tags)
+    plan = changes.plan_run(force_sources=force_sources)
+    if plan.nothing_changed:
+        _say(quiet, "nothing changed since the last publication: no source, code or configuration moved")
+        for line in changes.unchanged_reasons(plan):
+            _say(quiet, f"  ↷ {line}")
+        return Unchanged(plan)
+    for line in plan.summary_lines():
+        _say(quiet, line)
+    selection, record = _selection(job_name, plan, tags)
+    if selection is not None:
+        _say(quiet, f"rebuilding {len(selection)} of the job's assets (the changed inputs and what depends on them)")
+    config = dict(run_config or {})
+    if selection is None or any(k.to_user_string() == "published_warehouse" for k in selection):
+        ops = dict(config.get("ops", {}))
+        ops["published_warehouse"] = {"config": {"fingerprint": record.to_json() if record else "",
+                                                 "changes": json.dumps([str(c) for c in plan.changes][:200])}}
+        config["ops"] = ops
+    return _run(job_name, config, quiet, tags, asset_selection=selection)
 
 
-def _run(job_name: str, run_config: dict | None, quiet: bool, tags: dict | None):
+def _selection(job_name: str, plan, tags: dict | None):
+    """The job's asset keys downstream of the plan's changes (None: all of them), and the fingerprint the
+    publication then incorporates (the job's parts updated, the rest as recorded before)."""
+    import dagster as dg
+
+    from orchestration import changes
+    from orchestration.definitions import defs
+    from orchestration.partitions import all_years_tags
+
+    job = defs.resolve_job_def(job_name)
+    job_keys = set(job.asset_layer.selected_asset_keys)
+    before = changes.recorded()
+    all_years = not tags or dict(tags) == all_years_tags() or job.partitions_def is None
+    covers_all = all_years and job_name in ("full_pipeline", "annual_analysis")
+    if plan.everything:
+        return None, plan.fingerprint if covers_all else before
+    graph = defs.resolve_asset_graph()
+    roots = {dg.AssetKey(list(k)) for k in plan.roots}
+    roots |= dbt_asset_keys(plan.dbt_nodes)
+    selected = (dg.AssetSelection.assets(*roots).downstream().required_multi_asset_neighbors()).resolve(graph)
+    selected &= job_keys
+    # what this publication incorporates: a source only when the job loaded it for every year
+    now, old = plan.fingerprint, before or plan.fingerprint
+    sources = dict(old.sources)
+    for name, keys in changes.SOURCE_ASSETS.items():
+        if {dg.AssetKey(list(k)) for k in keys} <= job_keys and (all_years or name != "ssb"):
+            sources[name] = now.sources.get(name, changes.EMPTY)
+    dbt_nodes = now.dbt_nodes if any(k in job_keys for k in dbt_asset_keys(set(now.dbt_nodes))) else old.dbt_nodes
+    code = dict(old.code)
+    code["serve"] = now.code["serve"] if {dg.AssetKey(list(k)) for k in changes.SERVE_ASSETS} <= job_keys \
+        else old.code.get("serve", "")
+    return sorted(selected, key=lambda k: k.to_user_string()), changes.Fingerprint(sources, code, dbt_nodes)
+
+
+def dbt_asset_keys(unique_ids: set[str]):
+    """Dagster asset keys of dbt nodes (tests stand for the models they test)."""
+    import dagster as dg
+
+    from orchestration import changes
+    from orchestration.assets.dbt import LayeredTranslator
+    from orchestration.project import dbt_project
+
+    manifest = json.loads(Path(dbt_project.manifest_path).read_text(encoding="utf-8"))
+    translator = LayeredTranslator()
+    keys = set()
+    for uid in changes.dbt_unique_ids_to_models(manifest, unique_ids):
+        node = manifest["nodes"].get(uid)
+        if node is not None and node["resource_type"] in ("model", "seed", "snapshot"):
+            keys.add(translator.get_asset_key(node))
+    return {dg.AssetKey(k.path) for k in keys}
+
+
+def selection_for_reload(job_name: str, sources: tuple[str, ...] = ("ssb",)):
+    """For a backfill: the job's assets downstream of the reloaded sources (plus anything else that changed),
+    so only the models depending on the reloaded raw tables rebuild, and only their checks run."""
+    from orchestration import changes
+
+    plan = changes.plan_run(force_sources=sources)
+    return _selection(job_name, plan, None)[0]
+
+
+def _run(job_name: str, run_config: dict | None, quiet: bool, tags: dict | None, asset_selection=None):
     import dagster as dg
 
     from orchestration.definitions import defs
@@ -121,7 +251,7 @@ def _run(job_name: str, run_config: dict | None, quiet: bool, tags: dict | None)
     if job.partitions_def is not None and not tags:
         tags = all_years_tags()
     result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
-                                    run_config=config, tags=tags or {})
+                                    run_config=config, tags=tags or {}, asset_selection=asset_selection)
     if not result.success:  # the published warehouse stays; the half-built copy goes
         from orchestration.warehouse import WarehouseBuild
 

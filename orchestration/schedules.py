@@ -41,6 +41,12 @@ def husbanken_monthly_schedule(context: dg.ScheduleEvaluationContext):
              default_status=dg.DefaultScheduleStatus.RUNNING,
              description="The annual analysis on 1 September, after the revised KOSTRA figures: every year.")
 def annual_analysis_schedule(context: dg.ScheduleEvaluationContext):
+    from orchestration import changes
+
+    plan = changes.plan_run()
+    if plan.nothing_changed:  # shown in the UI as the tick's skip reason
+        return dg.SkipReason("nothing changed since the last publication: "
+                             + "; ".join(changes.unchanged_reasons(plan)))
     return dg.RunRequest(run_key=f"annual-{context.scheduled_execution_time.year}", tags=all_years_tags())
 
 

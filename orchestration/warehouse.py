@@ -68,7 +68,7 @@ class WarehouseBuild:
     @contextlib.contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         self.ensure()
-        con = duckdb.connect(str(self.path), read_only=read_only)
+        con = duckdb.connect(str(self.path), read_only=read_only, config=duckdb_settings())
         try:
             yield con
         finally:
@@ -144,6 +144,12 @@ def _file_lock(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def duckdb_settings() -> dict[str, str]:
+    """Memory cap and threads for loads and checks, as dbt's profile sets them for the models (issue 19)."""
+    return {"memory_limit": os.environ.get("BOLIGSOSIAL_DUCKDB_MEMORY_LIMIT", "512MB"),
+            "threads": os.environ.get("BOLIGSOSIAL_DUCKDB_THREADS", "2")}
 
 
 def relation_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:

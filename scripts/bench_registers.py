@@ -1,16 +1,20 @@
 """Benchmark of the dwelling-register marts at national scale (issue 18), part of `make bench`.
 
 1. Generates registers for every municipality over ten years (10 million tenancy rows by default) with
-   DuckDB straight into Parquet — synthetic, hash-based, no Python loop.
-2. Builds the register models (`dbt run` of stg_dwelling_register__tenancies and everything downstream of
-   it, the real models) on a DuckDB file where raw.dwelling_register_current is a view on that Parquet
-   and the few other inputs (municipality year, KOSTRA values) are small stand-in tables.
-3. Runs the same aggregation written in pandas (classify dwellings, cells on the full grid, suppression,
-   sums with bounds per municipality / size class / all, turnover and median tenancy lengths).
+   DuckDB straight into Parquet — synthetic, hash-based, deterministic, no Python loop — and keeps the
+   file in .cache/bench_registers/ for the next run. Not part of the timed figures.
+2. Timed: loads the Parquet into the real raw.dwelling_register (the importer's table and its `_current`
+   view; one load_id per municipality and year, as one file each) with DuckDB's own reader, then builds
+   the register models (`dbt run` of stg_dwelling_register__tenancies and everything downstream of it,
+   the real models). The few other inputs (municipality year, KOSTRA values) are small stand-in tables.
+   The importer's row-by-row validation of spreadsheets is not in the figure.
+3. Timed: the same work in pandas — read the Parquet into a DataFrame, then the same aggregation
+   (classify dwellings, cells on the full grid, suppression, sums with bounds per municipality / size
+   class / all, turnover and median tenancy lengths).
 Each of 2 and 3 runs in its own child process, so its peak resident memory (getrusage, children
-included) is its own. The pandas result is compared with the dbt marts (turnover per group for all
-delivering municipalities) so the two do the same work. Figures go into docs/benchmarks.md, section
-«Dwelling registers».
+included) is its own. The pandas results (every row of the turnover mart and of the dwellings mart's
+counts, all levels) are compared with the dbt marts, so the two do the same work. Figures go into
+docs/benchmarks.md, section «Dwelling registers».
 """
 
 from __future__ import annotations
@@ -45,6 +49,28 @@ DUCKDB_THREADS = 2  # the machine's cores
 def _pick(values: list[str], expr: str) -> str:
     listed = ", ".join(f"'{v}'" for v in values)
     return f"([{listed}])[1 + (({expr}) % {len(values)})::int]"
+
+
+CACHE = ROOT / ".cache" / "bench_registers"
+
+
+def cached(rows: int) -> tuple[Path, dict]:
+    """The generated Parquet for `rows`, made once; a change to generate() makes a new file."""
+    import hashlib
+    import inspect
+
+    digest = hashlib.sha256(inspect.getsource(generate).encode()).hexdigest()[:12]
+    folder = CACHE / f"{rows}-{digest}"
+    meta = folder / "meta.json"
+    if meta.exists():
+        info = json.loads(meta.read_text())
+        return folder / "registers.parquet", {**info, "cached": True}
+    for old in CACHE.glob("*-*"):  # made by an older generate()
+        if not old.name.endswith(digest):
+            shutil.rmtree(old, ignore_errors=True)
+    info = generate(folder, rows)
+    meta.write_text(json.dumps(info))
+    return folder / "registers.parquet", {**info, "cached": False}
 
 
 def generate(folder: Path, rows: int) -> dict:
@@ -114,12 +140,11 @@ def generate(folder: Path, rows: int) -> dict:
 
 
 def _stand_ins(db: Path, parquet: Path) -> None:
+    """The register models' small inputs besides the register (not timed)."""
     import duckdb
 
     con = duckdb.connect(str(db))
     con.execute("create schema if not exists raw; create schema if not exists intermediate")
-    con.execute(f"create or replace view raw.dwelling_register_current as select *, 'bench' as source_file, 0 as row_number, "
-                f"now()::timestamp as received_at from '{parquet}'")
     con.execute(f"""create or replace table intermediate.int_municipality_year as
         select municipality_code, y as year, 'Kommune ' || municipality_code as municipality_name,
                (hash(municipality_code) % 60000 + 300)::bigint as population,
@@ -134,39 +159,72 @@ def _stand_ins(db: Path, parquet: Path) -> None:
     con.close()
 
 
-def duckdb_child(db: str) -> None:
-    """Run the register models with dbt against `db`; print timings and peak memory."""
+def load(db: str, parquet: str) -> None:
+    """The register into the importer's own raw table (its DDL and `_current` view), one load per municipality
+    and year as if each came in its own file; DuckDB reads the Parquet itself (no pandas, no Python rows)."""
+    import duckdb
+
+    from orchestration.ingest.files import dwelling_register, inbox  # imported before the clock starts
+
+    con = duckdb.connect(db, config={"memory_limit": DUCKDB_MEMORY_LIMIT, "threads": DUCKDB_THREADS})
+    inbox.ensure_table(con, dwelling_register.SPEC)
+    con.execute(f"""
+        insert into raw.dwelling_register by name
+        select * exclude (synthetic),
+               'bench/' || municipality_code || '_' || reference_year || '.csv'  as source_file,
+               '(bench: not landed)'                                               as landed_path,
+               timestamp '2025-01-01 00:00:00'                                     as received_at,
+               'bench'                                                             as checksum,
+               cast(null as varchar)                                               as sheet,
+               0                                                                   as row_number,  -- not simulated
+               synthetic,
+               (reference_year - {YEARS[0]}) * 10000 + cast(municipality_code as integer) as load_id
+        from '{parquet}'""")
+    con.execute("checkpoint")
+    con.close()
+
+
+def duckdb_child(db: str, parquet: str) -> None:
+    """Load the register and run the register models with dbt against `db`; print timings and peak memory."""
     env = {**os.environ, "BOLIGSOSIAL_DBT_DATABASE": db}
     dbt = str(Path(sys.executable).with_name("dbt"))
     target = Path(db).parent / "target"
     target.mkdir(exist_ok=True)
-    saved = ROOT / "dbt_project" / "target" / "partial_parse.msgpack"
-    if saved.exists():  # as the pipeline does: reuse the project's parse, so dbt start-up is not the figure
-        shutil.copy(saved, target / "partial_parse.msgpack")
     # The project's profile with DuckDB capped to the issue's budget (its default is 80 % of RAM and all cores).
     profile = yaml.safe_load((ROOT / "dbt_project" / "profiles.yml").read_text(encoding="utf-8"))
     profile["boligsosial"]["outputs"]["build"]["settings"] = {"memory_limit": DUCKDB_MEMORY_LIMIT, "threads": DUCKDB_THREADS}
     (target / "profiles.yml").write_text(yaml.safe_dump(profile), encoding="utf-8")
+    common = ["--project-dir", str(ROOT / "dbt_project"), "--profiles-dir", str(target), "--target-path", str(target),
+              "--log-path", str(Path(db).parent / "logs")]
+    # Not timed: the project parsed once with this profile, as the pipeline keeps its parse between runs.
+    subprocess.run([dbt, "parse", *common], capture_output=True, text=True, env=env, check=True)
+    import orchestration.ingest.files.dwelling_register  # noqa: F401 — Python's imports are not the load's time
+
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    before_cpu = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
     started = time.perf_counter()
-    out = subprocess.run([dbt, "run", "--select", "stg_dwelling_register__tenancies+",
-                          "--project-dir", str(ROOT / "dbt_project"), "--profiles-dir", str(target),
-                          "--target-path", str(target), "--log-path", str(Path(db).parent / "logs")],
+    load(db, parquet)
+    loaded = time.perf_counter()
+    out = subprocess.run([dbt, "run", "--select", "stg_dwelling_register__tenancies+", *common],
                          capture_output=True, text=True, env=env)
-    elapsed = time.perf_counter() - started
+    done = time.perf_counter()
     if out.returncode != 0:
         raise SystemExit(out.stdout[-4000:] + out.stderr[-2000:])
     results = json.loads((target / "run_results.json").read_text())["results"]
     models = {r["unique_id"].rsplit(".", 1)[1]: round(r["execution_time"], 2) for r in results}
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    print(json.dumps({"elapsed_s": round(elapsed, 2), "models_s": round(sum(models.values()), 2), "models": models,
-                      "cpu_s": round(kids.ru_utime + kids.ru_stime, 1), "peak_rss_mib": round(kids.ru_maxrss / 1024, 1)}))
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(json.dumps({"load_s": round(loaded - started, 2), "dbt_s": round(done - loaded, 2),
+                      "elapsed_s": round(done - started, 2), "models_s": round(sum(models.values()), 2), "models": models,
+                      "cpu_s": round(own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime - before_cpu, 1),
+                      "peak_rss_mib": round(max(own.ru_maxrss, kids.ru_maxrss) / 1024, 1)}))
 
 
 # --- pandas: the same aggregation ------------------------------------------------------------------
 
 
 def pandas_aggregate(frame, municipalities):
-    """The register marts' aggregation in pandas; returns the turnover table (all levels)."""
+    """The register marts' aggregation in pandas, step for step as the dbt models do it; returns the turnover
+    table and the dwellings counts (every level)."""
     import numpy as np
     import pandas as pd
 
@@ -175,29 +233,36 @@ def pandas_aggregate(frame, municipalities):
     has_t = start.notna()
     running = has_t & (start <= ref) & (end.isna() | (end > ref))
     key = ["municipality_code", "reference_year", "dwelling_id"]
-    dwell = frame.groupby(key, observed=True, sort=False).agg(
-        dwelling_type=("dwelling_type", "first"), status=("status", "first")).reset_index()
-    run = frame.loc[running, key + ["target_group", "age_band", "allocating_unit"]].drop_duplicates(key)
-    intended = frame.loc[~has_t, key + ["target_group"]].rename(columns={"target_group": "intended"})
-    dwell = dwell.merge(run, on=key, how="left").merge(intended, on=key, how="left")
-    dwell["target_group"] = dwell["target_group"].astype(object).fillna(dwell["intended"].astype(object)).fillna("ikke_oppgitt")
-    dwell["age_band"] = dwell["age_band"].astype(object).fillna("ingen_beboer")
-    dwell["allocating_unit"] = dwell["allocating_unit"].astype(object).fillna("ingen_beboer")
-    occupied = dwell["status"] == "bebodd"
+    cols = ["dwelling_type", "status", "target_group", "age_band", "allocating_unit"]
+    for col, extra in (("target_group", ["ikke_oppgitt"]), ("age_band", ["ingen_beboer"]),
+                       ("allocating_unit", ["ingen_beboer", "ikke_oppgitt"])):
+        frame[col] = frame[col].cat.add_categories(extra)
+    # occupied: the running tenancy's row describes the dwelling (the importer allows exactly one)
+    occupied = frame.loc[running & (frame["status"] == "bebodd"), key + cols]
+    occupied = occupied.fillna({"target_group": "ikke_oppgitt", "age_band": "ingen_beboer", "allocating_unit": "ikke_oppgitt"})
+    # the other dwellings: grouped; a vacant one keeps the group it is meant for (its row without tenancy)
+    rest = frame[frame["status"] != "bebodd"]
+    vacant = rest.groupby(key, observed=True, sort=False)[["dwelling_type", "status"]].first()
+    vacant["target_group"] = rest[rest["tenancy_start"].isna()].groupby(key, observed=True, sort=False)["target_group"].first()
+    vacant = vacant.reset_index()
+    vacant["target_group"] = vacant["target_group"].fillna("ikke_oppgitt")
+    for col in ("age_band", "allocating_unit"):
+        vacant[col] = pd.Categorical(["ingen_beboer"] * len(vacant), dtype=frame[col].dtype)
+    dwell = pd.concat([occupied.assign(occupied=True), vacant.assign(occupied=False)], ignore_index=True)
 
     year_start = pd.to_datetime(frame["reference_year"].astype(str) + "-01-01")
     t = frame.loc[has_t, ["municipality_code", "reference_year", "target_group"]].copy()
     t["moved"] = ((start >= year_start) & (start <= ref))[has_t]
     t["completed"] = (end.notna() & (end >= year_start) & (end <= ref))[has_t]
     t["running"] = running[has_t]
-    t["length"] = ((np.minimum(end.fillna(ref), ref) - start).dt.days / 365.25)[has_t]
+    t["length"] = ((np.minimum(end.fillna(ref), ref) - start).dt.days / 365.25).round(4)[has_t]
 
     g = ["municipality_code", "reference_year"]
     parts = []
     for breakdown in ("age_band", "allocating_unit", "status", "dwelling_type"):
         c = dwell.groupby(g + ["target_group", breakdown], observed=True).size().rename("n").reset_index()
         parts.append(c.rename(columns={breakdown: "category"}).assign(measure="dwellings", breakdown=breakdown))
-    occ = dwell[occupied]
+    occ = dwell[dwell["occupied"]]
     c = occ.groupby(g + ["dwelling_type", "target_group", "age_band"], observed=True).size().rename("n").reset_index()
     parts.append(c.rename(columns={"dwelling_type": "breakdown", "age_band": "category"}).assign(measure="residents"))
     parts.append(occ.groupby(g + ["target_group"], observed=True).size().rename("n").reset_index()
@@ -206,11 +271,11 @@ def pandas_aggregate(frame, municipalities):
         parts.append(t[t[flag]].groupby(g + ["target_group"], observed=True).size().rename("n").reset_index()
                      .assign(measure=measure, breakdown="total", category="i_alt"))
     counts = pd.concat(parts, ignore_index=True)
-    for col in ("target_group", "category", "breakdown"):
+    for col in ("municipality_code", "target_group", "category", "breakdown"):
         counts[col] = counts[col].astype(str)
     # the full grid: every key seen in a year × every municipality delivering that year
     keys = counts[["reference_year", "measure", "breakdown", "target_group", "category"]].drop_duplicates()
-    delivered = dwell[g].drop_duplicates()
+    delivered = dwell[g].drop_duplicates().astype({"municipality_code": str})
     grid = delivered.merge(keys, on="reference_year")
     cells = grid.merge(counts, on=list(grid.columns), how="left")
     cells["n"] = cells["n"].fillna(0)
@@ -218,27 +283,35 @@ def pandas_aggregate(frame, municipalities):
     cells["low"] = np.where(small, 1, cells["n"])
     cells["high"] = np.where(small, MIN_CELL - 1, cells["n"])
     cells["supp"] = small.astype(int)
+    municipalities = municipalities.astype({"municipality_code": str})
     cells = cells.merge(municipalities, on=g, how="left")
     levels = []
     for level, unit in (("municipality", cells["municipality_code"]), ("size_class", cells["size_class"]),
                         ("delivering_municipalities", pd.Series("all", index=cells.index))):
         agg = cells.assign(level=level, unit_code=unit).groupby(
             ["level", "unit_code", "reference_year", "measure", "breakdown", "target_group", "category"], observed=True
-        ).agg(n_mun=("municipality_code", "nunique"), supp=("supp", "sum"), low=("low", "sum"), high=("high", "sum"))
+        ).agg(n_mun=("municipality_code", "size"), supp=("supp", "sum"), low=("low", "sum"), high=("high", "sum"))
         levels.append(agg.reset_index())
     agg = pd.concat(levels, ignore_index=True)
     agg = agg[(agg.level == "municipality") | (agg.n_mun >= 2)]
     agg["value"] = np.where(agg.supp == 0, agg.low, np.nan)
-    # turnover per group and medians of tenancy length per level
+    # turnover per group: a measure without a cell for the group is an exact 0
     tv = agg[agg.measure.isin(["dwellings_used", "moved_in", "completed_tenancies"])].pivot_table(
         index=["level", "unit_code", "reference_year", "target_group"], columns="measure",
         values=["value", "low", "high"], aggfunc="first")
     tv.columns = [f"{m}_{v}" for v, m in tv.columns]
     tv = tv.reset_index()
-    tv["turnover_pct"] = (100 * tv["moved_in_value"] / tv["dwellings_used_value"]).round(1)
-    tv["turnover_pct_low"] = (100 * tv["moved_in_low"] / tv["dwellings_used_high"]).round(1)
-    tv["turnover_pct_high"] = (100 * tv["moved_in_high"] / tv["dwellings_used_low"]).round(1)
-    t = t.merge(municipalities, on=g, how="left")
+    for m in ("dwellings_used", "moved_in", "completed_tenancies"):
+        for v in ("value", "low", "high"):
+            tv[f"{m}_{v}"] = tv.get(f"{m}_{v}", np.nan)
+        absent = tv[f"{m}_low"].isna()
+        tv.loc[absent, [f"{m}_value", f"{m}_low", f"{m}_high"]] = 0
+    used, moved = tv["dwellings_used_value"], tv["moved_in_value"]
+    tv["turnover_pct"] = (100 * moved / used).where(used > 0)
+    tv["turnover_pct_low"] = (100 * tv["moved_in_low"] / tv["dwellings_used_high"]).where(tv["dwellings_used_high"] > 0)
+    tv["turnover_pct_high"] = (100 * tv["moved_in_high"] / tv["dwellings_used_low"]).where(tv["dwellings_used_low"] > 0)
+    # median tenancy lengths per level (shown from MIN_CELL tenancies on)
+    t = t[t["completed"] | t["running"]].astype({"municipality_code": str}).merge(municipalities, on=g, how="left")
     med = []
     for level, unit in (("municipality", t["municipality_code"]), ("size_class", t["size_class"]),
                         ("delivering_municipalities", pd.Series("all", index=t.index))):
@@ -247,31 +320,84 @@ def pandas_aggregate(frame, municipalities):
         done = tt[tt.completed].groupby(gk, observed=True)["length"].agg(["size", "median"])
         runs = tt[tt.running].groupby(gk, observed=True)["length"].agg(["size", "median"])
         med.append(done.join(runs, lsuffix="_completed", rsuffix="_running", how="outer").reset_index())
-    tv = tv.merge(pd.concat(med, ignore_index=True), on=["level", "unit_code", "reference_year", "target_group"], how="left")
-    return tv
+    med = pd.concat(med, ignore_index=True).astype({"target_group": str})
+    tv = tv.merge(med, on=["level", "unit_code", "reference_year", "target_group"], how="left")
+    for kind in ("completed", "running"):
+        tv[f"median_{kind}"] = tv[f"median_{kind}"].where(tv[f"size_{kind}"] >= MIN_CELL)
+    dwellings = agg[agg.measure == "dwellings"][["level", "unit_code", "reference_year", "breakdown", "target_group",
+                                                 "category", "value", "low", "high"]]
+    return tv, dwellings
 
 
-def pandas_child(parquet: str, db: str) -> None:
+def pandas_child(parquet: str, db: str, out: str) -> None:
     import duckdb
     import pandas as pd
 
-    started = time.perf_counter()
-    con = duckdb.connect()
-    frame = con.execute(f"select * exclude (synthetic) from '{parquet}'").df()  # no pyarrow here: DuckDB hands pandas the frame
-    for col in ("municipality_code", "dwelling_type", "ownership", "status", "target_group", "age_band", "allocating_unit"):
-        frame[col] = frame[col].astype("category")
     municipalities = duckdb.connect(db, read_only=True).execute(
         "select municipality_code, year as reference_year, size_class from intermediate.int_municipality_year").df()
-    municipalities["municipality_code"] = municipalities["municipality_code"].astype(frame["municipality_code"].dtype)
+    started = time.perf_counter()
+    frame = pd.read_parquet(parquet, columns=["municipality_code", "reference_date", "reference_year", "dwelling_id",
+                                              "dwelling_type", "status", "target_group", "age_band",
+                                              "allocating_unit", "tenancy_start", "tenancy_end"])
+    for col in ("municipality_code", "dwelling_type", "status", "target_group", "age_band", "allocating_unit"):
+        frame[col] = frame[col].astype("category")
+    for col in ("reference_date", "tenancy_start", "tenancy_end"):  # Parquet dates arrive as Python dates
+        frame[col] = pd.to_datetime(frame[col])
     loaded = time.perf_counter()
-    tv = pandas_aggregate(frame, municipalities)
+    tv, dwellings = pandas_aggregate(frame, municipalities)
     done = time.perf_counter()
-    national = tv[tv.level == "delivering_municipalities"][["reference_year", "target_group", "turnover_pct"]]
     own = resource.getrusage(resource.RUSAGE_SELF)
+    tv.to_parquet(Path(out) / "pandas_turnover.parquet")
+    dwellings.to_parquet(Path(out) / "pandas_dwellings.parquet")
     print(json.dumps({"load_s": round(loaded - started, 2), "aggregate_s": round(done - loaded, 2),
                       "elapsed_s": round(done - started, 2), "peak_rss_mib": round(own.ru_maxrss / 1024, 1),
-                      "cpu_s": round(own.ru_utime + own.ru_stime, 1),
-                      "national_turnover": national.astype({"reference_year": int}).values.tolist()}))
+                      "cpu_s": round(own.ru_utime + own.ru_stime, 1)}))
+
+
+def compare(db: Path, out: Path) -> list[str]:
+    """Where pandas and the dbt marts differ: every row of rpt_target_group_turnover (counts, bounds, turnover
+    to 0.05 %-points as the mart rounds to 0.1, medians to 0.05 years) and the dwellings counts of
+    rpt_dwelling_target_groups. Empty when they agree."""
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    problems = []
+    got = con.execute(f"""
+        with p as (select * from '{out}/pandas_turnover.parquet')
+        select m.level, m.unit_code, m.year, m.target_group, p.level is null as only_dbt
+        from marts.rpt_target_group_turnover m
+        full join p on p.level = m.level and p.unit_code = m.unit_code and p.reference_year = m.year
+             and p.target_group = m.target_group
+        where p.level is null or m.level is null
+           or m.dwellings_used is distinct from cast(p.dwellings_used_value as bigint)
+           or m.dwellings_used_low <> p.dwellings_used_low or m.dwellings_used_high <> p.dwellings_used_high
+           or m.households_moved_in is distinct from cast(p.moved_in_value as bigint)
+           or m.households_moved_in_low <> p.moved_in_low or m.households_moved_in_high <> p.moved_in_high
+           or m.completed_tenancies is distinct from cast(p.completed_tenancies_value as bigint)
+           or (m.turnover_pct is null) <> (p.turnover_pct is null) or abs(m.turnover_pct - p.turnover_pct) > 0.0501
+           or abs(m.turnover_pct_low - p.turnover_pct_low) > 0.0501 or abs(m.turnover_pct_high - p.turnover_pct_high) > 0.0501
+           or (m.median_completed_tenancy_years is null) <> (p.median_completed is null)
+           or abs(m.median_completed_tenancy_years - p.median_completed) > 0.0501
+           or (m.median_running_tenancy_years is null) <> (p.median_running is null)
+           or abs(m.median_running_tenancy_years - p.median_running) > 0.0501
+        limit 5""").fetchall()
+    if got:
+        problems.append(f"rpt_target_group_turnover differs, e.g. {got}")
+    got = con.execute(f"""
+        with p as (select * from '{out}/pandas_dwellings.parquet')
+        select m.level, m.unit_code, m.year, m.breakdown, m.target_group, m.category
+        from marts.rpt_dwelling_target_groups m
+        full join p on p.level = m.level and p.unit_code = m.unit_code and p.reference_year = m.year
+             and p.breakdown = m.breakdown and p.target_group = m.target_group and p.category = m.category
+        where p.level is null or m.level is null or m.dwellings is distinct from cast(p.value as bigint)
+           or m.dwellings_low <> p.low or m.dwellings_high <> p.high
+        limit 5""").fetchall()
+    if got:
+        problems.append(f"rpt_dwelling_target_groups differs, e.g. {got}")
+    rows = con.execute("select (select count(*) from marts.rpt_target_group_turnover), "
+                       "(select count(*) from marts.rpt_dwelling_target_groups)").fetchone()
+    con.close()
+    return problems or [f"identical: {rows[0]:,} turnover rows and {rows[1]:,} dwelling-count rows"]
 
 
 def _child(args: list[str]) -> dict:
@@ -285,7 +411,7 @@ def _child(args: list[str]) -> dict:
 def write_section(doc: Path, text: str) -> None:
     """Replace (or append) the «Dwelling registers» section of docs/benchmarks.md."""
     current = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
-    pattern = re.compile(r"\n## Dwelling registers\n.*?(?=\n## |\Z)", re.S)
+    pattern = re.compile(r"\n## Dwelling registers\n.*?(?=\n##+ |\Z)", re.S)  # a ### section after it is not ours
     section = "\n## Dwelling registers\n\n" + text.strip() + "\n"
     current = pattern.sub(lambda _: section, current) if pattern.search(current) else current.rstrip() + "\n" + section
     doc.write_text(current, encoding="utf-8")
@@ -301,64 +427,71 @@ def main() -> int:
         kind, *rest = args.child
         (duckdb_child if kind == "duckdb" else pandas_child)(*rest)
         return 0
-    import duckdb
-
+    parquet, gen = cached(args.rows)
+    origin = f"cached in {parquet.parent.relative_to(ROOT)}" if gen["cached"] else f"generated in {gen['generate_s']} s"
+    print(f"registers: {gen['rows']:,} tenancy rows, {gen['parquet_mib']} MiB Parquet ({origin}; not timed below)", flush=True)
     work = Path(tempfile.mkdtemp(prefix="bench_registers_"))
     try:
-        gen = generate(work, args.rows)
-        print(f"generated {gen['rows']:,} tenancy rows in {gen['generate_s']} s ({gen['parquet_mib']} MiB Parquet)", flush=True)
         db = work / "bench.duckdb"
-        parquet = work / "registers.parquet"
         _stand_ins(db, parquet)
-        duck = _child(["--child", "duckdb", str(db)])
-        print(f"dbt (DuckDB): {duck['elapsed_s']} s, models {duck['models_s']} s, peak {duck['peak_rss_mib']} MiB", flush=True)
-        con = duckdb.connect(str(db), read_only=True)
-        dbt_national = {(int(y), g): v for y, g, v in con.execute(
-            "select year, target_group, turnover_pct from marts.rpt_target_group_turnover "
-            "where level = 'delivering_municipalities'").fetchall()}
-        con.close()
-        pd_ = _child(["--child", "pandas", str(parquet), str(db)])
-        print(f"pandas: load {pd_['load_s']} s, aggregate {pd_['aggregate_s']} s, peak {pd_['peak_rss_mib']} MiB", flush=True)
-        pandas_national = {(int(y), g): v for y, g, v in pd_["national_turnover"]}
-        same = dbt_national.keys() == pandas_national.keys() and all(
-            (a is None and (b is None or b != b)) or (a is not None and b is not None and abs(a - b) < 0.05)
-            for k in dbt_national for a, b in [(dbt_national[k], pandas_national[k])])
+        load_before = os.getloadavg()[0]
+        duck = _child(["--child", "duckdb", str(db), str(parquet)])
+        print(f"DuckDB: load {duck['load_s']} s + dbt run {duck['dbt_s']} s = {duck['elapsed_s']} s, "
+              f"CPU {duck['cpu_s']} s, peak {duck['peak_rss_mib']:.0f} MiB", flush=True)
+        pd_ = _child(["--child", "pandas", str(parquet), str(db), str(work)])
+        load_after = os.getloadavg()[0]
+        print(f"pandas: read {pd_['load_s']} s + aggregate {pd_['aggregate_s']} s = {pd_['elapsed_s']} s, "
+              f"CPU {pd_['cpu_s']} s, peak {pd_['peak_rss_mib']:.0f} MiB", flush=True)
+        same = compare(db, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    speedup = pd_["aggregate_s"] / duck["models_s"] if duck["models_s"] else float("nan")
-    speedup_total = (pd_["elapsed_s"]) / duck["elapsed_s"]
+    speedup = pd_["elapsed_s"] / duck["elapsed_s"]
+    speedup_cpu = pd_["cpu_s"] / duck["cpu_s"] if duck["cpu_s"] else float("nan")
+    agree = same[0].startswith("identical")
+    slowest = sorted(duck["models"].items(), key=lambda kv: -kv[1])
     text = f"""
-Measured by `make bench` (scripts/bench_registers.py) on {time.strftime('%Y-%m-%d')}: registers for 357
-municipalities × {len(YEARS)} years, {gen['rows']:,} tenancy rows generated by DuckDB into Parquet
-({gen['parquet_mib']} MiB) in {gen['generate_s']} s. DuckDB side: the real dbt models
-(`dbt run --select stg_dwelling_register__tenancies+`, {len(duck['models'])} models) reading that Parquet.
-pandas side: the same aggregation (scripts/bench_registers.py `pandas_aggregate`), its frame handed over
-by DuckDB (no pyarrow installed). Each side runs in its own process; peak = largest resident set.
+Measured by `make bench` (scripts/bench_registers.py) on {time.strftime('%Y-%m-%d %H:%M')} UTC: registers for 357
+municipalities × {len(YEARS)} years, {gen['rows']:,} tenancy rows ({gen['parquet_mib']} MiB Parquet), generated by
+DuckDB once and cached in `.cache/bench_registers/` — the generation is **not** in the figures below.
+DuckDB side, timed: the register loaded into the importer's raw table (DuckDB reading the Parquet, one load
+per municipality and year) and `dbt run --select stg_dwelling_register__tenancies+` ({len(duck['models'])} models,
+dbt start-up included), DuckDB capped at memory_limit {DUCKDB_MEMORY_LIMIT} and {DUCKDB_THREADS} threads. The
+importer's row-by-row validation of spreadsheets is not in it. pandas side, timed: `pd.read_parquet` of the
+same file and the same aggregation (`pandas_aggregate`: groupby, merge, pivot_table, no Python loops over
+rows). Each side runs in its own process; peak = its largest resident set; CPU = user + system time.
 
 | | wall time | CPU time | peak memory |
 |---|---:|---:|---:|
-| DuckDB: the register models (sum of model times) | {duck['models_s']} s | | |
-| DuckDB: `dbt run` as a whole (start-up, parse, models) | {duck['elapsed_s']} s | {duck['cpu_s']} s | {duck['peak_rss_mib']:.0f} MiB |
-| pandas: load the 10 M rows into a DataFrame | {pd_['load_s']} s | | |
+| DuckDB: load into raw.dwelling_register | {duck['load_s']} s | | |
+| DuckDB: `dbt run` of the register models | {duck['dbt_s']} s (models {duck['models_s']} s) | | |
+| **DuckDB: load + dbt run** | **{duck['elapsed_s']} s** | {duck['cpu_s']} s | {duck['peak_rss_mib']:.0f} MiB |
+| pandas: read the Parquet into a DataFrame | {pd_['load_s']} s | | |
 | pandas: the aggregation | {pd_['aggregate_s']} s | | |
-| pandas: load + aggregation | {pd_['elapsed_s']} s | {pd_['cpu_s']} s | {pd_['peak_rss_mib']:.0f} MiB |
+| **pandas: read + aggregation** | **{pd_['elapsed_s']} s** | {pd_['cpu_s']} s | {pd_['peak_rss_mib']:.0f} MiB |
 
-Load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work shares the machine; wall
-times stretch with it, CPU times much less).
+Machine: {os.cpu_count()} cores, {_memory_gib()} GiB RAM, shared with other work; load average (1 min)
+{load_before:.1f} before and {load_after:.1f} after the two runs. Wall times stretch with the load, CPU
+times much less.
 
-Speed-up, aggregation against aggregation: {speedup:.1f}×; whole `dbt run` against pandas load +
-aggregation: {speedup_total:.1f}×. Same result: national turnover per group and year
-{'identical (to 0.05 %-points) in both' if same else 'DIFFERS between the two — see the script'}.
-Targets (issue 18): under 30 s and under 2 GiB, at least 5× faster than pandas. Here: time
-{'met' if duck['elapsed_s'] < 30 else 'NOT met'} ({duck['elapsed_s']} s), memory {'met' if duck['peak_rss_mib'] < 2048 else 'NOT met'}
-({duck['peak_rss_mib']:.0f} MiB; DuckDB capped at memory_limit {DUCKDB_MEMORY_LIMIT}, threads {DUCKDB_THREADS}),
-speed-up {'met' if speedup >= 5 else 'NOT met'} ({speedup:.1f}× on the aggregation).
+Speed-up, DuckDB against pandas, same input, same run: {speedup:.1f}× in wall time, {speedup_cpu:.1f}× in CPU time.
+Same result: {same[0] if agree else 'DIFFERS — ' + '; '.join(same)}.
+Targets (issue 18): under 30 s — {'met' if duck['elapsed_s'] < 30 else 'NOT met'} ({duck['elapsed_s']} s);
+under 2 GiB — {'met' if duck['peak_rss_mib'] < 2048 else 'NOT met'} ({duck['peak_rss_mib']:.0f} MiB);
+at least 5× faster than pandas — {'met' if speedup >= 5 else 'NOT met'} ({speedup:.1f}×).
 
-Slowest models: {', '.join(f'`{k}` {v:.1f} s' for k, v in sorted(duck['models'].items(), key=lambda kv: -kv[1])[:4])}.
+Slowest models: {', '.join(f'`{k}` {v:.1f} s' for k, v in slowest[:4])}.
 """
     write_section(args.out, text)
     print(text)
-    return 0
+    return 0 if agree else 1
+
+
+def _memory_gib() -> str:
+    try:
+        kib = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+        return f"{kib / 2**20:.0f}"
+    except (OSError, StopIteration):
+        return "?"
 
 
 if __name__ == "__main__":

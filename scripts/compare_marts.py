@@ -1,6 +1,7 @@
 """Compare every table in schema `marts` of a warehouse with a baseline folder of `<table>.parquet` files.
 
     python scripts/compare_marts.py warehouse/boligsosial.duckdb /path/to/baseline
+    python scripts/compare_marts.py --save warehouse/boligsosial.duckdb /path/to/baseline   # make the baseline
 
 Same columns, same rows and values (floating-point columns within a relative tolerance) for every
 baseline table; prints per table what differs and exits 1 on any difference or a baseline table missing.
@@ -29,6 +30,11 @@ def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.loc[keys.index].reset_index(drop=True)
 
 
+def _plain(value):
+    """numpy 2 reprs a scalar as np.float64(2.5); the report shows 2.5."""
+    return value.item() if hasattr(value, "item") else value
+
+
 def differences(actual: pd.DataFrame, expected: pd.DataFrame) -> list[str]:
     if set(actual.columns) != set(expected.columns):
         return [f"columns: only here {sorted(set(actual.columns) - set(expected.columns))}, "
@@ -46,7 +52,7 @@ def differences(actual: pd.DataFrame, expected: pd.DataFrame) -> list[str]:
             same = (x.astype(str) == y.astype(str)) | (x.isna() & y.isna())
         if not same.all():
             first = int((~same).idxmax())
-            out.append(f"{column}: {int((~same).sum())} values differ (first: {x[first]!r} vs {y[first]!r})")
+            out.append(f"{column}: {int((~same).sum())} values differ (first: {_plain(x[first])!r} vs {_plain(y[first])!r})")
     return out
 
 
@@ -78,7 +84,26 @@ def main(warehouse: str, baseline_dir: str) -> int:
     return 1 if failures else 0
 
 
+def save(warehouse: str, baseline_dir: str) -> int:
+    """Write every mart table as `<table>.parquet`: the baseline to compare with after a backfill."""
+    out = Path(baseline_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(warehouse, read_only=True)
+    try:
+        tables = [t for (t,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts' order by 1").fetchall()]
+        for name in tables:
+            con.execute(f"copy marts.{name} to '{out / name}.parquet' (format parquet)")
+    finally:
+        con.close()
+    print(f"{len(tables)} mart tables saved to {out}")
+    return 0
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
+    args = sys.argv[1:]
+    if args[:1] == ["--save"] and len(args) == 3:
+        sys.exit(save(args[1], args[2]))
+    if len(args) != 2:
         sys.exit(__doc__)
-    sys.exit(main(sys.argv[1], sys.argv[2]))
+    sys.exit(main(args[0], args[1]))

@@ -57,7 +57,7 @@
     percentile_cont(0.5) within group (order by {{ expr }}){% if where != 'true' %} filter (where {{ where }}){% endif %}
 {%- endmacro %}
 
-{# One row per `sep`-separated part of a text, for `from {{ split_to_rows(...) }} as t(part)`. #}
+{# One row per `sep`-separated part of a text: `from {{ split_to_rows(...) }} as t(part)`, or in a select list. #}
 {% macro split_to_rows(expr, sep) -%}
     {{ return(adapter.dispatch('split_to_rows', 'boligsosial')(expr, sep)) }}
 {%- endmacro %}
@@ -73,12 +73,32 @@
     (case when {{ expr }} ~ '^\s*[+-]?[0-9]{1,9}\s*$' then cast({{ expr }} as integer) end)
 {%- endmacro %}
 
-{# A number as text in printf style: spec is one of d, .0f, .1f, +.0f, +.1f, g (colour_rule's reasons). #}
-{% macro number_text(spec, expr) -%}
-    {{ return(adapter.dispatch('number_text', 'boligsosial')(spec, expr)) }}
+{# printf: `template` with its %-specs filled from `args` (SQL expressions, in order); null when any is null.
+   Specs: d, .0f, .1f, +.0f, +.1f, g and %% (colour_rule's and rpt_trend_break's reasons). #}
+{% macro format_text(template, args) -%}
+    {{ return(adapter.dispatch('format_text', 'boligsosial')(template, args)) }}
 {%- endmacro %}
-{% macro duckdb__number_text(spec, expr) -%} printf('%{{ spec }}', {{ expr }}) {%- endmacro %}
-{% macro postgres__number_text(spec, expr) -%}
+{% macro duckdb__format_text(template, args) -%}
+    printf('{{ template }}'{% for arg in args %}, {{ arg }}{% endfor %})
+{%- endmacro %}
+{% macro postgres__format_text(template, args) -%}
+    {%- set pieces = modules.re.split('(%%|%[+]?(?:[.][0-9])?[dfg])', template) -%}
+    {%- set sql = [] -%}
+    {%- set n = namespace(arg=0) -%}
+    {%- for piece in pieces if piece != '' -%}
+        {%- if piece == '%%' -%} {%- do sql.append("'%'") -%}
+        {%- elif piece.startswith('%') -%}
+            {%- do sql.append(_postgres_number_text(piece[1:], args[n.arg])) -%}
+            {%- set n.arg = n.arg + 1 -%}
+        {%- else -%} {%- do sql.append("'" ~ piece ~ "'") -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if n.arg != args | length -%}
+        {{ exceptions.raise_compiler_error("format_text: " ~ n.arg ~ " specs in '" ~ template ~ "' for " ~ (args | length) ~ " values") }}
+    {%- endif -%}
+    ({{ sql | join(' || ') }})
+{%- endmacro %}
+{% macro _postgres_number_text(spec, expr) -%}
     {%- if spec == 'd' -%} cast({{ expr }} as integer)::text
     {%- elif spec == 'g' -%} trim_scale(cast({{ expr }} as numeric))::text  {#- the ambitions have few digits -#}
     {%- else -%}

@@ -2,18 +2,24 @@
   The arithmetic of every group value (fct_indicator_group_value, rpt_goal_attainment,
   rpt_programme_comparison), in one place so the three cannot drift apart.
 
-  member_sums(): the sums over a group's members WITH a value (both parts known) and the count of
-  members without one. A missing member is left out, never counted as 0.
+  member_sums(): the sums over a group's known members (both parts known) and the count of members
+  without them. A missing member is left out, never counted as 0. A member whose denominator is 0 has
+  no ratio of its own but is known: it adds its numerator and 0 to the sums (statistics.md: zero is not
+  absent) and is counted in n_zero (member_bounds).
   ratio_of_sums(): Σ numerator ÷ Σ denominator × value_scale — never an average of municipal ratios;
   counts (no denominator measure) are the sum. Null when no member has a value (the sums are null).
   pct_change(): the change in percent from one value to another; null from 0 or null.
 #}
 
+{% macro known_member() -%}
+(value is not null or (numerator is not null and denominator = 0))
+{%- endmacro %}
+
 {% macro member_sums() -%}
-sum(numerator) filter (where value is not null)                  as numerator,
-        sum(denominator) filter (where value is not null)                as denominator,
-        count(*) filter (where value is not null)                        as n_municipalities,
-        count(*) filter (where value is null)                            as n_missing,
+{{ exact_sum('numerator', known_member()) }} as numerator,
+        {{ exact_sum('denominator', known_member()) }} as denominator,
+        count(*) filter (where {{ known_member() }})                    as n_municipalities,
+        count(*) filter (where not {{ known_member() }})                as n_missing,
         coalesce(bool_or(synthetic), false)                              as synthetic
 {%- endmacro %}
 
@@ -31,18 +37,19 @@ sum(numerator) filter (where value is not null)                  as numerator,
   adds its interval (numerator_low/high from seeds/suppression_intervals.csv), a known one its value on
   both sides. A member is `suppressed` when its value is null but its interval is known, `absent` when
   neither is (not available, did not answer): then the bounds are unknown (null) — absence is never
-  imputed. `zero` counts members whose known numerator is 0 (Husbanken's zero-filled spine among them).
+  imputed. `zero` counts known members whose numerator or denominator is 0 (Husbanken's zero-filled
+  spine among them; a zero denominator stays in the sums, see member_sums).
 #}
 {% macro member_bounds(denominator_measure) -%}
-count(*) filter (where value is null and numerator_low is not null
+count(*) filter (where not {{ known_member() }} and numerator_low is not null
                         and ({{ denominator_measure }} is null or denominator_low is not null)) as n_suppressed,
-        count(*) filter (where value is null and not (numerator_low is not null
+        count(*) filter (where not {{ known_member() }} and not (numerator_low is not null
                         and ({{ denominator_measure }} is null or denominator_low is not null))) as n_absent,
-        count(*) filter (where value is not null and numerator = 0)     as n_zero,
-        sum(numerator_low)                                               as numerator_low,
-        sum(numerator_high)                                              as numerator_high,
-        sum(denominator_low)                                             as denominator_low,
-        sum(denominator_high)                                            as denominator_high
+        count(*) filter (where {{ known_member() }} and (numerator = 0 or denominator = 0)) as n_zero,
+        {{ exact_sum('numerator_low') }} as numerator_low,
+        {{ exact_sum('numerator_high') }} as numerator_high,
+        {{ exact_sum('denominator_low') }} as denominator_low,
+        {{ exact_sum('denominator_high') }} as denominator_high
 {%- endmacro %}
 
 {# ratio_bounds(): the lowest and highest ratio two intervals allow (low ÷ high, high ÷ low). #}
@@ -74,4 +81,18 @@ count(*) filter (where value is null and numerator_low is not null
     case when {{ low }} is not null and {{ high }} is not null
           and ({{ high }} - {{ low }}) <= {{ var('bounds_max_relative_width') }} * abs({{ low }} + {{ high }}) / 2
          then ({{ low }} + {{ high }}) / 2 end
+{%- endmacro %}
+
+{#
+  bounded_ratio_point(): a group's point estimate when members are suppressed: for a count the midpoint
+  of its bounds; for a ratio the ratio of the midpoints of numerator and denominator, null when either
+  part's sum is too uncertain (the ratio's own interval ignores that both parts move together). Null
+  when the bounds are wider than var bounds_max_relative_width.
+#}
+{% macro bounded_ratio_point(numerator_low, numerator_high, denominator_low, denominator_high, denominator_measure, value_scale) -%}
+    case when {{ denominator_measure }} is null then {{ bounded_point(numerator_low, numerator_high) }}
+         when {{ bounded_point(numerator_low, numerator_high) }} is not null
+              and {{ bounded_point(denominator_low, denominator_high) }} is not null
+              and {{ denominator_low }} + {{ denominator_high }} > 0
+         then ({{ numerator_low }} + {{ numerator_high }}) / ({{ denominator_low }} + {{ denominator_high }}) * {{ value_scale }} end
 {%- endmacro %}

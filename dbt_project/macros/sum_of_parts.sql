@@ -6,5 +6,5 @@
   Null when no part has a value.
 #}
 {% macro sum_of_parts(value, status_symbol) -%}
-    case when bool_and({{ value }} is not null or {{ status_symbol }} = '<4') then sum({{ value }}) end
+    case when bool_and({{ value }} is not null or {{ status_symbol }} = '<4') then {{ exact_sum(value) }} end
 {%- endmacro %}

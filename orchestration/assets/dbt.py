@@ -42,7 +42,7 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     build.ensure()
     # dbt runs as a subprocess that inherits the environment: point its profile at this run's build file.
     os.environ["BOLIGSOSIAL_DBT_DATABASE"] = str(build.path)
-    args = ["build"]
+    args = production_build_args()
     years = partition_years(context)
     if years:  # the incremental fact rebuilds only the partition window's years
         args += ["--vars", json.dumps({"min_year": min(years), "max_year": max(years)})]
@@ -56,6 +56,12 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     else:
         yield from invocation.stream()
     _prune_target_dirs(keep=5)
+
+
+def production_build_args() -> list[str]:
+    """`dbt build` as a production run needs it: unit tests check formulas on fixed inputs, which no load can
+    change, so they run in development and CI (`make test`: tests/e2e/test_dbt_unit_tests.py), not here."""
+    return ["build", "--exclude-resource-type", "unit_test"]
 
 
 def _summary(run_results: dict) -> str:

@@ -232,32 +232,53 @@ COMPLETENESS_CHECK = "completeness_vs_published"
 @dg.asset_check(
     asset=dg.AssetKey(["raw", "ssb_observations"]),
     name=COMPLETENESS_CHECK,
-    description="[ERROR] Completeness: cells per measure and statistics year compared with the published "
-                "warehouse (config/quality.yaml completeness_vs_published). A year that lost most of a measure's cells "
-                "fails, and nothing is published.",
+    description="[ERROR] Completeness: cells per measure and statistics year, across the tables that serve the "
+                "measure, compared with the published warehouse (config/quality.yaml completeness_vs_published). "
+                "A year that lost most of a measure's cells fails, nothing is published, and the cells_lost "
+                "finding is mailed (or written to the outbox) at once.",
     blocking=True,
 )
 def completeness_vs_published(context: dg.AssetCheckExecutionContext,
                               warehouse: WarehouseResource) -> dg.AssetCheckResult:
     from orchestration import settings
-    from orchestration.quality import completeness
+    from orchestration.quality import completeness, store
+    from orchestration.warehouse import relation_exists
 
     config = load_quality_config().get("completeness_vs_published", {})
-    severity = dg.AssetCheckSeverity.WARN if config.get("severity") == "WARNING" else dg.AssetCheckSeverity.ERROR
-    before = completeness.published_cells(settings.warehouse_path())
+    level = "WARNING" if config.get("severity") == "WARNING" else "ERROR"
+    severity = dg.AssetCheckSeverity.WARN if level == "WARNING" else dg.AssetCheckSeverity.ERROR
+    published = settings.warehouse_path()
+    before = completeness.published_cells(published)
+    run_id = context.op_execution_context.run_id
+    build = warehouse.build(context)
+    with build.connect() as con:
+        after = completeness.cells(con)
+        lost = [] if before is None else completeness.losses(
+            before, after, float(config.get("max_loss_share", 0.5)), int(config.get("min_cells", 1)))
+        found = completeness.findings(lost, level)
+        # In quality.findings like any check's: a WARNING publishes and reaches the digest the usual way,
+        # and a later run that passes resolves an open cells_lost finding.
+        store.record_source_check(con, run_id, COMPLETENESS_CHECK, "raw.ssb_observations", level,
+                                  passed=not lost, skipped=before is None, kinds=[completeness.KIND],
+                                  findings=found, details={"losses": len(lost)})
+        synthetic = relation_exists(con, "raw.load_log") and bool(
+            con.execute("select coalesce(bool_or(synthetic), false) from raw.load_log").fetchone()[0])
     if before is None:
         return dg.AssetCheckResult(passed=True, severity=severity, metadata={"skipped": "no published warehouse yet"})
-    with warehouse.build(context).connect(read_only=True) as con:
-        after = completeness.cells(con)
-    lost = completeness.losses(before, after, float(config.get("max_loss_share", 0.5)), int(config.get("min_cells", 1)))
     for loss in lost:
         context.log.error(loss.message)
-    return dg.AssetCheckResult(
-        passed=not lost, severity=severity,
-        description="; ".join(loss.message for loss in lost) or None,
-        metadata={"measure_years_compared": len(before),
-                  "losses": dg.MetadataValue.json([{"measure": x.measure, "table": x.table_id, "years": list(x.years),
-                                                    "cells_before": x.before, "cells_after": x.after} for x in lost])})
+    metadata = {"measure_years_compared": len(before.by_measure_year),
+                "no_longer_configured": dg.MetadataValue.json(completeness.unjudged(before, after)),
+                "losses": dg.MetadataValue.json([{"measure": x.measure, "tables": list(x.tables), "years": list(x.years),
+                                                  "cells_before": x.before, "cells_after": x.after} for x in lost])}
+    if lost and level == "ERROR":  # this build is discarded: the digest goes out now, without publishing
+        delivery = completeness.alert_unpublished(found, run_id, published, synthetic)
+        if delivery is not None:
+            where = f" ({delivery.path})" if delivery.path else ""
+            context.log.error(f"{completeness.KIND} findings sent to the working group: {delivery.status}{where}")
+            metadata["digest"] = f"{delivery.status}{where}"
+    return dg.AssetCheckResult(passed=not lost, severity=severity,
+                               description="; ".join(loss.message for loss in lost) or None, metadata=metadata)
 
 
 def build(assets: Sequence) -> tuple[list, list[dg.AssetChecksDefinition]]:

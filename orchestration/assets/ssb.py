@@ -36,7 +36,6 @@ def ssb_observations(context: dg.AssetExecutionContext, warehouse: WarehouseReso
         except RejectedData as err:  # the retry policy is for the network, not for bad data
             raise dg.Failure(description=str(err), allow_retries=False) from err
         except CatalogueMismatch as err:  # SSB lacks configured codes: a person must fix the catalogue
-            context.log.error(str(err))
             raise dg.Failure(description=str(err), allow_retries=False) from err
         except Exception as err:
             from orchestration.ingest.ssb.client import SsbQueryError

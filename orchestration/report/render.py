@@ -29,14 +29,17 @@ STATUS = {  # colour → (Norwegian label, symbol): the colour is never the only
     "green": ("Grønn", "✔"), "yellow": ("Gul", "▲"), "red": ("Rød", "✖"), "none": ("Ingen farge", "–")}
 RULE_LABELS = {"met": "nådd", "right_direction_not_met": "riktig vei, ikke nådd", "wrong_direction": "feil vei",
                "far_off": "langt unna", "no_ambition": "ingen ambisjon", "unreliable_data": "upålitelig serie",
-               "missing_data": "mangler tall"}
+               "missing_data": "mangler tall", "near_target": "like under målet"}
 TREND_LABELS = {"reversal": "Trendbrudd: snudd", "acceleration": "Trendbrudd: raskere",
                 "slowdown": "Trendbrudd: langsommere", "none": "Ingen trendbrudd"}
+# rpt_trend_break.verdict: 'break' is told by its kind above; the other verdicts say why there is no kind
+VERDICT_LABELS = {"no break": "Ingen trendbrudd", "too noisy": "For usikkert til å si"}
 DIRECTION_LABELS = {"up": "opp", "down": "ned", "flat": "flat"}
 GROUP_LABELS = {"all": "Landet", "large": "Store", "medium": "Mellomstore", "small": "Små"}
 SYMBOLS = {":": "skjult (prikket) av SSB: få enheter", "..": "ikke tilgjengelig", ".": "ikke aktuelt",
            "-": "null", "x": "skjult"}
-COMPARED = {"better": "bedre enn landet", "worse": "svakere enn landet", "same": "som landet"}
+COMPARED = {"better": "bedre enn landet", "worse": "svakere enn landet", "same": "som landet",
+            "uncertain": "usikkert (overlapper landet)"}
 TABLE_57_COLUMNS = [("total", "all", "all"), ("size_class_programme", "large", "in"),
                     ("size_class_programme", "large", "out"), ("size_class_programme", "medium", "in"),
                     ("size_class_programme", "medium", "out"), ("size_class_programme", "small", "in"),
@@ -180,8 +183,12 @@ def _table_57(data: ReportData) -> dict | None:
                 continue
             r = hit.iloc[0]
             text = (fmt_value(r.value_shown, r.unit) if r.shown_as == "level" else fmt_change_pct(r.value_shown))
-            cells.append({"text": text, "title": f"{int(r.n_municipalities)} kommuner med tall, "
-                                                 f"{int(r.n_municipalities_matched)} med tall begge år"})
+            title = f"{int(r.n_municipalities)} kommuner med tall, {int(r.n_municipalities_matched)} med tall begge år"
+            if "method" in r.index and not _missing(r.method):  # bounds and method (docs/statistical_method.md)
+                title += f"; {int(r.n_suppressed)} skjult, {int(r.n_absent)} mangler; metode {r.method}"
+                if not _missing(r.value_shown_low) and not _missing(r.value_shown_high):
+                    title += f"; intervall {r.value_shown_low:.1f}–{r.value_shown_high:.1f}"
+            cells.append({"text": text, "title": title})
         first = group.iloc[0]
         ind = indicators.loc[indicator_id] if indicator_id in indicators.index else None
         rows.append({"id": indicator_id,
@@ -264,7 +271,9 @@ def _time_series(data: ReportData) -> list[dict]:
                     "group": GROUP_LABELS.get(r["group_code"], r["group_code"]),
                     "pre": fmt_change_pct(r.get("avg_annual_change_pre_pct")),
                     "post": fmt_change_pct(r.get("avg_annual_change_post_pct")),
-                    "kind": TREND_LABELS.get(r.get("trend_break_kind") or "", "Ikke vurdert (for få tall)"),
+                    "kind": TREND_LABELS.get(r.get("trend_break_kind") or "")
+                    or VERDICT_LABELS.get(r.get("verdict") or "", "Ikke vurdert (for få tall)"),
+                    "reason": r.get("verdict_reason") or "",
                     "is_break": bool(r.get("is_trend_break")),
                     "desired": {True: "ja", False: "nei"}.get(r.get("break_in_desired_direction"), "–"),
                     "years": f"{r['pre_start_year']}–{r['break_year']}–{r['post_end_year']}"})

@@ -191,11 +191,12 @@ def test_register_joins_findings_and_every_check_has_a_result(first):
     from orchestration.quality.config import load_quality_config
     from orchestration.quality.suites import load_suites
 
+    from orchestration.quality.completeness import CHECK as COMPLETENESS
     from orchestration.quality.file_coverage import CHECK as FILE_COVERAGE
 
     freshness = {r.check_name for r in load_rules(load_quality_config())}
-    assert ({f"gx_{s.name}" for s in load_suites()} | {"followup_register_valid", FILE_COVERAGE} | freshness
-            == set(checks))
+    assert ({f"gx_{s.name}" for s in load_suites()} | {"followup_register_valid", FILE_COVERAGE, COMPLETENESS}
+            | freshness == set(checks))
     assert all(passed for severity, passed, _ in checks.values() if severity == "ERROR")
     assert checks["gx_yoy_jumps"][1] is False  # the wheelchair drops (a WARNING: published all the same)
 

@@ -121,6 +121,19 @@ def test_a_live_run_stops_before_loading_and_names_every_gap(live):
     assert not settings.warehouse_path().exists()
 
 
+def test_the_cli_states_the_stop_message_once(live, capsys):
+    from orchestration.cli import main
+
+    assert main(["backfill", "2019", "2019"]) == 1
+    printed = capsys.readouterr().out
+    # once in the run's summary; the progress line gives its first line only
+    assert printed.count("Ingenting er lastet inn.") == 1
+    for table_id, code, measure in EXPECTED_GAPS:
+        assert sum(code in line and measure in line for line in printed.splitlines()) == 1, code
+    assert "← orchestration.ingest.ssb.catalogue.CatalogueMismatch" not in printed
+    assert not settings.warehouse_path().exists()
+
+
 @pytest.fixture(scope="module")
 def published_anyway(live):
     from orchestration.runner import run_pipeline
@@ -170,6 +183,44 @@ def test_with_the_go_on_setting_it_publishes_and_findings_and_digest_name_the_ga
     text = body if isinstance(body, str) else "\n".join(p.get_payload(decode=True).decode("utf-8") for p in body)
     for table_id, code, _ in EXPECTED_GAPS:
         assert code in text and table_id in text
+
+
+def test_the_marts_say_why_an_indicator_is_empty(published_anyway):
+    con = duckdb.connect(str(published_anyway), read_only=True)
+    try:
+        status = dict(con.execute("select catalogue_status, count(*) from raw.ssb_contents_map group by 1").fetchall())
+        assert status["code_missing"] == 3 and status["table_missing"] == 5
+
+        def fact(indicator: str):
+            return con.execute("select count(*), count(value), count(distinct missing_reason), any_value(missing_reason) "
+                               "from marts.fct_indicator_value where indicator_id = ? and year = 2019", [indicator]
+                               ).fetchone()
+        # 12003 answered 404: the indicator has its rows anyway, empty, each saying why
+        rows, values, reasons, reason = fact("care_dwellings")
+        assert rows > 250 and values == 0 and reasons == 1
+        assert reason.startswith("SSB-tabell 12003 finnes ikke hos SSB (404): care_dwellings (KOSomsorgsbolig0000)")
+        # 12008 lacks the vacant code: the count and the share (numerator gapped) say so
+        for indicator in ("dwellings_vacant", "dwellings_vacant_share"):
+            rows, values, reasons, reason = fact(indicator)
+            assert rows > 250 and values == 0 and "har ikke ContentsCode KOSledige0000" in reason
+        # what SSB delivered carries no reason, and only the run's statistics year is explained
+        assert fact("temp_total")[2] == 0
+        assert con.execute("select distinct year from marts.fct_indicator_value where missing_reason is not null"
+                           ).fetchall() == [(2019,)]
+        goal = dict(con.execute("select period, missing_reason from marts.rpt_goal_attainment "
+                                "where indicator_id = 'social_assistance_without_housing'").fetchall())
+        assert set(goal) == {"report", "strategy", "latest"}
+        assert all(r and r.startswith("SSB-tabell 12204 finnes ikke hos SSB (404)") for r in goal.values())
+        assert con.execute("select colour_rule from marts.rpt_goal_attainment where period = 'report' "
+                           "and indicator_id = 'social_assistance_without_housing'").fetchone()[0] == "missing_data"
+        assert con.execute("select count(*) from marts.rpt_goal_attainment where indicator_id = 'temp_total' "
+                           "and missing_reason is not null").fetchone()[0] == 0
+        profile = con.execute("select value, missing_reason from marts.rpt_municipality_profile "
+                              "where indicator_id = 'care_dwellings' and municipality_code = '0301' and year = 2019"
+                              ).fetchone()
+        assert profile[0] is None and "12003" in profile[1]
+    finally:
+        con.close()
 
 
 def test_sources_check_prints_the_comparison_and_writes_a_proposed_catalogue(live, tmp_path, capsys):

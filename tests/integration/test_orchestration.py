@@ -31,8 +31,10 @@ def _tick(schedule, when: dt.datetime):
         ("annual_analysis_schedule", dt.datetime(2026, 11, 23, tzinfo=OSLO), dt.datetime(2027, 9, 1, 5, 0), None),
     ],
 )
-def test_schedule_next_tick_and_its_run(name, after, expected_tick, partition):
+def test_schedule_next_tick_and_its_run(name, after, expected_tick, partition, monkeypatch, tmp_path):
     from dagster._utils.schedules import cron_string_iterator
+
+    monkeypatch.setenv("BOLIGSOSIAL_WAREHOUSE", str(tmp_path / "none.duckdb"))  # nothing published: every tick runs
 
     from orchestration.definitions import defs
 
@@ -48,6 +50,25 @@ def test_schedule_next_tick_and_its_run(name, after, expected_tick, partition):
     else:  # the annual analysis covers every statistics year
         assert request.tags["dagster/asset_partition_range_start"] == "2008"
     assert defs.resolve_job_def(schedule.job_name).tags["boligsosial/warehouse-writer"] == "true"
+
+
+def test_annual_analysis_skips_with_the_reason_when_nothing_changed(monkeypatch, tmp_path):
+    """Issue 19: a warehouse whose recorded input versions equal today's: the tick says why it does not run."""
+    import duckdb
+
+    from orchestration import changes
+    from orchestration.definitions import defs
+
+    warehouse = tmp_path / "boligsosial.duckdb"
+    monkeypatch.setenv("BOLIGSOSIAL_WAREHOUSE", str(warehouse))
+    con = duckdb.connect(str(warehouse))
+    changes.record(con, changes.current()[0], "run-1", "[]")
+    con.close()
+    schedule = defs.resolve_schedule_def("annual_analysis_schedule")
+    result = _tick(schedule, dt.datetime(2027, 9, 1, 5, 0))
+    assert not result.run_requests
+    assert result.skip_message.startswith("nothing changed since the last publication: ")
+    assert "raw/ssb_observations not reloaded: source ssb" in result.skip_message
 
 
 def test_schedules_and_sensors_run_as_soon_as_the_daemon_starts():

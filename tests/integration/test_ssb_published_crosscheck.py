@@ -10,6 +10,8 @@ from orchestration import settings
 from orchestration.quality.gx import run_suite
 from orchestration.quality.suites import load_suites
 
+SEED = settings.DBT_PROJECT_DIR / "seeds" / "suppression_intervals.csv"
+
 
 @pytest.fixture
 def suite():
@@ -20,13 +22,16 @@ def _warehouse(kostra: list[tuple], population: list[tuple], national: list[tupl
     con = duckdb.connect()
     con.execute("create schema intermediate; create schema raw")
     con.execute("create table intermediate.int_kostra_values_latest_release (municipality_code varchar, year integer, "
-                "measure varchar, measure_kind varchar, value double, status_symbol varchar)")
+                "measure varchar, measure_kind varchar, value double, status_symbol varchar, source varchar)")
     con.execute("create table intermediate.int_population_pivoted_by_age (municipality_code varchar, population_date_year integer, "
                 "population double)")
     con.execute("create table intermediate.int_national_values_latest_release (measure varchar, year integer, value double)")
     con.execute("create table raw.klass_changes (old_code varchar, new_code varchar, change_occurred varchar)")
-    rows = {"intermediate.int_kostra_values_latest_release": [(m, y, k, "ratio" if k.endswith("_published") else "count", v, s)
-                                               for m, y, k, v, s in kostra],
+    # the seed every mart's bounds come from (dbt_project/seeds/suppression_intervals.csv), as dbt loads it
+    con.execute("create schema catalogue")
+    con.execute(f"create table catalogue.suppression_intervals as select * from read_csv('{SEED}', header = true)")
+    rows = {"intermediate.int_kostra_values_latest_release": [
+                (m, y, k, "ratio" if k.endswith("_published") else "count", v, s, "KOSTRA") for m, y, k, v, s in kostra],
             "intermediate.int_population_pivoted_by_age": population, "intermediate.int_national_values_latest_release": national,
             "raw.klass_changes": list(changes)}
     for table, values in rows.items():
@@ -95,10 +100,21 @@ def test_a_municipality_changed_on_1_january_next_year_is_left_out(suite):
 def test_national_eak_against_the_sum_of_municipalities_allows_for_suppressed_cells(suite):
     kostra = [("0301", 2019, "temp_households_total", 500, None), ("5001", 2019, "temp_households_total", 120, None),
               ("1851", 2019, "temp_households_total", None, ":"), ("1852", 2019, "temp_households_total", None, ":")]
-    # two suppressed cells hide at most 2 × 4: EAK between 620 and 628 is consistent
-    assert run_suite(_warehouse(kostra, [], [("temp_households_total", 2019, 626)]), suite).findings == []
+    # two suppressed housing cells hold 1 or 2 each (seeds/suppression_intervals.csv): EAK in [622, 624] is consistent
+    for consistent in (622, 624):
+        assert run_suite(_warehouse(kostra, [], [("temp_households_total", 2019, consistent)]), suite).findings == []
     too_high = run_suite(_warehouse(kostra, [], [("temp_households_total", 2019, 700)]), suite).findings
     too_low = run_suite(_warehouse(kostra, [], [("temp_households_total", 2019, 600)]), suite).findings
     assert [(f["finding_id"], f["observed"], f["expected"]) for f in too_high] == [
         ("ssb_national_sum:0000:2019:temp_households_total", 700, 620)]
     assert [f["deviation"] for f in too_low] == [-20]
+    # beyond what the cells can hide (2 × 2), and below what they must hold (2 × 1), though within the old 2 × 4
+    assert len(run_suite(_warehouse(kostra, [], [("temp_households_total", 2019, 626)]), suite).findings) == 1
+    assert len(run_suite(_warehouse(kostra, [], [("temp_households_total", 2019, 621)]), suite).findings) == 1
+
+
+def test_care_cells_hide_up_to_four(suite):
+    """A suppressed care cell (under 5 users) is 1 to 4: the seed's measure row wins over KOSTRA's '*'."""
+    kostra = [("0301", 2019, "care_dwelling_residents", 500, None), ("1851", 2019, "care_dwelling_residents", None, ":")]
+    assert run_suite(_warehouse(kostra, [], [("care_dwelling_residents", 2019, 504)]), suite).findings == []
+    assert len(run_suite(_warehouse(kostra, [], [("care_dwelling_residents", 2019, 505)]), suite).findings) == 1

@@ -18,6 +18,9 @@ VERBATIM = {
     "households_newly_moved_in": "KOSantnyinnflytt0000",
     "temp_households_total": "KOStotmidlbo0000",
     "temp_households_children": "KOSmidlbobarn0000",
+    "temp_households_night_shelter": "KOStotnatt0000",
+    "newly_moved_in_substance_mental_share_published": "KOSandnyinnflytt0001",
+    "waiting_list_substance_mental": "KOSventelistepsy0001",
 }
 
 
@@ -31,6 +34,22 @@ def test_series_cross_the_06493_to_12008_generation_with_a_flagged_break():
     social = catalogue.measures()["social_assistance_recipients"]
     assert [(s.table_id, s.first, s.last) for s in social] == [("12210", 2008, 2014), ("13138", 2015, 2021),
                                                                ("13995", 2022, None)]
+
+
+def test_a_code_redefined_as_0001_is_a_later_generation_of_the_same_series():
+    catalogue = cat.load()
+    spans = catalogue.measures()["newly_moved_in_substance_mental_share_published"]
+    # the categories were merged from 2020 (sources.md): the guessed …0000 code before, the verbatim …0001 after
+    assert [(s.table_id, s.code, s.first, s.last, s.confirmed, s.series_break) for s in spans] == [
+        ("12008", "KOSandnyinnflytt0000", 2015, 2019, False, False),
+        ("12008", "KOSandnyinnflytt0001", 2020, None, True, True)]
+    assert {"measure": "newly_moved_in_substance_mental_share_published", "year": 2020} in [
+        {k: b[k] for k in ("measure", "year")} for b in catalogue.series_breaks()]
+    # reported from 2020 only, so no earlier generation and no break
+    [waiting] = catalogue.measures()["waiting_list_substance_mental"]
+    assert (waiting.code, waiting.first, waiting.series_break) == ("KOSventelistepsy0001", 2020, False)
+    [night] = catalogue.measures()["temp_households_night_shelter"]
+    assert (night.table_id, night.code, night.first, night.confirmed) == ("12008", "KOStotnatt0000", 2015, True)
 
 
 def test_confirmed_flags_are_honest():
@@ -117,3 +136,15 @@ def test_metadata_of_both_api_generations_parses_to_codes_labels_and_years():
     # no periods in the metadata: firstPeriod/lastPeriod of GET /tables/{id}
     bare = {"variables": [{"code": "ContentsCode", "values": ["A"], "valueTexts": ["Alpha"]}]}
     assert cat.parse_metadata("1", bare, {"firstPeriod": "2015", "lastPeriod": "2017"}).years == [2015, 2016, 2017]
+
+
+def test_a_gap_says_in_the_marts_words_which_table_lacks_which_code():
+    catalogue = cat.load()
+    vacant = next(s for s in catalogue.spans if s.code == "KOSledige0000")
+    gap = cat.Gap(vacant, "code_missing", ("dwellings_vacant",))
+    assert gap.reason_text() == ("SSB-tabell 12008 har ikke ContentsCode KOSledige0000: dwellings_vacant "
+                                 "(KOSledige0000) mangler for 2015– (hull i SSB-katalogen, funn ssb_catalogue_gap)")
+    care = next(s for s in catalogue.spans if s.table_id == "12003")
+    assert cat.Gap(care, "table_missing", ()).reason_text().startswith("SSB-tabell 12003 finnes ikke hos SSB (404): ")
+    # the stop message names the code once per gap line
+    assert gap.message().count("KOSledige0000") == 1

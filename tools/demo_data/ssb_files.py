@@ -26,6 +26,11 @@ SUPPRESS_BELOW = {"temp_households_total": 3, "temp_households_over_3_months": 3
                   "temp_households_young": 3, "social_assistance_without_housing": 3,
                   "care_dwelling_residents": 5, "residents_80plus_municipal_dwellings": 5,
                   "residents_80plus_nursing_homes": 5}
+# The shares SSB publishes beside the counts: measure -> (part, whole) of the world's figures, × 100.
+SHARES = {"wheelchair_share_published": ("dwellings_wheelchair", "dwellings_total"),
+          "owned_share_published": ("dwellings_owned", "dwellings_total"),
+          "newly_moved_in_substance_mental_share_published": ("households_newly_moved_in_substance_mental",
+                                                              "households_newly_moved_in")}
 AGES_80_PLUS = [f"{a:03d}" for a in range(80, 105)] + ["105+"]
 
 
@@ -113,10 +118,9 @@ class SsbDemoWriter:
 
         if measure == "dwellings_per_1000_published":
             return (rep("dwellings_total") / pop_next * 1000).round(1)
-        if measure == "wheelchair_share_published":
-            return (rep("dwellings_wheelchair") / rep("dwellings_total") * 100).round(1)
-        if measure == "owned_share_published":
-            return (rep("dwellings_owned") / rep("dwellings_total") * 100).round(1)
+        if measure in SHARES:
+            part, whole = SHARES[measure]
+            return (rep(part) / rep(whole) * 100).round(1)
         return rep(measure)
 
     def write_kostra_table(self, table: dict, out: Path) -> list[Path]:
@@ -176,8 +180,8 @@ class SsbDemoWriter:
 
         if measure == "dwellings_per_1000_published":
             return round(rep("dwellings_total") / float(self._pop_next[year][codes].sum()) * 1000, 1)
-        part = "dwellings_wheelchair" if measure == "wheelchair_share_published" else "dwellings_owned"
-        return round(rep(part) / rep("dwellings_total") * 100, 1)
+        part, whole = SHARES[measure]
+        return round(rep(part) / rep(whole) * 100, 1)
 
     def _write_release(self, table, out, regions, codes, years, per_year, units, updated) -> list[Path]:
         values = np.full((len(regions), len(codes), len(years)), np.nan)
@@ -188,6 +192,11 @@ class SsbDemoWriter:
                 series = per_year[year][code]
                 measure = contents[code]["measure"]
                 kind = contents[code]["kind"]
+                first, last = contents[code]["first_year"], contents[code]["last_year"]
+                if year < first or (last is not None and year > last):  # a redefined code (…0000 → …0001)
+                    for ri in range(len(regions)):                       # holds only its own years
+                        status[(ri * len(codes) + ci) * len(years) + ti] = ".."
+                    continue
                 national = series.sum(min_count=1) if kind == "count" else self._national_ratio(measure, year)
                 aggregates = self._aggregates(code, measure, kind, year, series)
                 for ri, region in enumerate(regions):
@@ -218,9 +227,8 @@ class SsbDemoWriter:
         f = self.figures
         if measure == "dwellings_per_1000_published":
             return round(f["dwellings_total"][year].sum() / self.world.population[year + 1].sum() * 1000, 1)
-        if measure == "wheelchair_share_published":
-            return round(f["dwellings_wheelchair"][year].sum() / f["dwellings_total"][year].sum() * 100, 1)
-        return round(f["dwellings_owned"][year].sum() / f["dwellings_total"][year].sum() * 100, 1)
+        part, whole = SHARES[measure]
+        return round(f[part][year].sum() / f[whole][year].sum() * 100, 1)
 
     def _dump(self, out: Path, table: dict, doc: dict, updated: str, years: list[int], query: str | None = None) -> list[Path]:
         out.mkdir(parents=True, exist_ok=True)

@@ -253,6 +253,15 @@ class DemoWorld:
             upper=f["temp_households_total"])
         young.loc[:, [y for y in YEARS if y < 2016]] = np.nan  # reported from 2016 only
         f["temp_households_young"] = young
+        # night shelter is counted apart from temporary accommodation; 12008 from 2015 only
+        f["temp_households_night_shelter"] = self._scaled("night_shelter", temp_w, {2008: 900, 2019: 700, 2025: 650}, 0.6)
+        # newly moved-in with mental illness and/or substance abuse (SSB publishes the share); the waiting list
+        # of that group is reported from 2020 (KOSventelistepsy0001)
+        f["households_newly_moved_in_substance_mental"] = np.round(f["households_newly_moved_in"] * (
+            0.22 + 0.04 * self.rng("moved_in_psy").random(n))[:, None])
+        waiting = self._scaled("waiting_psy", temp_w + pop * 0.05, {2008: 1600, 2025: 1900}, 0.4)
+        waiting.loc[:, [y for y in YEARS if y < 2020]] = np.nan
+        f["waiting_list_substance_mental"] = waiting
         f["social_assistance_without_housing"] = self._scaled("sos_without", temp_w, NATIONAL_SOCIAL_WITHOUT_HOUSING, 0.4)
         f["social_assistance_recipients"] = self._scaled("sos_all", pop, dict(zip(YEARS, [128000.0] * len(YEARS))), 0.2)
         has_allowance = rng.random(n) < 0.35

@@ -234,15 +234,20 @@ def ensure_table(con: duckdb.DuckDBPyConnection, spec: RawTable) -> None:
     con.execute("create sequence if not exists raw.file_load_id")
     con.execute(f"create table if not exists raw.{spec.table} ({spec.columns_ddl.rstrip().rstrip(',')},\n"
                 f"{PROVENANCE_DDL})")
-    partition = ", ".join(spec.coverage) or "1"  # no coverage columns: the newest file replaces everything
-    # The latest received file wins per coverage value; the table keeps all that was received.
+    # The latest received file wins per coverage value; the table keeps all that was received. The winners
+    # come from an aggregate joined back (not a window over every row: a register has millions of rows and
+    # this view is read by several models); `is not distinct from` keeps a null coverage value a value.
+    cov = list(spec.coverage)
+    on = " and ".join([f"t.{c} is not distinct from w.{c}" for c in cov] + ["t.load_id = w.winner.load_id"])
     con.execute(f"""
         create or replace view raw.{spec.table}_current as
-        select * exclude (_winner) from (
-            select *, first_value(load_id) over (
-                partition by {partition} order by received_at desc, load_id desc) as _winner
+        select t.*
+        from raw.{spec.table} t
+        join (
+            select {"".join(c + ", " for c in cov)}max({{'received_at': received_at, 'load_id': load_id}}) as winner
             from raw.{spec.table}
-        ) where load_id = _winner
+            {"group by " + ", ".join(cov) if cov else ""}
+        ) w on {on}
     """)
 
 

@@ -294,11 +294,19 @@ class Gap:
 
     def message(self) -> str:
         s = self.span
-        where = (f"tabell {s.table_id} finnes ikke hos SSB (404)" if self.reason == "table_missing"
+        where = (f"tabell {s.table_id} finnes ikke hos SSB (404): {s.code}" if self.reason == "table_missing"
                  else f"tabell {s.table_id} har ikke ContentsCode {s.code}")
         affected = ", ".join(self.indicators) if self.indicators else "ingen indikatorer"
-        return (f"{where}: {s.code} «{s.label}» (måltall {s.measure}, år {s.years_text}, "
-                f"{'bekreftet' if s.confirmed else 'ikke bekreftet'}) mangler; berørte indikatorer: {affected}")
+        return (f"{where} «{s.label}» (måltall {s.measure}, år {s.years_text}, "
+                f"{'bekreftet' if s.confirmed else 'ikke bekreftet'}); berørte indikatorer: {affected}")
+
+    def reason_text(self) -> str:
+        """Why the measure's years from this span are empty, as the marts' `missing_reason` says it."""
+        s = self.span
+        what = ("finnes ikke hos SSB (404)" if self.reason == "table_missing"
+                else f"har ikke ContentsCode {s.code}")
+        return (f"SSB-tabell {s.table_id} {what}: {s.measure} ({s.code}) mangler for {s.years_text} "
+                f"(hull i SSB-katalogen, funn {GAP_KIND})")
 
     def finding(self) -> dict:
         return {"finding_id": self.finding_id, "kind": GAP_KIND, "severity": "WARNING",

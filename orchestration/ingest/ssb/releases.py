@@ -203,19 +203,36 @@ def _delete_years(con: duckdb.DuckDBPyConnection, release: Release, years: set[i
     return deleted
 
 
-def write_contents_map(con: duckdb.DuckDBPyConnection, tables: list[dict]) -> None:
-    """The configured ContentsCode → measure mapping, for staging to join (configuration as data)."""
-    rows = [
-        {"table_key": t["key"], "table_id": t["table_id"], "contents_code": code, "measure": spec["measure"],
-         "kind": spec["kind"], "confirmed": bool(spec.get("confirmed", False)), "kostra": bool(t.get("kostra")),
-         # the years this table serves the measure (catalogue), and whether its first year is a generation seam
-         "first_year": spec.get("first_year"), "last_year": spec.get("last_year"),
-         "series_break": bool(spec.get("series_break", False))}
-        for t in tables for code, spec in t["contents"].items()
-    ]
+def write_contents_map(con: duckdb.DuckDBPyConnection, tables: list[dict], verification=None) -> None:
+    """The configured ContentsCode → measure mapping, for staging to join (configuration as data), with what
+    this run's verification of SSB's metadata said of each code: `catalogue_status` present | code_missing |
+    table_missing (not_verified: demo files, no metadata read) and, for a gap, `missing_reason`, the words
+    the marts show beside an empty indicator (dbt: stg_ssb__catalogue_gaps)."""
+    from orchestration.ingest.ssb import catalogue as cat
+
+    gaps = {(g.span.table_id, g.span.code): g for g in verification.gaps} if verification else {}
+    indicators = cat.indicators_by_measure()
+    rows = []
+    for t in tables:
+        for code, spec in t["contents"].items():
+            gap = gaps.get((t["table_id"], code))
+            rows.append({
+                "table_key": t["key"], "table_id": t["table_id"], "contents_code": code, "measure": spec["measure"],
+                "kind": spec["kind"], "confirmed": bool(spec.get("confirmed", False)), "kostra": bool(t.get("kostra")),
+                # the years this table serves the measure (catalogue), and whether its first year is a generation seam
+                "first_year": spec.get("first_year"), "last_year": spec.get("last_year"),
+                "series_break": bool(spec.get("series_break", False)),
+                "catalogue_status": gap.reason if gap else "present" if verification else "not_verified",
+                "missing_reason": gap.reason_text() if gap else None,
+                "indicators": ",".join(indicators.get(spec["measure"], []))})
     con.execute("create schema if not exists raw")
     con.register("_map", pd.DataFrame(rows))
-    con.execute("create or replace table raw.ssb_contents_map as select * from _map")
+    con.execute("""create or replace table raw.ssb_contents_map as
+        select table_key, table_id, contents_code, measure, kind, confirmed, kostra,
+               cast(first_year as integer) as first_year, cast(last_year as integer) as last_year, series_break,
+               cast(catalogue_status as varchar) as catalogue_status, cast(missing_reason as varchar) as missing_reason,
+               cast(indicators as varchar) as indicators
+        from _map""")
     con.unregister("_map")
 
 
@@ -231,7 +248,6 @@ def ingest(con: duckdb.DuckDBPyConnection, years: list[int] | None = None, reloa
 
     config = cat.load()
     tables = config.tables
-    write_contents_map(con, tables)
     done = loaded_years(con)
     loaded: dict[str, int] = {}
     client = None
@@ -250,6 +266,7 @@ def ingest(con: duckdb.DuckDBPyConnection, years: list[int] | None = None, reloa
             log(verification.message())
         if run_id:
             cat.record_findings(con, run_id, verification)
+    write_contents_map(con, tables, verification)
     for table in tables:
         window = window_for(table, years)
         if client is None:

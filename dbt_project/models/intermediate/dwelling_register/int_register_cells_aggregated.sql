@@ -1,6 +1,8 @@
 -- The suppressed municipal cells summed per level: each municipality, each size class and all delivering
 -- municipalities (the last two only where at least var register_min_deliverers delivered). A sum with
 -- suppressed members has no value, only bounds [known + n·1, known + n·(min_cell − 1)].
+-- A municipality's own level is its cells as they are; the two others are one aggregation (grouping sets),
+-- in which each delivering municipality has exactly one cell per key, so count(*) counts municipalities.
 {% set min_deliverers = var('register_min_deliverers', 2) %}
 with cells as (
     select c.*, d.size_class, d.municipality_name
@@ -8,26 +10,37 @@ with cells as (
     join {{ ref('int_register_deliveries_listed') }} d using (municipality_code, year)
 ),
 
-levelled as (
-    {{ register_levels('cells') }}
+municipal as (
+    select
+        'municipality'                                                      as level,
+        municipality_code                                                   as unit_code,
+        year, measure, breakdown, target_group, category,
+        municipality_name                                                   as unit_name,
+        1                                                                   as n_municipalities_delivered,
+        case when is_suppressed then 1 else 0 end                           as n_suppressed_cells,
+        value_low,
+        value_high,
+        synthetic
+    from cells
 ),
 
 summed as (
     select
-        level, unit_code, year, measure, breakdown, target_group, category,
-        case level when 'municipality' then {{ dbt.any_value('municipality_name') }} when 'size_class' then unit_code
-                   else 'Alle kommuner som leverte' end                     as unit_name,
-        count(distinct municipality_code)                                   as n_municipalities_delivered,
+        case when grouping(size_class) = 0 then 'size_class' else 'delivering_municipalities' end as level,
+        case when grouping(size_class) = 0 then size_class else 'all' end   as unit_code,
+        year, measure, breakdown, target_group, category,
+        case when grouping(size_class) = 0 then size_class else 'Alle kommuner som leverte' end as unit_name,
+        count(*)                                                            as n_municipalities_delivered,
         count(*) filter (where is_suppressed)                               as n_suppressed_cells,
         sum(value_low)                                                      as value_low,
         sum(value_high)                                                     as value_high,
         bool_or(synthetic)                                                  as synthetic
-    from levelled
-    group by level, unit_code, year, measure, breakdown, target_group, category
+    from cells
+    group by grouping sets ((size_class, year, measure, breakdown, target_group, category),
+                            (year, measure, breakdown, target_group, category))
+    having count(*) >= {{ min_deliverers }}
 )
 
-select
-    *,
-    case when n_suppressed_cells = 0 then value_low end                     as value
-from summed
-where level = 'municipality' or n_municipalities_delivered >= {{ min_deliverers }}
+select *, case when n_suppressed_cells = 0 then value_low end as value from municipal
+union all
+select *, case when n_suppressed_cells = 0 then value_low end as value from summed

@@ -3,41 +3,45 @@
 -- var register_min_cell − 1) suppressed as SSB does: no value, bounds [1, min_cell − 1]. Every higher
 -- level is a sum of these cells, so the suppression is carried through sums as bounds.
 {% set min_cell = var('register_min_cell', 3) %}
+-- sums over the counts made once (int_register_dwelling_counts, int_register_tenancy_counts)
 with dwellings as (
-    select * from {{ ref('int_register_dwellings_classified') }}
+    select municipality_code, year, target_group, age_band, allocating_unit, status, dwelling_type, is_occupied,
+        n_dwellings as n
+    from {{ ref('int_register_dwelling_counts') }}
 ),
 
 tenancies as (
-    select * from {{ ref('int_register_tenancies_measured') }}
+    select municipality_code, year, target_group, n_moved_in as moved_in, n_completed as completed
+    from {{ ref('int_register_tenancy_counts') }}
 ),
 
 -- measure, breakdown, target_group, category, count per municipality and year
 counts as (
-    select municipality_code, year, 'dwellings' as measure, 'age_band' as breakdown, target_group, age_band as category, count(*) as n
+    select municipality_code, year, 'dwellings' as measure, 'age_band' as breakdown, target_group, age_band as category, sum(n) as n
     from dwellings group by municipality_code, year, target_group, age_band
     union all
-    select municipality_code, year, 'dwellings', 'allocating_unit', target_group, allocating_unit, count(*)
+    select municipality_code, year, 'dwellings', 'allocating_unit', target_group, allocating_unit, sum(n)
     from dwellings group by municipality_code, year, target_group, allocating_unit
     union all
-    select municipality_code, year, 'dwellings', 'status', target_group, status, count(*)
+    select municipality_code, year, 'dwellings', 'status', target_group, status, sum(n)
     from dwellings group by municipality_code, year, target_group, status
     union all
-    select municipality_code, year, 'dwellings', 'dwelling_type', target_group, dwelling_type, count(*)
+    select municipality_code, year, 'dwellings', 'dwelling_type', target_group, dwelling_type, sum(n)
     from dwellings group by municipality_code, year, target_group, dwelling_type
     union all
     -- the elderly offer: households by dwelling type (as breakdown) × group × the main resident's age
-    select municipality_code, year, 'residents', dwelling_type, target_group, age_band, count(*)
+    select municipality_code, year, 'residents', dwelling_type, target_group, age_band, sum(n)
     from dwellings where is_occupied group by municipality_code, year, dwelling_type, target_group, age_band
     union all
     -- turnover: dwellings used by the group on the reference date, households moved in during the year
-    select municipality_code, year, 'dwellings_used', 'total', target_group, 'i_alt', count(*)
+    select municipality_code, year, 'dwellings_used', 'total', target_group, 'i_alt', sum(n)
     from dwellings where is_occupied group by municipality_code, year, target_group
     union all
-    select municipality_code, year, 'moved_in', 'total', target_group, 'i_alt', count(*)
-    from tenancies where is_moved_in_this_year group by municipality_code, year, target_group
+    select municipality_code, year, 'moved_in', 'total', target_group, 'i_alt', moved_in
+    from tenancies where moved_in > 0
     union all
-    select municipality_code, year, 'completed_tenancies', 'total', target_group, 'i_alt', count(*)
-    from tenancies where is_completed_this_year group by municipality_code, year, target_group
+    select municipality_code, year, 'completed_tenancies', 'total', target_group, 'i_alt', completed
+    from tenancies where completed > 0
 ),
 
 delivered as (

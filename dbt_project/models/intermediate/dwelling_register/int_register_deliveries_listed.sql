@@ -1,8 +1,8 @@
 -- Which municipalities delivered a register for which year, with the size class and population of that
 -- year (int_municipality_year) and the KOSTRA dwellings the register should cover.
 with delivered as (
-    select municipality_code, year, count(distinct dwelling_id) as register_dwellings, bool_or(synthetic) as synthetic
-    from {{ ref('int_register_dwellings_classified') }}
+    select municipality_code, year, cast(sum(n_dwellings) as bigint) as register_dwellings, bool_or(synthetic) as synthetic
+    from {{ ref('int_register_dwelling_counts') }}
     group by municipality_code, year
 ),
 

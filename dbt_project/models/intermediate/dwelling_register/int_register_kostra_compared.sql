@@ -5,20 +5,23 @@
 -- suppressed or missing gives no comparison (kostra_value null) and says so.
 {% set vacant = var('register_vacant_statuses', ['ledig', 'under_oppussing']) %}
 with dwellings as (
-    select * from {{ ref('int_register_dwellings_classified') }}
+    select municipality_code, year,
+        cast(sum(n_dwellings) as bigint)                                        as dwellings_total,
+        cast(coalesce(sum(n_dwellings) filter (where status in ('{{ vacant | join("', '") }}')), 0) as bigint) as dwellings_vacant,
+        cast(coalesce(sum(n_dwellings) filter (where is_wheelchair_accessible), 0) as bigint) as dwellings_wheelchair
+    from {{ ref('int_register_dwelling_counts') }}
+    group by municipality_code, year
 ),
 
 register as (
-    select municipality_code, year, 'dwellings_total' as measure, count(*) as register_value from dwellings group by municipality_code, year
+    select municipality_code, year, 'dwellings_total' as measure, dwellings_total as register_value from dwellings
     union all
-    select municipality_code, year, 'dwellings_vacant', count(*) filter (where status in ('{{ vacant | join("', '") }}'))
-    from dwellings group by municipality_code, year
+    select municipality_code, year, 'dwellings_vacant', dwellings_vacant from dwellings
     union all
-    select municipality_code, year, 'dwellings_wheelchair', count(*) filter (where is_wheelchair_accessible)
-    from dwellings group by municipality_code, year
+    select municipality_code, year, 'dwellings_wheelchair', dwellings_wheelchair from dwellings
     union all
-    select municipality_code, year, 'households_newly_moved_in', count(*) filter (where is_moved_in_this_year)
-    from {{ ref('int_register_tenancies_measured') }} group by municipality_code, year
+    select municipality_code, year, 'households_newly_moved_in', cast(sum(n_moved_in) as bigint)
+    from {{ ref('int_register_tenancy_counts') }} group by municipality_code, year
 ),
 
 kostra as (

@@ -1,6 +1,8 @@
 -- One row per tenancy in a register with its length in years: completed (ended during the reference
 -- year) or running (elapsed up to the reference date), and whether it started during the year (a
--- household moved in, KOSTRA's «nyinnflyttede»).
+-- household moved in, KOSTRA's «nyinnflyttede»). A view: its readers each take a few columns of it,
+-- and writing 10 million tenancies to a table cost more than reading the register again.
+{{ config(materialized='view') }}
 select
     municipality_code,
     year,

@@ -1,6 +1,7 @@
 -- The changes rpt_goal_attainment judges ambitions on, per indicator and period: from the period's
 -- first to its last year used (change_abs, change_pct) and from the ambition's baseline year to the last
--- year used (change_from_baseline_pct). Each is a ratio of sums (macros/ratio_of_sums.sql) over the
+-- year used (change_from_baseline_pct; it runs to the period's assessed_year instead when the ambition's
+-- target year ends before the period: int_goal_periods_bounded). Each is a ratio of sums (macros/ratio_of_sums.sql) over the
 -- municipalities with a value in BOTH years (the matched set, n_matched), so a municipality reporting in
 -- one year only does not move it.
 -- That matching is right only where a member is absent for reasons unrelated to its value (own
@@ -25,20 +26,21 @@ municipal as (
 matched as (
     select
         b.indicator_id, b.period, pair.kind,
-        sum(a.numerator)                                                        as numerator_from,
-        sum(a.denominator)                                                      as denominator_from,
-        sum(z.numerator)                                                        as numerator_to,
-        sum(z.denominator)                                                      as denominator_to,
+        {{ exact_sum('a.numerator') }}                                                        as numerator_from,
+        {{ exact_sum('a.denominator') }}                                                      as denominator_from,
+        {{ exact_sum('z.numerator') }}                                                        as numerator_to,
+        {{ exact_sum('z.denominator') }}                                                      as denominator_to,
         count(*)                                                                as n_matched,
         bool_or(a.synthetic or z.synthetic)                                     as synthetic
     from bounds b
     inner join indicators i on i.indicator_id = b.indicator_id
-    cross join (select 'period' as kind union all select 'baseline') pair
+    cross join (select 'period' as kind union all select 'baseline' union all select 'assessed') pair
     inner join municipal a
         on a.indicator_id = b.indicator_id
-       and a.year = case pair.kind when 'period' then b.start_year_used else i.baseline_year end
+       and a.year = case pair.kind when 'baseline' then i.baseline_year else b.start_year_used end
     inner join municipal z
-        on z.indicator_id = b.indicator_id and z.year = b.end_year_used
+        on z.indicator_id = b.indicator_id
+       and z.year = case pair.kind when 'period' then b.end_year_used else coalesce(b.assessed_year, b.end_year_used) end
        and z.municipality_code = a.municipality_code
     group by b.indicator_id, b.period, pair.kind
 ),
@@ -60,11 +62,13 @@ national_changes as (
         f.synthetic or t.synthetic                                                  as synthetic
     from bounds b
     inner join indicators i on i.indicator_id = b.indicator_id
-    cross join (select 'period' as kind union all select 'baseline') pair
+    cross join (select 'period' as kind union all select 'baseline' union all select 'assessed') pair
     inner join national f
         on f.indicator_id = b.indicator_id
-       and f.year = case pair.kind when 'period' then b.start_year_used else i.baseline_year end
-    inner join national t on t.indicator_id = b.indicator_id and t.year = b.end_year_used
+       and f.year = case pair.kind when 'baseline' then i.baseline_year else b.start_year_used end
+    inner join national t
+        on t.indicator_id = b.indicator_id
+       and t.year = case pair.kind when 'period' then b.end_year_used else coalesce(b.assessed_year, b.end_year_used) end
 ),
 
 matched_values as (
@@ -94,9 +98,15 @@ select
     cast(nb.change_pct_low as double precision)                                 as change_from_baseline_pct_low,
     cast(nb.change_pct_high as double precision)                                as change_from_baseline_pct_high,
     cast(coalesce(np.method, case when mp.n_matched is not null then 'matched_reporting_members' end)
-         as varchar)                                                            as change_method
+         as varchar)                                                            as change_method,
+    -- from the period's first year to its assessed_year: the direction a level ambition judged at its
+    -- target year is read from (equals change_pct unless the period runs past the target year)
+    cast(case when na.method is not null then {{ pct_change('na.value_from', 'na.value_to') }}
+              else {{ pct_change('ma.value_from', 'ma.value_to') }} end as double precision) as change_to_assessed_pct
 from bounds b
 left join matched_values mp on mp.indicator_id = b.indicator_id and mp.period = b.period and mp.kind = 'period'
 left join matched_values mb on mb.indicator_id = b.indicator_id and mb.period = b.period and mb.kind = 'baseline'
 left join national_changes np on np.indicator_id = b.indicator_id and np.period = b.period and np.kind = 'period'
 left join national_changes nb on nb.indicator_id = b.indicator_id and nb.period = b.period and nb.kind = 'baseline'
+left join matched_values ma on ma.indicator_id = b.indicator_id and ma.period = b.period and ma.kind = 'assessed'
+left join national_changes na on na.indicator_id = b.indicator_id and na.period = b.period and na.kind = 'assessed'

@@ -5,7 +5,9 @@
 -- class and KOSTRA group of the year. Programme and size_class_programme: the municipalities as they
 -- were in the cohort year (int_cohort_indicator_value: codes of var programme_cohort_year, the report's
 -- 70; a later merger counts in the programme by its programme parts' population share), size class of
--- the year's population on that structure, so a series follows the same municipalities every year.
+-- the cohort year's population on that structure (fixed, as the programme membership), so a series
+-- follows the same municipalities every year. National, size_class and kostra_group are cross-sections of
+-- each year (size class of the year): read levels off them, not changes (rpt_trend_break fixes its own).
 with indicators as (
     select * from {{ ref('dim_indicator') }}
     where kind in ('quantitative', 'extra', 'derived') and numerator_measure is not null
@@ -17,8 +19,13 @@ municipalities as (
            cast(null as boolean) as in_programme_cohort, synthetic
     from {{ ref('dim_municipality') }}
     union all
-    select 'cohort', municipality_code, year, size_class, null, in_programme, in_programme_cohort, synthetic
-    from {{ ref('int_cohort_municipality_year') }}
+    -- the cohort's size class is fixed at the cohort year, like its programme membership: the figure 3.x
+    -- series (size class × programme) then follow the same municipalities every year
+    select 'cohort', c.municipality_code, c.year, f.size_class, null, c.in_programme, c.in_programme_cohort, c.synthetic
+    from {{ ref('int_cohort_municipality_year') }} c
+    left join (select municipality_code, size_class from {{ ref('int_cohort_municipality_year') }}
+               where year = {{ var('programme_cohort_year') }}) f
+        on f.municipality_code = c.municipality_code
 ),
 
 values as (

@@ -59,7 +59,27 @@ select
     cast(care_dwellings_source as varchar)                                          as care_dwellings_source,
     care_dwellings_used,
     dwellings_without_means_test,
-    dwellings_total - care_dwellings_used - dwellings_without_means_test            as disadvantaged_dwellings,
+    case when dwellings_total - care_dwellings_used - dwellings_without_means_test >= 0
+         then dwellings_total - care_dwellings_used - dwellings_without_means_test end as disadvantaged_dwellings,
+    case when dwellings_without_means_test is not null
+              and dwellings_total - care_dwellings_used - dwellings_without_means_test >= 0
+         then dwellings_total - care_dwellings_used - dwellings_without_means_test
+         when dwellings_without_means_test is null and dwellings_total - care_dwellings_iplos >= 0 then 0
+    end                                                                             as disadvantaged_dwellings_low,
+    case when dwellings_without_means_test is not null
+              and dwellings_total - care_dwellings_used - dwellings_without_means_test >= 0
+         then dwellings_total - care_dwellings_used - dwellings_without_means_test
+         when dwellings_without_means_test is null and dwellings_total - care_dwellings_iplos >= 0
+         then dwellings_total - care_dwellings_iplos
+    end                                                                             as disadvantaged_dwellings_high,
+    cast(case
+        when dwellings_total is null then null
+        when dwellings_without_means_test is not null
+             and dwellings_total - care_dwellings_used - dwellings_without_means_test < 0
+        then 'negative_residual_kmd_iplos_deviation'
+        when dwellings_without_means_test is not null then 'kmd_' || lower(care_dwellings_source)
+        when care_dwellings_iplos is not null then 'iplos_bounds_only'
+    end as varchar)                                                                 as disadvantaged_dwellings_method,
     residents_80plus_municipal_dwellings,
     residents_80plus_nursing_homes,
     residents_80plus_municipal_dwellings + residents_80plus_nursing_homes          as residents_80plus_municipal_care,

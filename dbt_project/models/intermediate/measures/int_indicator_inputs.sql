@@ -13,17 +13,20 @@ derived as (
 
 derived_long as (
     select 'KOSTRA' as source, 'derived.referral_dwellings' as measure, municipality_code, year,
-           referral_dwellings as value, vintage, synthetic, is_harmonised, split_flag
+           referral_dwellings as value, vintage, synthetic, is_harmonised, split_flag,
+           referral_dwellings as value_low, referral_dwellings as value_high
     from derived
     where dwellings_private_disposal is not null or dwellings_user_owned_disposal is not null
     union all
     select 'KOSTRA/IPLOS/KMD', 'derived.disadvantaged_dwellings', municipality_code, year,
-           disadvantaged_dwellings, vintage, synthetic, is_harmonised, split_flag
+           disadvantaged_dwellings, vintage, synthetic, is_harmonised, split_flag,
+           disadvantaged_dwellings_low, disadvantaged_dwellings_high
     from derived
-    where dwellings_without_means_test is not null      -- only where the KMD survey has an answer
+    where disadvantaged_dwellings_method is not null    -- the KMD survey's answer, or IPLOS bounds
     union all
     select 'IPLOS', 'derived.residents_80plus_municipal_care', municipality_code, year,
-           residents_80plus_municipal_care, vintage, synthetic, is_harmonised, split_flag
+           residents_80plus_municipal_care, vintage, synthetic, is_harmonised, split_flag,
+           residents_80plus_municipal_care, residents_80plus_municipal_care
     from derived
     where residents_80plus_municipal_dwellings is not null or residents_80plus_nursing_homes is not null
 )
@@ -33,5 +36,5 @@ union all
 select source, measure, municipality_code, year, value,
        case when value is null then '..' end as status_symbol,
        vintage, synthetic, is_harmonised, split_flag,
-       value as value_low, value as value_high     -- derived figures carry no interval (yet): known or absent
+       value_low, value_high     -- known, absent, or (dwellings for the disadvantaged) IPLOS bounds
 from derived_long

@@ -1,13 +1,23 @@
 -- The cohort structure (codes as reported in var programme_cohort_year) per statistics year: the
--- population spread from the reference structure by int_cohort_crosswalk (exact in the cohort year),
+-- population on that structure (int_cohort_measures_harmonised: as reported in the cohort year, merged
+-- forward before it, shared back by population after it),
 -- the size class of that population, and programme membership straight from the list (its codes are
 -- cohort-year codes, so a municipality merged later is never a member by way of a merged-in part).
-with crosswalk as (
-    select * from {{ ref('int_cohort_crosswalk') }}
+with population as (
+    select
+        municipality_code, year,
+        max(value) filter (where measure = 'population_end_of_year')          as population,
+        max(value) filter (where measure = 'population_80_plus_end_of_year')  as population_80_plus,
+        bool_or(synthetic)                                                    as synthetic
+    from {{ ref('int_cohort_measures_harmonised') }}
+    where measure in ('population_end_of_year', 'population_80_plus_end_of_year')
+    group by municipality_code, year
 ),
 
-municipality_years as (
-    select * from {{ ref('int_municipality_year') }}
+spine as (
+    select municipality_code, year from population
+    union
+    select distinct municipality_code, year from {{ ref('int_cohort_indicator_value') }}
 ),
 
 programme_list as (
@@ -15,15 +25,11 @@ programme_list as (
 ),
 
 allocated as (
-    select
-        c.cohort_code                                                   as municipality_code,
-        m.year,
-        sum(m.population * c.weight)                                    as population,
-        sum(m.population_80_plus * c.weight)                            as population_80_plus,
-        bool_or(m.synthetic)                                            as synthetic
-    from municipality_years m
-    inner join crosswalk c on c.reference_code = m.municipality_code
-    group by c.cohort_code, m.year
+    select s.municipality_code, s.year, p.population, p.population_80_plus, coalesce(p.synthetic, false) as synthetic
+    from spine s
+    left join population p on p.municipality_code = s.municipality_code and p.year = s.year
+    where {{ regex_matches('s.municipality_code', '^[0-9]{4}$') }}
+      and s.year between {{ var('first_year') }} and (select max(year) from {{ ref('int_cohort_indicator_value') }})
 ),
 
 membership as (

@@ -75,13 +75,8 @@ select
     cast(group_code as varchar)                                         as group_code,
     cast(case
         when method = 'midpoint_of_bounds' then
-            case when denominator_measure is null then {{ bounded_point('numerator_low', 'numerator_high') }}
-                 -- a ratio: null when its numerator's or denominator's sum is too uncertain (the ratio's
-                 -- own interval ignores that both parts move together, e.g. children within households)
-                 when {{ bounded_point('numerator_low', 'numerator_high') }} is not null
-                      and {{ bounded_point('denominator_low', 'denominator_high') }} is not null
-                      and denominator_low + denominator_high > 0
-                 then (numerator_low + numerator_high) / (denominator_low + denominator_high) * value_scale end
+            {{ bounded_ratio_point('numerator_low', 'numerator_high', 'denominator_low', 'denominator_high',
+                                   'denominator_measure', 'value_scale') }}
         when national_numerator is not null then national_numerator
         else {{ ratio_of_sums('numerator', 'denominator', 'denominator_measure', 'value_scale') }}
     end as double precision)                                            as value,

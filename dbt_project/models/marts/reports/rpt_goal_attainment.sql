@@ -6,6 +6,9 @@
 -- baseline year (change from 2014, more than / the level of 2017) are judged on the change from that
 -- year; level ambitions on the end value. start_value, latest_value and baseline_value are the national
 -- levels (for counts SSB's national figure where published).
+-- The colour is judged at assessed_year (int_goal_periods_bounded: the ambition's target year when the
+-- period runs past it, seeds/ambition_target_years.csv): the level there, the change from the baseline
+-- to it, the running total to it — a cumulative ambition pro-rated when that year is before its target year.
 -- Own-reported indicators cover the programme municipalities only, and say so in `coverage`; an
 -- indicator only some municipalities contributed to says how many (e.g. the KMD survey's 2017 answers).
 with indicators as (
@@ -47,13 +50,17 @@ measured as (
         coalesce(s.synthetic, false) or coalesce(e.synthetic, false)
             or coalesce(bl.synthetic, false)                                    as measured_synthetic,
         bl.value                                                                as baseline_value,
-        (select sum(c.value) from national c
+        coalesce(b.assessed_year, b.end_year_used)                              as judged_year,
+        a.value                                                                 as judged_level,
+        -- the running total from the baseline year to the year judged (a cumulative ambition)
+        (select {{ exact_sum('c.value') }} from national c
           where c.indicator_id = b.indicator_id
-            and c.year between i.baseline_year and b.end_year_used)             as cumulative_value
+            and c.year between i.baseline_year and coalesce(b.assessed_year, b.end_year_used)) as cumulative_value
     from bounds b
     inner join indicators i on i.indicator_id = b.indicator_id
     left join national s on s.indicator_id = b.indicator_id and s.year = b.start_year_used
     left join national e on e.indicator_id = b.indicator_id and e.year = b.end_year_used
+    left join national a on a.indicator_id = b.indicator_id and a.year = coalesce(b.assessed_year, b.end_year_used)
     left join national bl on bl.indicator_id = b.indicator_id and bl.year = i.baseline_year
 ),
 
@@ -63,7 +70,7 @@ assessed as (
         m.measured_synthetic or c.synthetic                                     as synthetic,
         c.n_matched, c.n_matched_baseline, c.change_abs, c.change_pct, c.change_from_baseline_pct,
         c.change_pct_low, c.change_pct_high, c.change_from_baseline_pct_low, c.change_from_baseline_pct_high,
-        c.change_method
+        c.change_method, c.change_to_assessed_pct
     from measured m
     inner join changes c on c.indicator_id = m.indicator_id and c.period = m.period
 ),
@@ -72,7 +79,17 @@ judged as (
     select
         *,
         case when ambition_type in ('change_pct_from_baseline', 'more_than_year', 'keep_level_of_year')
-             then change_from_baseline_pct else change_pct end                  as assessed_change_pct
+             then change_from_baseline_pct else coalesce(change_to_assessed_pct, change_pct) end as assessed_change_pct,
+        -- a cumulative ambition judged before its target year: pro-rated to the years elapsed
+        case when ambition_type = 'cumulative_min' and target_year is not null and judged_year < target_year
+                  and target_year >= baseline_year
+             then ambition_value * (judged_year - baseline_year + 1) / (target_year - baseline_year + 1)
+             else ambition_value end                                            as cumulative_target,
+        case when target_year is not null and judged_year < end_year_used
+                 then {{ format_text('vurdert i %d, målåret, ikke i %d', ['judged_year', 'end_year_used']) }}
+             when target_year is not null and judged_year < target_year
+                 then {{ format_text('målåret er %d, vurdert på %d', ['target_year', 'judged_year']) }}
+        end                                                                     as assessed_note
     from assessed
 ),
 
@@ -80,7 +97,7 @@ ruled as (
     select
         *,
         {{ colour_rule('ambition_type', 'ambition_value', 'desired_direction', 'assessed_change_pct',
-                       'end_value', 'cumulative_value', 'reliability_note is null') }} as colour_rule
+                       'judged_level', 'cumulative_value', 'reliability_note is null', 'cumulative_target') }} as colour_rule
     from judged
 )
 
@@ -115,8 +132,9 @@ select
     synthetic,
     cast({{ colour_from_rule('colour_rule') }} as varchar)                      as status_colour,
     cast(colour_rule as varchar)                                                as colour_rule,
-    cast({{ colour_reason('colour_rule', 'ambition_type', 'ambition_value', 'assessed_change_pct', 'end_value',
-                          'cumulative_value', 'baseline_year', 'reliability_note', 'ambition_text') }} as varchar)
+    cast({{ colour_reason('colour_rule', 'ambition_type', 'ambition_value', 'assessed_change_pct', 'judged_level',
+                          'cumulative_value', 'baseline_year', 'reliability_note', 'ambition_text',
+                          'cumulative_target', 'assessed_note') }} as varchar)
                                                                                 as colour_reason,
     -- bounds and method (docs/statistical_method.md): what a reader needs to judge the figures above
     cast(end_value_low as double precision)                                     as latest_value_low,
@@ -129,5 +147,12 @@ select
     cast(change_method as varchar)                                              as change_method,
     cast(n_suppressed_end as integer)                                           as n_suppressed,
     cast(n_absent_end as integer)                                               as n_absent,
-    cast(n_zero_end as integer)                                                 as n_zero
+    cast(n_zero_end as integer)                                                 as n_zero,
+    -- the year the colour was judged at and the target it was held against (colour rule amendments)
+    cast(target_year as integer)                                                as target_year,
+    cast(judged_year as integer)                                                as assessed_year,
+    cast(judged_level as double precision)                                      as assessed_level,
+    cast(case when ambition_type = 'cumulative_min' then cumulative_target end as double precision) as cumulative_target,
+    -- why the figures are missing when SSB lacks a configured code (int_goal_periods_bounded)
+    cast(missing_reason as varchar)                                             as missing_reason
 from ruled

@@ -1,11 +1,12 @@
 -- Report table 5.7: each indicator for the report period by size class × programme membership, plus
 -- the size classes, the membership groups and the total. Level ambitions are shown as the level at the
 -- end of the period (e.g. the wheelchair share in 2019), every other indicator as the change in percent
--- from the start to the end of the period. The groups and their members (the cohort structure, fixed
--- at the end year): int_cohort_members_grouped_at_end_year. Levels are ratios of sums over the members
--- with a value that year (macros/ratio_of_sums.sql); the change is the ratio of sums over the members
--- with a value in BOTH years (the matched set), so a municipality reporting in one year only does not
--- move it.
+-- from the start to the end of the period. The groups and their members (the 2019 structure, fixed at
+-- the end year): int_cohort_members_grouped_at_end_year. Levels are ratios of sums over all members
+-- (macros/ratio_of_sums.sql); suppressed members add their interval (value_low/high), so the level and
+-- the change have bounds and the point is the midpoint (statistics.md: never match on suppressed values).
+-- Only where a member is absent in either year does the change fall back to the members known in both
+-- years (the matched set, n_municipalities_matched); `method` says which.
 -- Own-reported indicators have no municipalities outside the programme and are left out, as in the report.
 with indicators as (
     select * from {{ ref('dim_indicator') }}
@@ -26,19 +27,30 @@ programme_groups as (
 
 summed as (
     select
-        indicator_id, group_type, size_class, programme, year,
+        m.indicator_id, m.group_type, m.size_class, m.programme, m.year,
         {{ member_sums() }},
-        sum(numerator) filter (where is_matched)                         as matched_numerator,
-        sum(denominator) filter (where is_matched)                       as matched_denominator,
-        count(*) filter (where is_matched)                               as n_matched
-    from members
-    group by indicator_id, group_type, size_class, programme, year
+        {{ member_bounds('i.denominator_measure') }},
+        {{ exact_sum('m.numerator', 'm.is_matched') }}                   as matched_numerator,
+        {{ exact_sum('m.denominator', 'm.is_matched') }}                 as matched_denominator,
+        count(*) filter (where m.is_matched)                             as n_matched
+    from members m
+    inner join indicators i on i.indicator_id = m.indicator_id
+    group by m.indicator_id, m.group_type, m.size_class, m.programme, m.year
 ),
 
 valued as (
     select
         s.*,
-        {{ ratio_of_sums('s.numerator', 's.denominator', 'i.denominator_measure', 'i.value_scale') }} as value,
+        case when s.n_absent > 0 then 'reporting_members'
+             when s.n_suppressed > 0 then 'midpoint_of_bounds'
+             else 'sum_of_municipalities' end                            as method,
+        case when s.n_absent > 0 or s.n_suppressed = 0
+             then {{ ratio_of_sums('s.numerator', 's.denominator', 'i.denominator_measure', 'i.value_scale') }}
+             else {{ bounded_ratio_point('s.numerator_low', 's.numerator_high', 's.denominator_low', 's.denominator_high',
+                                         'i.denominator_measure', 'i.value_scale') }}
+        end                                                              as value,
+        case when s.n_absent = 0 then {{ ratio_low('s.numerator_low', 's.denominator_high', 'i.denominator_measure', 'i.value_scale') }} end as value_low,
+        case when s.n_absent = 0 then {{ ratio_high('s.numerator_high', 's.denominator_low', 'i.denominator_measure', 'i.value_scale') }} end as value_high,
         {{ ratio_of_sums('s.matched_numerator', 's.matched_denominator', 'i.denominator_measure', 'i.value_scale') }}
                                                                          as matched_value
     from summed s
@@ -53,10 +65,25 @@ paired as (
         coalesce(s.programme, e.programme)                      as programme,
         s.value                                                 as start_value,
         e.value                                                 as end_value,
+        s.value_low as start_value_low, s.value_high as start_value_high,
+        e.value_low as end_value_low, e.value_high as end_value_high,
         e.n_municipalities                                      as n_municipalities,
         e.n_missing                                             as n_missing,
         e.n_matched                                             as n_municipalities_matched,
-        {{ pct_change('s.matched_value', 'e.matched_value') }} as change_pct,
+        e.n_suppressed, e.n_absent, e.n_zero,
+        s.n_suppressed as n_suppressed_start, s.n_absent as n_absent_start, s.n_zero as n_zero_start,
+        e.method                                                as level_method,
+        -- the change over fixed membership with bounds, unless a member is absent at either end
+        case when s.method is null then null
+             when s.n_absent > 0 or e.n_absent > 0 then 'matched_reporting_members'
+             when s.n_suppressed > 0 or e.n_suppressed > 0 then 'midpoint_of_bounds'
+             else 'sum_of_municipalities' end                   as change_method,
+        case when s.n_absent > 0 or e.n_absent > 0 then {{ pct_change('s.matched_value', 'e.matched_value') }}
+             else {{ pct_change('s.value', 'e.value') }} end    as change_pct,
+        case when s.n_absent = 0 and e.n_absent = 0
+             then {{ pct_change_low('s.value_low', 's.value_high', 'e.value_low') }} end as change_pct_low,
+        case when s.n_absent = 0 and e.n_absent = 0
+             then {{ pct_change_high('s.value_low', 'e.value_high') }} end               as change_pct_high,
         coalesce(e.synthetic, false) or coalesce(s.synthetic, false) as synthetic,
         case when i.ambition_type in ('level_min', 'level_min_pct') then 'level' else 'change_pct' end as shown_as
     from indicators i
@@ -91,7 +118,24 @@ select
     cast(p.n_municipalities as integer)                                         as n_municipalities,
     cast(p.n_missing as integer)                                                as n_missing,
     cast(p.n_municipalities_matched as integer)                                 as n_municipalities_matched,
-    p.synthetic                                                                 as synthetic
+    p.synthetic                                                                 as synthetic,
+    cast(p.start_value_low as double precision)                                 as start_value_low,
+    cast(p.start_value_high as double precision)                                as start_value_high,
+    cast(p.end_value_low as double precision)                                   as end_value_low,
+    cast(p.end_value_high as double precision)                                  as end_value_high,
+    cast(p.change_pct_low as double precision)                                  as change_pct_low,
+    cast(p.change_pct_high as double precision)                                 as change_pct_high,
+    cast(case when p.shown_as = 'level' then p.end_value_low else p.change_pct_low end as double precision) as value_shown_low,
+    cast(case when p.shown_as = 'level' then p.end_value_high else p.change_pct_high end as double precision) as value_shown_high,
+    cast(p.level_method as varchar)                                             as level_method,
+    cast(p.change_method as varchar)                                            as change_method,
+    cast(case when p.shown_as = 'level' then p.level_method else p.change_method end as varchar) as method,
+    cast(p.n_suppressed as integer)                                             as n_suppressed,
+    cast(p.n_absent as integer)                                                 as n_absent,
+    cast(p.n_zero as integer)                                                   as n_zero,
+    cast(p.n_suppressed_start as integer)                                       as n_suppressed_start,
+    cast(p.n_absent_start as integer)                                           as n_absent_start,
+    cast(p.n_zero_start as integer)                                             as n_zero_start
 from paired p
 left join size_classes sc on sc.size_class = p.size_class
 left join programme_groups pg on pg.programme = p.programme

@@ -25,11 +25,11 @@ municipalities as (
 programme_sums as (
     select
         v.indicator_id, v.year,
-        sum(v.numerator) filter (where m.in_programme_cohort)           as programme_known,
-        sum(v.numerator_low) filter (where m.in_programme_cohort)       as programme_low,
-        sum(v.numerator_high) filter (where m.in_programme_cohort)      as programme_high,
-        sum(v.numerator_low)                                            as municipal_low,
-        sum(v.numerator_high)                                           as municipal_high,
+        {{ exact_sum('v.numerator', 'm.in_programme_cohort') }}           as programme_known,
+        {{ exact_sum('v.numerator_low', 'm.in_programme_cohort') }}       as programme_low,
+        {{ exact_sum('v.numerator_high', 'm.in_programme_cohort') }}      as programme_high,
+        {{ exact_sum('v.numerator_low') }}                                            as municipal_low,
+        {{ exact_sum('v.numerator_high') }}                                           as municipal_high,
         count(*) filter (where m.in_programme_cohort and v.numerator is not null) as n_programme_municipalities,
         count(*) filter (where m.in_programme_cohort and v.numerator is null and v.numerator_low is not null) as n_suppressed,
         count(*) filter (where m.in_programme_cohort and v.numerator_low is null) as n_absent,
@@ -71,11 +71,11 @@ indicator_series as (
 
 population_series as (
     select 'population' as series_id, 'Befolkningen' as series_name_no, 'population' as series_kind, year,
-           sum(population) filter (where in_programme_cohort) as programme_value,
-           sum(population) filter (where in_programme_cohort) as programme_value_low,
-           sum(population) filter (where in_programme_cohort) as programme_value_high,
-           sum(population) as national_value, sum(population) as national_value_low,
-           sum(population) as national_value_high, 'sum_of_municipalities' as national_source,
+           {{ exact_sum('population', 'in_programme_cohort') }} as programme_value,
+           {{ exact_sum('population', 'in_programme_cohort') }} as programme_value_low,
+           {{ exact_sum('population', 'in_programme_cohort') }} as programme_value_high,
+           {{ exact_sum('population') }} as national_value, {{ exact_sum('population') }} as national_value_low,
+           {{ exact_sum('population') }} as national_value_high, 'sum_of_municipalities' as national_source,
            count(*) filter (where in_programme_cohort and population is not null) as n_programme_municipalities,
            0 as n_suppressed, 0 as n_absent, 0 as n_zero,
            bool_or(synthetic) as synthetic
@@ -84,10 +84,10 @@ population_series as (
     group by year
     union all
     select 'population_80_plus', 'Befolkningen 80 år og over', 'population', year,
-           sum(population_80_plus) filter (where in_programme_cohort),
-           sum(population_80_plus) filter (where in_programme_cohort),
-           sum(population_80_plus) filter (where in_programme_cohort),
-           sum(population_80_plus), sum(population_80_plus), sum(population_80_plus), 'sum_of_municipalities',
+           {{ exact_sum('population_80_plus', 'in_programme_cohort') }},
+           {{ exact_sum('population_80_plus', 'in_programme_cohort') }},
+           {{ exact_sum('population_80_plus', 'in_programme_cohort') }},
+           {{ exact_sum('population_80_plus') }}, {{ exact_sum('population_80_plus') }}, {{ exact_sum('population_80_plus') }}, 'sum_of_municipalities',
            count(*) filter (where in_programme_cohort and population_80_plus is not null),
            0, 0, 0,
            bool_or(synthetic)

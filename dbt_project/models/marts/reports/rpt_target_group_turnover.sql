@@ -11,7 +11,7 @@ with cells as (
 
 units as (
     select level, unit_code, year, target_group,
-        {{ dbt.any_value('unit_name') }}                                                                     as unit_name,
+        {{ dbt.any_value('unit_name') }}                                                         as unit_name,
         max(n_municipalities_delivered)                                                          as n_municipalities_delivered,
         -- a measure with no cell for the group in any delivering municipality is an exact 0
         case when count(*) filter (where measure = 'dwellings_used') = 0 then 0
@@ -30,23 +30,27 @@ units as (
 ),
 
 tenancies as (
-    select t.*, d.size_class
+    select t.municipality_code, d.size_class, t.year, t.target_group, t.length_years,
+        t.is_completed_this_year, t.is_running
     from {{ ref('int_register_tenancies_measured') }} t
     join {{ ref('int_register_deliveries_listed') }} d using (municipality_code, year)
+    where t.is_completed_this_year or t.is_running
 ),
 
-levelled as (
-    {{ register_levels('tenancies') }}
-),
-
+-- the three levels in one aggregation (grouping sets) rather than the tenancies stacked three times
 medians as (
-    select level, unit_code, year, target_group,
+    select
+        case when grouping(municipality_code) = 0 then 'municipality'
+             when grouping(size_class) = 0 then 'size_class' else 'delivering_municipalities' end as level,
+        case when grouping(municipality_code) = 0 then municipality_code
+             when grouping(size_class) = 0 then size_class else 'all' end              as unit_code,
+        year, target_group,
         count(*) filter (where is_completed_this_year)                                   as n_completed,
-        {{ median_of('length_years', 'is_completed_this_year') }}                 as median_completed,
+        {{ median_of('length_years', 'is_completed_this_year') }}                        as median_completed,
         count(*) filter (where is_running)                                               as n_running,
-        {{ median_of('length_years', 'is_running') }}                 as median_running
-    from levelled
-    group by level, unit_code, year, target_group
+        {{ median_of('length_years', 'is_running') }}                                    as median_running
+    from tenancies
+    group by grouping sets ((municipality_code, year, target_group), (size_class, year, target_group), (year, target_group))
 )
 
 select

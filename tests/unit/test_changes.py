@@ -1,0 +1,59 @@
+"""Issue 19: which inputs changed since the last publication, and what that makes a run rebuild."""
+
+from orchestration import changes
+from orchestration.changes import Fingerprint
+
+SOURCES = {"ssb": "s1", "klass": "k1", "husbanken": "kept:h1", "programme_reports": "p1", "kmd_survey": "m1",
+           "programme_list": "l1", "dwelling_register": "d1", "followup_register": "f1", "quality_date": "2026-11-23"}
+CODE = {"python": "py1", "config": "c1", "expectations": "e1", "dbt_project": "dp1", "mode": "demo", "serve": "sv1"}
+NODES = {"model.boligsosial.a": "a1", "test.boligsosial.not_null_a_x": "t1"}
+MANIFEST = {"nodes": {"model.boligsosial.a": {"resource_type": "model"},
+                      "test.boligsosial.not_null_a_x": {"resource_type": "test",
+                                                        "depends_on": {"nodes": ["model.boligsosial.a"]}}}}
+
+
+def fp(sources=None, code=None, nodes=None) -> Fingerprint:
+    return Fingerprint({**SOURCES, **(sources or {})}, {**CODE, **(code or {})}, {**NODES, **(nodes or {})})
+
+
+def test_nothing_changed_is_nothing_to_do():
+    plan = changes.diff(fp(), Fingerprint.from_json(fp().to_json()), MANIFEST)
+    assert plan.nothing_changed and not plan.roots
+    assert "raw/ssb_observations not reloaded: source ssb s1 as published" in changes.unchanged_reasons(plan)
+
+
+def test_no_record_builds_everything():
+    plan = changes.diff(fp(), None, MANIFEST)
+    assert plan.everything and not plan.nothing_changed
+
+
+def test_a_changed_source_selects_its_assets_only():
+    plan = changes.diff(fp({"husbanken": "kept:h2"}), fp(), MANIFEST)
+    assert not plan.everything
+    assert plan.roots == {("raw", "husbanken_instruments")}
+    assert [str(c) for c in plan.changes] == ["source husbanken: kept:h1 → kept:h2"]
+
+
+def test_a_file_in_the_data_teams_inbox_is_a_change_and_is_recorded_as_consumed():
+    now = fp({"husbanken": "kept:h1 new:x9"})
+    plan = changes.diff(now, fp(), MANIFEST)
+    assert plan.roots == {("raw", "husbanken_instruments")}
+    assert now.recordable().sources["husbanken"] == "kept:h1"
+
+
+def test_python_code_or_configuration_rebuilds_everything():
+    for part in ("python", "config", "expectations", "dbt_project", "mode"):
+        assert changes.diff(fp(code={part: "new"}), fp(), MANIFEST).everything, part
+
+
+def test_a_changed_dbt_test_reruns_the_model_it_tests():
+    plan = changes.diff(fp(nodes={"test.boligsosial.not_null_a_x": "t2"}), fp(), MANIFEST)
+    assert plan.dbt_nodes == {"test.boligsosial.not_null_a_x"}
+    assert changes.dbt_unique_ids_to_models(MANIFEST, plan.dbt_nodes) == {"model.boligsosial.a"}
+
+
+def test_a_backfill_forces_ssb(monkeypatch):
+    monkeypatch.setattr(changes, "current", lambda: (fp(), MANIFEST))
+    monkeypatch.setattr(changes, "recorded", lambda warehouse=None: fp())
+    plan = changes.plan_run(force_sources=("ssb",))
+    assert plan.roots == {("raw", "ssb_observations")} and not plan.nothing_changed
