@@ -114,3 +114,13 @@
 {%- endmacro %}
 {% macro duckdb__json_text(expr, key) -%} json_extract_string({{ expr }}, '$.{{ key }}') {%- endmacro %}
 {% macro postgres__json_text(expr, key) -%} (cast({{ expr }} as json) ->> '{{ key }}') {%- endmacro %}
+
+{# After a model is built (the models' post-hook): PostgreSQL gathers the new table's statistics now rather
+   than when autovacuum gets to it, so the models reading it are planned on its real size; DuckDB needs none. #}
+{% macro analyze_relation() -%}
+    {{ return(adapter.dispatch('analyze_relation', 'boligsosial')()) }}
+{%- endmacro %}
+{% macro duckdb__analyze_relation() -%} {%- endmacro %}
+{% macro postgres__analyze_relation() -%}
+    {%- if config.get('materialized') in ('table', 'incremental') %}analyze {{ this }}{% endif -%}
+{%- endmacro %}

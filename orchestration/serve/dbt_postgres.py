@@ -3,8 +3,8 @@
 The loaders write DuckDB, so a build in PostgreSQL starts by copying its inputs there: the schemas `raw` and
 `reference` of a DuckDB warehouse, table by table with the publisher's COPY, replaced in one transaction.
 The tagger's dbt Python models (tag `duckdb_only`: dbt-postgres runs no Python models) are copied as they
-are, computed by DuckDB, into `intermediate`; every other model is built by PostgreSQL with `dbt seed` and
-`dbt run --target postgres --exclude tag:duckdb_only`. The SQL that differs between the two databases is in
+are, computed by DuckDB, into `intermediate`; every other model is built by PostgreSQL, and tested there,
+with `dbt build --target postgres --exclude tag:duckdb_only`. The SQL that differs between the two databases is in
 dbt_project/macros/portable.sql, one dispatched macro per function.
 """
 
@@ -101,9 +101,7 @@ def run_dbt(url: str, *args: str, target_path: Path | None = None) -> subprocess
 
 
 def build_models(url: str, warehouse: Path, *, target_path: Path | None = None) -> subprocess.CompletedProcess:
-    """Copy the inputs, then seed and run every model in PostgreSQL; the last dbt process (check returncode)."""
+    """Copy the inputs, then one `dbt build` in PostgreSQL: seeds, every SQL model, the data and unit tests
+    (one process, so the project is parsed once); check returncode."""
     copy_sources(url, warehouse)
-    seeded = run_dbt(url, "seed", target_path=target_path)
-    if seeded.returncode != 0:
-        return seeded
-    return run_dbt(url, "run", "--exclude", f"tag:{DUCKDB_ONLY_TAG}", target_path=target_path)
+    return run_dbt(url, "build", "--exclude", f"tag:{DUCKDB_ONLY_TAG}", target_path=target_path)

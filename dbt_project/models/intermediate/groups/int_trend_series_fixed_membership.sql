@@ -103,4 +103,4 @@ select
     cast(n_absent as integer)                                           as n_absent,
     cast(n_zero as integer)                                             as n_zero,
     synthetic
-from (select * from national union all select * from size_classes)
+from (select * from national union all select * from size_classes) as series

@@ -60,7 +60,8 @@ forward_codes as (
     having bool_and(k.cohort_code is not null)
 ),
 
-cohort_population as (
+-- materialized: PostgreSQL would otherwise re-run it for every row of a join it underestimates
+cohort_population as materialized (
     select distinct on (municipality_code) municipality_code, value as population
     from {{ ref('int_measures_as_reported') }}
     -- 31.12 of the year before = 1.1. of the cohort year, on the cohort year's codes (a later
