@@ -5,6 +5,8 @@ import contextlib
 import io
 import json
 import os
+import shutil
+from pathlib import Path
 from typing import Any, Mapping
 
 import dagster as dg
@@ -39,23 +41,36 @@ class LayeredTranslator(DagsterDbtTranslator):
 )
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     build = warehouse.build(context)
-    build.ensure()
-    # dbt runs as a subprocess that inherits the environment: point its profile at this run's build file.
-    os.environ["BOLIGSOSIAL_DBT_DATABASE"] = str(build.path)
     args = production_build_args()
     years = partition_years(context)
-    if years:  # the incremental fact rebuilds only the partition window's years
+    # the incremental fact rebuilds only the partition window's years; over every year it rebuilds them all
+    # without the window, as a cold build does (and vars on the command line would make dbt parse again)
+    if years and set(map(str, years)) != set(yearly_partitions.get_partition_keys()):
         args += ["--vars", json.dumps({"min_year": min(years), "max_year": max(years)})]
-    invocation = dbt.cli(args, context=context)
-    if os.environ.get("BOLIGSOSIAL_DBT_OUTPUT") == "summary":
-        # `boligsosial demo` shows one line for dbt instead of every node's log (the UI keeps them all)
-        with contextlib.redirect_stdout(io.StringIO()):
-            events = list(invocation.stream())
-        yield from events
-        context.log.info(_summary(invocation.get_artifact("run_results.json")))
-    else:
-        yield from invocation.stream()
+    with build.linked_for_dbt() as database:
+        # dbt runs as a subprocess that inherits the environment: point its profile at this run's build file.
+        os.environ["BOLIGSOSIAL_DBT_DATABASE"] = str(database)
+        invocation = dbt.cli(args, context=context)
+        if os.environ.get("BOLIGSOSIAL_DBT_OUTPUT") == "summary":
+            # `boligsosial demo` shows one line for dbt instead of every node's log (the UI keeps them all)
+            with contextlib.redirect_stdout(io.StringIO()):
+                events = list(invocation.stream())
+            yield from events
+            context.log.info(_summary(invocation.get_artifact("run_results.json")))
+        else:
+            yield from invocation.stream()
+    _keep_parse(invocation.target_path)
     _prune_target_dirs(keep=5)
+
+
+class DbtCli(DbtCliResource):
+    """dagster-dbt's dbt CLI without the dbt adapter it opens inside the Dagster process before each call.
+
+    That adapter serves only `fetch_column_metadata`/row counts, which these assets do not use; building it
+    imports dbt-core into the run's process (seconds, and memory) and connects to the build file read-only."""
+
+    def _initialize_dbt_core_adapter(self, args):  # dagster-dbt 0.29: runs without one when it cannot be built
+        return None
 
 
 def production_build_args() -> list[str]:
@@ -76,11 +91,18 @@ def _summary(run_results: dict) -> str:
     return f"dbt build: {what} — {how} in {run_results.get('elapsed_time', 0):.1f} s"
 
 
+def _keep_parse(invocation_target: Path) -> None:
+    """dagster-dbt starts each invocation from target/partial_parse.msgpack; leave this invocation's there, so
+    the next run in this warehouse parses only the files that changed (dbt checks every file's checksum)."""
+    produced = invocation_target / "partial_parse.msgpack"
+    if produced.exists():
+        tmp = produced.with_suffix(".copying")
+        shutil.copyfile(produced, tmp)
+        os.replace(tmp, Path(dbt_project.project_dir) / "target" / produced.name)
+
+
 def _prune_target_dirs(keep: int) -> None:
     """dagster-dbt gives every invocation its own target folder; keep the newest few for debugging."""
-    import shutil
-    from pathlib import Path
-
     target = Path(dbt_project.project_dir) / "target"
     runs = sorted((p for p in target.glob("dbt_models-*") if p.is_dir()), key=lambda p: p.stat().st_mtime)
     for old in runs[:-keep]:

@@ -163,11 +163,28 @@ def _population(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------------ builders
 
 
+def only_needed(con: duckdb.DuckDBPyConnection, sql: str, needed: set[str] | None) -> str:
+    """`sql` cut to the columns in `needed` (DuckDB pushes the projection down), in the same order and rows:
+    a check reads what its rules and findings mention, not provenance columns it never looks at."""
+    if not needed:
+        return sql
+    columns = [d[0] for d in con.execute(f"select * from ({sql}) as q limit 0").description]
+    keep = [c for c in columns if c in needed]
+    if not keep or len(keep) == len(columns):
+        return sql
+    return "select " + ", ".join('"' + c.replace('"', '""') + '"' for c in keep) + f" from ({sql}) as q"
+
+
 @builder("current_rows")
-def current_rows(con, config, table: str, columns: str = "*") -> pd.DataFrame:
+def current_rows(con, config, table: str, columns: str = "*", needed: set[str] | None = None) -> pd.DataFrame:
     """An inbox source's current rows (`raw.<table>_current`, the latest file per coverage), else the table."""
     source = _current(con, table)
-    return _notes(con.execute(f"select {columns} from {source}").df(), [f"rows from {source}"])
+    sql = only_needed(con, f"select {columns} from {source}", needed)
+    return _notes(con.execute(sql).df(), [f"rows from {source}"])
+
+
+# builders that take `needed` (the column names a suite mentions) and read only those columns
+READS_NEEDED_ONLY = {"current_rows"}
 
 
 @builder("kostra_wide")
