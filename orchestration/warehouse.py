@@ -68,20 +68,25 @@ class WarehouseBuild:
 
     @contextlib.contextmanager
     def linked_for_dbt(self) -> Iterator[Path]:
-        """A fixed name (`.build/dbt.duckdb`) linked to this run's build file while dbt runs, for its profile.
+        """A fixed name (`.build/dbt.duckdb`), hard-linked to this run's build file while dbt runs, for its profile.
 
         dbt reuses its parse (target/partial_parse.msgpack) only while the profile is unchanged, and the
-        build file's name changes every run; DuckDB follows the link (the WAL sits beside the build file).
-        One writer run at a time (writer lock), so one link per warehouse suffices."""
+        build file's name changes every run. A hard link, not a symlink: DuckDB resolves a symlink and would
+        name the catalog after the build file, not the profile's path as dbt-duckdb expects. One writer run
+        at a time (writer lock), so one link per warehouse suffices."""
         self.ensure()
         link = dbt_link_path(self.published_path)
+        wal = link.with_name(link.name + ".wal")
+        wal.unlink(missing_ok=True)  # left by a crashed run: it belongs to another build
         tmp = link.with_suffix(".linking")
         tmp.unlink(missing_ok=True)
-        tmp.symlink_to(self.path.name)
+        os.link(self.path, tmp)
         os.replace(tmp, link)
         try:
             yield link
         finally:
+            if wal.exists():  # dbt closes with a checkpoint; should it not, its WAL belongs beside the build file
+                os.replace(wal, self.path.with_name(self.path.name + ".wal"))
             link.unlink(missing_ok=True)
 
     @contextlib.contextmanager
