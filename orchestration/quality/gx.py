@@ -181,9 +181,9 @@ def run_suite(con: duckdb.DuckDBPyConnection, suite: Suite, config: dict | None 
         frame = built
         notes += list(frame.attrs.get("notes", []))
     elif suite.frame and suite.frame.get("sql"):
-        frame = con.execute(frames.only_needed(con, suite.frame["sql"], needed)).df()
+        frame = frames.read_frame(con, frames.only_needed(con, suite.frame["sql"], needed))
     else:
-        frame = con.execute(frames.only_needed(con, f"select * from {suite.table}", needed)).df()
+        frame = frames.read_frame(con, frames.only_needed(con, f"select * from {suite.table}", needed))
     frame = frame.reset_index(drop=True)
 
     specs: list[dict] = []
