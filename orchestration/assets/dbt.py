@@ -54,10 +54,16 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
         os.environ["BOLIGSOSIAL_DBT_DATABASE"] = str(database)
         invocation = dbt.cli(args, context=context)
         if os.environ.get("BOLIGSOSIAL_DBT_OUTPUT") == "summary":
-            # `boligsosial demo` shows one line for dbt instead of every node's log (the UI keeps them all)
-            with contextlib.redirect_stdout(io.StringIO()):
-                events = list(invocation.stream())
-            yield from events
+            # `boligsosial demo` shows one line for dbt instead of every node's log (the UI keeps them all).
+            # Silenced only while dagster-dbt reads the next event (it echoes dbt's log lines then); each event
+            # goes to Dagster at once, so Dagster records it while dbt builds on, not all of them after dbt.
+            events = iter(invocation.stream())
+            while True:
+                with contextlib.redirect_stdout(io.StringIO()):
+                    event = next(events, None)
+                if event is None:
+                    break
+                yield event
             context.log.info(_summary(invocation.get_artifact("run_results.json")))
         else:
             yield from invocation.stream()
