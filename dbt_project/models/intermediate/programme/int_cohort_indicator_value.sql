@@ -18,7 +18,7 @@ derived as (
 ),
 
 on_cohort_structure as (
-    {{ indicator_values(ref('dim_indicator'), ref('int_cohort_measures_harmonised')) }}
+    {{ indicator_values(ref('dim_indicator'), ref('int_cohort_measures_harmonised'), ref('int_indicator_missing_reasons')) }}
 ),
 
 -- a cohort code spread onto several reference municipalities (split after the cohort year) sums its parts
