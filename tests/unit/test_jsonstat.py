@@ -192,9 +192,11 @@ def test_a_million_cells_parse_quickly() -> None:
         "value": values,
         "status": {"7": ":"},
     }
-    started = time.perf_counter()
+    # CPU time, not wall time: the suite runs on two workers on a shared machine, where the wall clock of one
+    # parse doubled (10 s seen) while the work did not
+    started = time.process_time()
     df = parse_jsonstat2(doc, "big")
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert len(df) == n == 1_000_000
     last = df.iloc[-1]
     assert (last["region_code"], last["contents_code"], last["period"]) == ("0499", "D", "2024")
