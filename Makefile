@@ -24,7 +24,7 @@ report: $(STAMP)  ## the annual HTML report (+ PDF) from the published warehouse
 # Two workers (pytest-xdist), a module on one worker, the longest modules first (tests/conftest.py);
 # `make test PYTEST_WORKERS=0` runs in one process.
 PYTEST_WORKERS ?= 2
-PYTEST_PARALLEL = $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder)
+PYTEST_PARALLEL = $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadscope --no-loadscope-reorder)
 
 test: $(STAMP)  ## run the whole test suite: unit, integration and e2e
 	@$(BIN)/python -m pytest $(PYTEST_PARALLEL)

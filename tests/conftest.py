@@ -28,12 +28,8 @@ LONGEST_FIRST = ("test_backfill_and_writers.py", "test_live_sources.py", "test_q
                  "test_ssb_catalogue_live.py", "test_pipeline.py")
 
 
-def _parallel(config) -> bool:
-    return config.pluginmanager.hasplugin("xdist") and bool(config.getoption("numprocesses", None))
-
-
 def pytest_configure(config):
-    if _parallel(config) and not hasattr(config, "workerinput"):
+    if config.pluginmanager.hasplugin("xdist") and config.getoption("numprocesses", None):  # xdist's controller
         # Parse the dbt project once, before the workers start: each would otherwise find the manifest stale
         # when it first imports the definitions and write dbt_project/target/manifest.json at the same time.
         from orchestration.project import ensure_manifest
@@ -42,23 +38,29 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    parallel = _parallel(config)
+    parallel = hasattr(config, "workerinput")  # an xdist worker (it collects; the controller does not)
     for item in items:
         kind = item.path.relative_to(TESTS_DIR).parts[0]
         if kind not in KINDS:
             raise pytest.UsageError(f"{item.nodeid}: a test lives in tests/unit, tests/integration or tests/e2e")
         item.add_marker(kind)
-        if parallel:
-            # With `-n 2 --dist loadgroup` (make test): a module stays on one worker, so its module-scoped
-            # servers and warehouses are built once; the session's demo warehouse is shared across workers
-            # (tests/e2e/conftest.py).
-            item.add_marker(pytest.mark.xdist_group(item.path.name))
+    # `make test` runs `-n 2 --dist loadscope`: a module stays on one worker, so its module-scoped servers
+    # and warehouses are built once; the session's demo warehouse is shared by the workers
+    # (tests/e2e/conftest.py). (xdist's `loadgroup` marks do not reach pytest 9's test ids.)
     if parallel:  # a stable sort: the tests of a module keep their order (the quality runs follow one another)
         def rank(item):
             name = item.path.name
             first = LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
             return first, ("e2e", "integration", "unit").index(item.path.relative_to(TESTS_DIR).parts[0])
         items.sort(key=rank)
+
+
+@pytest.fixture(scope="session")
+def demo_world():
+    """The deterministic demo world (tools/demo_data), read only: its figures are computed once per process."""
+    from tools.demo_data.world import DemoWorld
+
+    return DemoWorld()
 
 
 @pytest.fixture(scope="module")

@@ -118,10 +118,8 @@ def env(demo_warehouse, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def world():
-    from tools.demo_data.world import DemoWorld
-
-    return DemoWorld()
+def world(demo_world):
+    return demo_world
 
 
 @pytest.fixture(scope="module")
