@@ -21,11 +21,16 @@ YEAR ?=
 report: $(STAMP)  ## the annual HTML report (+ PDF) from the published warehouse: reports/<year>/; make report YEAR=2019
 	@$(BIN)/boligsosial report $(if $(YEAR),--year $(YEAR))
 
+# Two workers (pytest-xdist), a module on one worker, the longest modules first (tests/conftest.py);
+# `make test PYTEST_WORKERS=0` runs in one process.
+PYTEST_WORKERS ?= 2
+PYTEST_PARALLEL = $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadscope --no-loadscope-reorder)
+
 test: $(STAMP)  ## run the whole test suite: unit, integration and e2e
-	@$(BIN)/python -m pytest
+	@$(BIN)/python -m pytest $(PYTEST_PARALLEL)
 
 test-fast: $(STAMP)  ## the loop while changing code: unit and integration tests, no pipeline runs
-	@$(BIN)/python -m pytest -m "unit or integration"
+	@$(BIN)/python -m pytest $(PYTEST_PARALLEL) -m "unit or integration"
 
 bench: $(STAMP)  ## measure cold and warm runs and peak memory, and the dwelling-register marts at 10 M rows; writes docs/benchmarks.md
 	@$(BIN)/python scripts/benchmark.py

@@ -4,8 +4,6 @@
 """
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
-
 from orchestration.assets import dbt as dbt_assets_module
 from orchestration.assets import dwelling_register, files, klass, publish, quality, report, serve, ssb
 from orchestration.jobs import ALL_JOBS
@@ -33,6 +31,6 @@ defs = dg.Definitions(
     resources={
         "warehouse": WarehouseResource(),
         # the venv's dbt, also when the venv's bin is not on PATH (`.venv/bin/boligsosial demo`)
-        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
+        "dbt": dbt_assets_module.DbtCli(project_dir=dbt_project, dbt_executable=dbt_executable()),
     },
 )

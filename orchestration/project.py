@@ -46,8 +46,11 @@ def ensure_manifest() -> Path:
     manifest = MANIFEST_PATH
     if manifest.exists() and manifest.stat().st_mtime >= _newest_input_mtime():
         return manifest
-    env = dict(os.environ)
-    env.setdefault("BOLIGSOSIAL_DBT_DATABASE", str(settings.DBT_PROJECT_DIR / "target" / "parse.duckdb"))
+    from orchestration.warehouse import dbt_link_path
+
+    # The profile as the run's `dbt build` sees it (parse opens no database), so that build reuses this parse
+    # from target/partial_parse.msgpack instead of parsing again (dbt reparses when the profile differs).
+    env = {**os.environ, "BOLIGSOSIAL_DBT_DATABASE": str(dbt_link_path(settings.warehouse_path()))}
     manifest.parent.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
         # a full parse: dbt's partial parsing has kept stale seed column_types after a pull (seen here)

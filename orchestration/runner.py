@@ -153,16 +153,23 @@ def _planned_run(job_name: str, run_config: dict | None, quiet: bool, tags: dict
         return Unchanged(plan)
     for line in plan.summary_lines():
         _say(quiet, line)
-    selection, record = _selection(job_name, plan, tags)
+    selection, config = planned_selection(job_name, plan, tags, run_config)
     if selection is not None:
         _say(quiet, f"rebuilding {len(selection)} of the job's assets (the changed inputs and what depends on them)")
+    return _run(job_name, config, quiet, tags, asset_selection=selection)
+
+
+def planned_selection(job_name: str, plan, tags: dict | None, run_config: dict | None = None):
+    """The assets a run of `job_name` needs for the plan's changes (None: all) and its run config, which
+    tells publication what the published file will incorporate. The CLI and the schedules use it."""
+    selection, record = _selection(job_name, plan, tags)
     config = dict(run_config or {})
     if selection is None or any(k.to_user_string() == "published_warehouse" for k in selection):
         ops = dict(config.get("ops", {}))
         ops["published_warehouse"] = {"config": {"fingerprint": record.to_json() if record else "",
                                                  "changes": json.dumps([str(c) for c in plan.changes][:200])}}
         config["ops"] = ops
-    return _run(job_name, config, quiet, tags, asset_selection=selection)
+    return selection, config
 
 
 def _selection(job_name: str, plan, tags: dict | None):

@@ -21,6 +21,7 @@ from typing import Iterator
 import duckdb
 
 BUILD_DIR_NAME = ".build"
+DBT_LINK_NAME = "dbt.duckdb"
 STALE_BUILD_SECONDS = 24 * 3600
 
 
@@ -66,6 +67,29 @@ class WarehouseBuild:
         return self.path
 
     @contextlib.contextmanager
+    def linked_for_dbt(self) -> Iterator[Path]:
+        """A fixed name (`.build/dbt.duckdb`), hard-linked to this run's build file while dbt runs, for its profile.
+
+        dbt reuses its parse (target/partial_parse.msgpack) only while the profile is unchanged, and the
+        build file's name changes every run. A hard link, not a symlink: DuckDB resolves a symlink and would
+        name the catalog after the build file, not the profile's path as dbt-duckdb expects. One writer run
+        at a time (writer lock), so one link per warehouse suffices."""
+        self.ensure()
+        link = dbt_link_path(self.published_path)
+        wal = link.with_name(link.name + ".wal")
+        wal.unlink(missing_ok=True)  # left by a crashed run: it belongs to another build
+        tmp = link.with_suffix(".linking")
+        tmp.unlink(missing_ok=True)
+        os.link(self.path, tmp)
+        os.replace(tmp, link)
+        try:
+            yield link
+        finally:
+            if wal.exists():  # dbt closes with a checkpoint; should it not, its WAL belongs beside the build file
+                os.replace(wal, self.path.with_name(self.path.name + ".wal"))
+            link.unlink(missing_ok=True)
+
+    @contextlib.contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         self.ensure()
         con = duckdb.connect(str(self.path), read_only=read_only, config=duckdb_settings())
@@ -88,11 +112,14 @@ class WarehouseBuild:
         con = duckdb.connect(str(self.path))
         try:
             con.execute("CHECKPOINT")
+            total, free = con.execute("select total_blocks, free_blocks from pragma_database_size()").fetchone()
         finally:
             con.close()
         wal = self.path.with_name(self.path.name + ".wal")
         if wal.exists():  # after a checkpoint the WAL is empty; never ship one beside the published file
             wal.unlink()
+        if total and free / total > COMPACT_FREE_SHARE:
+            _compact(self.path)
         self.published_path.parent.mkdir(parents=True, exist_ok=True)
         os.replace(self.path, self.published_path)
         self.base_marker.unlink(missing_ok=True)
@@ -116,6 +143,31 @@ def _release_build_lock(run_id: str) -> None:
         lock.release()
 
 
+# DuckDB reuses the blocks of dropped tables but never gives them back, so rebuilding models in place grows
+# the file run after run; past this share of free blocks publication writes a compact copy instead.
+COMPACT_FREE_SHARE = 0.25
+
+
+def _compact(path: Path) -> None:
+    """Replace `path` with a copy holding only live blocks (tables, views, constraints, comments, sequences)."""
+    tmp = path.with_suffix(".compact")
+    tmp.unlink(missing_ok=True)
+    con = duckdb.connect(":memory:", config=duckdb_settings())
+    try:
+        con.execute(f"attach '{path}' as build (read_only)")
+        con.execute(f"attach '{tmp}' as compact")
+        con.execute("copy from database build to compact")
+        con.execute("detach compact")
+    finally:
+        con.close()
+    os.replace(tmp, path)
+
+
+def dbt_link_path(published_path: Path) -> Path:
+    """Where dbt's profile points during a run (`WarehouseBuild.link_for_dbt`), also when dbt only parses."""
+    return published_path.parent / BUILD_DIR_NAME / DBT_LINK_NAME
+
+
 class PublishConflict(RuntimeError):
     """The published warehouse changed while this run was building."""
 
@@ -131,8 +183,8 @@ def _remove_stale_builds(build_dir: Path, keep: Path) -> None:
     """Build files of crashed runs older than a day are garbage; younger ones may belong to a live run."""
     now = time.time()
     for p in [*build_dir.glob("*.duckdb*"), *build_dir.glob("*.base.json")]:
-        if p != keep and now - p.stat().st_mtime > STALE_BUILD_SECONDS:
-            with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(FileNotFoundError):  # lstat: a crashed run may leave dbt's link dangling
+            if p != keep and now - p.lstat().st_mtime > STALE_BUILD_SECONDS:
                 p.unlink()
 
 

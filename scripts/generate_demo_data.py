@@ -18,7 +18,7 @@ from tools.demo_data.world import DemoWorld  # noqa: E402
 
 
 def generate(out_dir: Path, klass_dir: Path | None = None) -> list[Path]:
-    from tools.demo_data import dwelling_register_files, husbanken_files, kmd_survey_files, \
+    from tools.demo_data import dwelling_register_files, husbanken_files, kmd_survey_files, kostra_groups, \
         programme_report_files, ssb_files
 
     world = DemoWorld(klass_dir)
@@ -26,6 +26,8 @@ def generate(out_dir: Path, klass_dir: Path | None = None) -> list[Path]:
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
     written = ssb_files.write(world, out_dir / "ssb")
+    # the synthetic KOSTRA grouping sits beside the real KLASS extract it is keyed on, in KLASS's shape
+    written += kostra_groups.write(klass_dir or settings.REFERENCE_DATA_DIR / "klass")
     # The file sources arrive in the inbox: the demo copies these into data/inbox/ before a run.
     for writer in (husbanken_files, programme_report_files, kmd_survey_files, dwelling_register_files):
         written += writer.write(world, out_dir / "inbox")

@@ -22,20 +22,46 @@ os.environ.setdefault("BOLIGSOSIAL_HTTP_BACKOFF", "0.01")
 os.environ.setdefault("BOLIGSOSIAL_STEP_RETRY_DELAY", "0")
 
 KINDS = ("unit", "integration", "e2e")
+# Under xdist, the longest modules go first so that the two workers finish together (each runs several
+# pipelines; docs/benchmarks.md, "Test suite"); the first builds the shared demo warehouse while the second,
+# which needs none, runs its own. Then the rest of e2e, integration, unit, each in collection order.
+LONGEST_FIRST = ("test_backfill_and_writers.py", "test_live_sources.py", "test_quality_pipeline.py",
+                 "test_ssb_catalogue_live.py", "test_pipeline.py")
+
+
+def pytest_configure(config):
+    if config.pluginmanager.hasplugin("xdist") and config.getoption("numprocesses", None):  # xdist's controller
+        # Parse the dbt project once, before the workers start: each would otherwise find the manifest stale
+        # when it first imports the definitions and write dbt_project/target/manifest.json at the same time.
+        from orchestration.project import ensure_manifest
+
+        ensure_manifest()
 
 
 def pytest_collection_modifyitems(config, items):
-    parallel = config.pluginmanager.hasplugin("xdist")
+    parallel = hasattr(config, "workerinput")  # an xdist worker (it collects; the controller does not)
     for item in items:
         kind = item.path.relative_to(TESTS_DIR).parts[0]
         if kind not in KINDS:
             raise pytest.UsageError(f"{item.nodeid}: a test lives in tests/unit, tests/integration or tests/e2e")
         item.add_marker(kind)
-        if parallel:
-            # With `-n 2 --dist loadgroup`: a module stays on one worker (its module-scoped servers and
-            # warehouses are built once), and every user of the session's demo warehouse on the same one.
-            group = "demo_warehouse" if "demo_warehouse" in item.fixturenames else item.path.name
-            item.add_marker(pytest.mark.xdist_group(group))
+    # `make test` runs `-n 2 --dist loadscope`: a module stays on one worker, so its module-scoped servers
+    # and warehouses are built once; the session's demo warehouse is shared by the workers
+    # (tests/e2e/conftest.py). (xdist's `loadgroup` marks do not reach pytest 9's test ids.)
+    if parallel:  # a stable sort: the tests of a module keep their order (the quality runs follow one another)
+        def rank(item):
+            name = item.path.name
+            first = LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+            return first, ("e2e", "integration", "unit").index(item.path.relative_to(TESTS_DIR).parts[0])
+        items.sort(key=rank)
+
+
+@pytest.fixture(scope="session")
+def demo_world():
+    """The deterministic demo world (tools/demo_data), read only: its figures are computed once per process."""
+    from tools.demo_data.world import DemoWorld
+
+    return DemoWorld()
 
 
 @pytest.fixture(scope="module")

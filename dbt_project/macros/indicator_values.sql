@@ -1,10 +1,12 @@
 {#
-  indicator_values(indicators, inputs): indicator × municipality × year from a pool of measures (columns
-  measure, municipality_code, year, value, status_symbol, vintage, synthetic, is_harmonised, split_flag,
-  value_low, value_high): value = numerator ÷ denominator × value_scale (or the count), with bounds. Used on
-  the reference structure (fct_indicator_value) and the cohort structure (int_cohort_indicator_value).
+  indicator_values(indicators, inputs, missing_reasons): indicator × municipality × year from a pool of
+  measures (columns measure, municipality_code, year, value, status_symbol, vintage, synthetic,
+  is_harmonised, split_flag, value_low, value_high): value = numerator ÷ denominator × value_scale (or the
+  count), with bounds, and `missing_reason` from the catalogue gaps (int_indicator_missing_reasons). An
+  indicator a gap left without any numerator row in a year gets its rows anyway, empty and with the reason.
+  Used on the reference structure (fct_indicator_value) and the cohort structure (int_cohort_indicator_value).
 #}
-{% macro indicator_values(indicators, inputs) -%}
+{% macro indicator_values(indicators, inputs, missing_reasons) -%}
 with indicators as (
     select * from {{ indicators }}
     where kind in ('quantitative', 'extra', 'derived')
@@ -62,9 +64,37 @@ computed as (
             when denominator_low > 0 then numerator_high / denominator_low * value_scale
         end                                                             as value_high
     from joined
-)
+),
 
-select
+-- catalogue gaps (SSB lacks a configured table or code): why an indicator is empty in those years
+gaps as (
+    select * from {{ missing_reasons }}
+),
+
+-- the municipality × year rows of this structure, as the inputs have them
+grid as (
+    select municipality_code, year, bool_or(synthetic) as synthetic
+    from inputs
+    group by municipality_code, year
+),
+
+-- the years with figures; population alone (loaded a year ahead as 31 December's denominator) does not
+-- make a year
+figure_years as (
+    select distinct year from inputs where measure not like 'population%'
+),
+
+gap_reasons as (
+    select g.indicator_id, y.year,
+           string_agg(distinct g.missing_reason, '; ' order by g.missing_reason) as missing_reason
+    from gaps g
+    inner join figure_years y
+        on y.year between g.first_year and coalesce(g.last_year, 9999)
+    group by g.indicator_id, y.year
+),
+
+valued as (
+    select
     cast(indicator_id as varchar)                                       as indicator_id,
     cast(municipality_code as varchar)                                  as municipality_code,
     cast(year as integer)                                               as year,
@@ -95,4 +125,32 @@ select
     cast(denominator_low as double precision)                           as denominator_low,
     cast(denominator_high as double precision)                          as denominator_high
 from computed
+),
+
+-- an indicator whose numerator a gap left without any row in a year: empty rows, so a reader sees why
+empty_by_gap as (
+    select
+        cast(i.indicator_id as varchar) as indicator_id, cast(g.municipality_code as varchar) as municipality_code,
+        cast(g.year as integer) as year,
+        cast(null as double precision) as value, cast(null as double precision) as numerator, cast(null as double precision) as denominator,
+        cast('..' as varchar) as status_symbol, cast(null as varchar) as vintage, g.synthetic,
+        false as is_harmonised, false as split_flag,
+        cast(null as double precision) as value_low, cast(null as double precision) as value_high,
+        cast(null as double precision) as numerator_low, cast(null as double precision) as numerator_high,
+        cast(null as double precision) as denominator_low, cast(null as double precision) as denominator_high,
+        cast(r.missing_reason as varchar) as missing_reason
+    from indicators i
+    inner join gap_reasons r on r.indicator_id = i.indicator_id
+    inner join grid g on g.year = r.year
+    where not exists (select 1 from inputs n where n.measure = i.numerator_measure and n.year = r.year)
+)
+
+select
+    v.*,
+    -- why an empty value is empty when SSB lacks what the catalogue configures
+    cast(case when v.value is null then r.missing_reason end as varchar) as missing_reason
+from valued v
+left join gap_reasons r on r.indicator_id = v.indicator_id and r.year = v.year
+union all
+select * from empty_by_gap
 {%- endmacro %}

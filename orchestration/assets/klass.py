@@ -11,7 +11,7 @@ from orchestration.resources import WarehouseResource
 KLASS_TABLES = {
     "klass_municipality_codes": "KLASS 131: every municipality code valid since 2008, with its validity.",
     "klass_changes": "KLASS 131 changes since 2008 (merges, splits, renumberings).",
-    "klass_kostra_groups": "KLASS 112 ↔ 131: KOSTRA group of each current municipality.",
+    "klass_kostra_groups": "KLASS 112 ↔ 131: KOSTRA group of each municipality per statistics year (the grouping on 1 January).",
 }
 CROSSWALK_KEY = dg.AssetKey(crosswalk.TABLE.split("."))
 

@@ -163,11 +163,50 @@ def _population(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------------ builders
 
 
+def read_frame(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
+    """`con.execute(sql).df()` with the text columns converted through Arrow: DuckDB's own conversion makes a
+    Python object per string first, which more than doubled the pipeline's peak memory on raw.ssb_observations
+    (issue 19). Same columns, dtypes and values; the other columns keep DuckDB's conversion."""
+    import pyarrow as pa
+
+    table = con.sql(sql).to_arrow_table()  # the relation API: no extra copy of the rows
+    is_view = getattr(pa.types, "is_string_view", lambda _: False)
+    text = [f.name for f in table.schema if (pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+                                             or is_view(f.type))
+            and table.column(f.name).null_count < table.num_rows]  # DuckDB makes an all-null column object
+    if not text or len(set(table.column_names)) != len(table.column_names):
+        return con.execute(sql).df()
+    frame = table.select(text).to_pandas()
+    others = [name for name in table.column_names if name not in text]
+    if others:
+        rest = con.from_arrow(table.select(others)).df()
+        for name in others:
+            frame[name] = rest[name]
+    return frame[table.column_names]
+
+
+def only_needed(con: duckdb.DuckDBPyConnection, sql: str, needed: set[str] | None) -> str:
+    """`sql` cut to the columns in `needed` (DuckDB pushes the projection down), in the same order and rows:
+    a check reads what its rules and findings mention, not provenance columns it never looks at."""
+    if not needed:
+        return sql
+    columns = [d[0] for d in con.execute(f"select * from ({sql}) as q limit 0").description]
+    keep = [c for c in columns if c in needed]
+    if not keep or len(keep) == len(columns):
+        return sql
+    return "select " + ", ".join('"' + c.replace('"', '""') + '"' for c in keep) + f" from ({sql}) as q"
+
+
 @builder("current_rows")
-def current_rows(con, config, table: str, columns: str = "*") -> pd.DataFrame:
+def current_rows(con, config, table: str, columns: str = "*", needed: set[str] | None = None) -> pd.DataFrame:
     """An inbox source's current rows (`raw.<table>_current`, the latest file per coverage), else the table."""
     source = _current(con, table)
-    return _notes(con.execute(f"select {columns} from {source}").df(), [f"rows from {source}"])
+    sql = only_needed(con, f"select {columns} from {source}", needed)
+    return _notes(read_frame(con, sql), [f"rows from {source}"])
+
+
+# builders that take `needed` (the column names a suite mentions) and read only those columns
+READS_NEEDED_ONLY = {"current_rows"}
 
 
 @builder("kostra_wide")

@@ -12,6 +12,7 @@ import json
 import logging
 import math
 import os
+import re
 from typing import Any
 
 import duckdb
@@ -134,6 +135,32 @@ def _failure(r) -> dict:
     })
 
 
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def referenced_names(suite: Suite) -> set[str]:
+    """Every name the suite's expectations, conditions, findings and annotations mention, plus the columns a
+    finding reads by default: a superset of the columns it uses, so a frame cut to them validates and reports
+    exactly as the whole table would (no suite checks which columns a frame has; its `schema:` reads the
+    catalogue)."""
+    names = {"municipality_code", "year", "measure"}
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            names.update(_NAME.findall(value))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                walk(key)
+                walk(item)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                walk(item)
+
+    walk(suite.expectations)
+    walk(suite.annotations)
+    return names
+
+
 def run_suite(con: duckdb.DuckDBPyConnection, suite: Suite, config: dict | None = None) -> SuiteResult:
     """Build the suite's frame, validate it with GX and turn every unexpected row into a finding."""
     config = load_quality_config() if config is None else config
@@ -143,16 +170,20 @@ def run_suite(con: duckdb.DuckDBPyConnection, suite: Suite, config: dict | None 
             return SuiteResult(suite, True, 0, skipped=f"skipped: {name} not present")
 
     notes: list[str] = []
+    needed = referenced_names(suite)
     if suite.frame and suite.frame.get("builder"):
-        built = frames.build(suite.frame["builder"], con, config, **(suite.frame.get("params") or {}))
+        params = dict(suite.frame.get("params") or {})
+        if suite.frame["builder"] in frames.READS_NEEDED_ONLY:
+            params["needed"] = needed
+        built = frames.build(suite.frame["builder"], con, config, **params)
         if isinstance(built, str):  # a builder may decline: "skipped: …"
             return SuiteResult(suite, True, 0, skipped=built)
         frame = built
         notes += list(frame.attrs.get("notes", []))
     elif suite.frame and suite.frame.get("sql"):
-        frame = con.execute(suite.frame["sql"]).df()
+        frame = frames.read_frame(con, frames.only_needed(con, suite.frame["sql"], needed))
     else:
-        frame = con.execute(f"select * from {suite.table}").df()
+        frame = frames.read_frame(con, frames.only_needed(con, f"select * from {suite.table}", needed))
     frame = frame.reset_index(drop=True)
 
     specs: list[dict] = []

@@ -9,6 +9,7 @@ empty (`module_env`) when its scenario starts there.
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -69,12 +70,40 @@ def as_reported_from_file(codes: list[str], year: int) -> set[str]:
 
 
 @dataclass(frozen=True)
+class RunSummary:
+    """What the tests read of the build's Dagster result, kept as JSON beside the warehouse so that every
+    pytest-xdist worker sees the same run."""
+
+    run_id: str
+    checks: dict[str, bool]  # asset check name → passed
+    registered: str          # the follow-up the register held when the run read it
+
+    @staticmethod
+    def path(base: Path) -> Path:
+        return base / "run.json"
+
+    @classmethod
+    def of(cls, result, registered: str) -> RunSummary:
+        return cls(result.run_id, {e.check_name: e.passed for e in result.get_asset_check_evaluations()}, registered)
+
+    def save(self, base: Path) -> None:
+        self.path(base).write_text(json.dumps(self.__dict__), encoding="utf-8")
+
+    @classmethod
+    def load(cls, base: Path) -> RunSummary:
+        return cls(**json.loads(cls.path(base).read_text(encoding="utf-8")))
+
+
+@dataclass(frozen=True)
 class DemoWarehouse:
     """The published demo warehouse of one `full_pipeline` run, and what that run was given."""
 
     base: Path
-    result: object           # the run's Dagster result (run id, check evaluations)
-    registered: str          # the follow-up the register held when the run read it
+    run: RunSummary          # the run's id, its check results, the register it read
+
+    @property
+    def registered(self) -> str:
+        return self.run.registered
 
     @property
     def path(self) -> Path:
@@ -85,5 +114,5 @@ class DemoWarehouse:
 
     def copy_to(self, dest: Path) -> Path:
         """A private copy (warehouse, landing zone, outbox, register) for a test that changes things."""
-        shutil.copytree(self.base, dest, ignore=shutil.ignore_patterns(".build"))
+        shutil.copytree(self.base, dest, ignore=shutil.ignore_patterns(".build", RunSummary.path(self.base).name))
         return dest

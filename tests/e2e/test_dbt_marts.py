@@ -415,16 +415,15 @@ def test_dbt_docs_generate_documents_the_marts(warehouse, demo_warehouse, tmp_pa
 REGISTER_MARTS = ("rpt_dwelling_target_groups", "rpt_target_group_turnover", "rpt_elderly_offer")
 
 
-def test_register_marts_are_filled_from_the_demo_registers_and_agree_with_the_generators_truth(warehouse):
+def test_register_marts_are_filled_from_the_demo_registers_and_agree_with_the_generators_truth(warehouse, demo_world):
     from tools.demo_data import dwelling_register_files as demo
-    from tools.demo_data.world import DemoWorld
 
     for name in REGISTER_MARTS:
         model = yaml.safe_load((MARTS_DIR / "reports" / f"{name}.yml").read_text(encoding="utf-8"))["models"][0]
         assert model["config"]["contract"]["enforced"] is True and all(c.get("description") for c in model["columns"])
         total, marked = rows(warehouse, f"select count(*), count(*) filter (where synthetic) from marts.{name}")[0]
         assert total > 0 and marked == total, name
-    truth = demo.register_truth(DemoWorld())
+    truth = demo.register_truth(demo_world)
     running = truth[truth.tenancy_start.notna() & truth.tenancy_end.isna()]
     vacant = truth[truth.tenancy_start.isna()]
     for (code, year), frame in running.groupby(["municipality_code", truth.reference_date.map(lambda d: d.year)]):
@@ -446,6 +445,6 @@ def test_register_marts_are_filled_from_the_demo_registers_and_agree_with_the_ge
     log = rows(warehouse, "select status, landed_path, message from raw.load_log where original_name like '%med_fnr%'")
     assert [r[0] for r in log] == ["refused"] and "Fødselsnummer" in log[0][2] and log[0][1].startswith("(not stored")
     # the planted deviation (a 2024 register without its innleide dwellings) is a quality finding
-    code, year = demo.planted_deviation(DemoWorld())
+    code, year = demo.planted_deviation(demo_world)
     assert rows(warehouse, """select count(*) from quality.findings where kind = 'dwelling_register_kostra'
                               and municipality_code = ? and year = ? and measure = 'dwellings_total'""", [code, year])[0][0] == 1

@@ -68,6 +68,19 @@ def test_live_run_lands_and_loads_with_provenance(published_live, live_env):
     assert landed and json.loads(landed[0].read_text())["class"] == "dataset"
 
 
+def test_a_partitioned_run_loads_one_year(published_live):
+    con = duckdb.connect(str(published_live), read_only=True)
+    try:
+        years = con.execute("select distinct period from raw.ssb_observations where table_id = '12008'").fetchall()
+        assert years == [("2019",)]
+        pop_years = sorted(r[0] for r in con.execute(
+            "select distinct period from raw.ssb_observations where table_id = '07459'").fetchall())
+        assert pop_years == ["2019", "2020"]  # per 1000 inhabitants needs 1 January of the next year
+        assert con.execute("select count(*) from marts.fct_indicator_value where year = 2019").fetchone()[0] > 0
+    finally:
+        con.close()
+
+
 def test_unchanged_tables_download_nothing_and_a_moved_one_downloads_once(published_live, live_env, tmp_path):
     from orchestration.ingest.ssb import releases as ssb_asset
 

@@ -1,5 +1,6 @@
-"""The data team's Dagster set-up, run for real: a partitioned run loads one year, and a failed run sends
-the failure alert naming job, step and error (to a local SMTP server)."""
+"""The data team's Dagster set-up, run for real: a failed run sends the failure alert naming job, step and
+error (to a local SMTP server). That a partitioned run loads one year is shown on the partitioned run of
+tests/e2e/test_live_sources.py (`published_live`), which the suite runs anyway."""
 
 from __future__ import annotations
 
@@ -10,27 +11,8 @@ import socket
 import time
 
 import dagster as dg
-import duckdb
 
 from orchestration import settings
-
-
-def test_partitioned_run_loads_one_year(module_env):
-    from orchestration.runner import run_pipeline
-
-    result = run_pipeline("kostra_release", quiet=True, tags={"dagster/partition": "2019"})
-    assert result.success
-    con = duckdb.connect(str(settings.warehouse_path()), read_only=True)
-    try:
-        years = con.execute("select distinct period from raw.ssb_observations where table_id = '12008'").fetchall()
-        assert years == [("2019",)]
-        pop_years = sorted(r[0] for r in con.execute(
-            "select distinct period from raw.ssb_observations where table_id = '07459'").fetchall())
-        assert pop_years == ["2019", "2020"]  # per 1000 inhabitants needs 1 January of the next year
-        assert con.execute("select count(*) from marts.fct_indicator_value where year = 2019").fetchone()[0] > 0
-    finally:
-        con.close()
-
 
 
 def test_failed_run_sends_an_alert_naming_job_step_and_error(module_env, tmp_path, monkeypatch):

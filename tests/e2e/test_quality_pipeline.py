@@ -118,16 +118,14 @@ def env(demo_warehouse, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def world():
-    from tools.demo_data.world import DemoWorld
-
-    return DemoWorld()
+def world(demo_world):
+    return demo_world
 
 
 @pytest.fixture(scope="module")
 def first(demo_warehouse, env):
     """Run 1: the shared demo warehouse, built fresh with one follow-up already registered (deadline ahead)."""
-    return {"result": demo_warehouse.result, "registered": demo_warehouse.registered}
+    return {"run": demo_warehouse.run, "registered": demo_warehouse.registered}
 
 
 # ------------------------------------------------------------------------------------------ run 1
@@ -184,7 +182,7 @@ def test_first_digest_is_written_to_the_outbox(first, env):
 def test_register_joins_findings_and_every_check_has_a_result(first):
     assert query("select followup_status, followup_owner from quality.findings where finding_id = ?",
                  [first["registered"]]) == [("contacted", "Husbanken")]
-    run_id = first["result"].run_id
+    run_id = first["run"].run_id
     checks = {r[0]: r[1:] for r in query(
         "select check_name, severity, passed, skipped from quality.check_results where run_id = ?", [run_id])}
     from orchestration.quality.freshness import load_rules
@@ -207,8 +205,7 @@ def test_stale_husbanken_months_are_one_finding_in_the_digest_and_kostra_is_fres
     assert query("select finding_id, severity, municipality_name, observed, expected from quality.findings "
                  "where kind = 'stale_source'") == \
         [("stale_source:0000:-:husbanken/monthly", "WARNING", "Hele landet", 202512.0, 202609.0)]
-    evaluations = {e.check_name: e.passed for e in first["result"].get_asset_check_evaluations()
-                   if e.check_name.startswith("freshness_")}
+    evaluations = {name: passed for name, passed in first["run"].checks.items() if name.startswith("freshness_")}
     assert evaluations["freshness_husbanken_monthly"] is False
     assert all(passed for name, passed in evaluations.items() if name != "freshness_husbanken_monthly")
     assert {"freshness_ssb_12008", "freshness_ssb_12204", "freshness_ssb_12003", "freshness_klass_131"} <= \

@@ -1,7 +1,8 @@
-"""The annual report end to end, read in a real browser: the demo pipeline runs with the report asset on,
-then headless Chromium (Debian's, driven by Playwright) opens the files and we assert on what a reader sees —
-the goal tables with the marts' colours, charts with a size, a municipality found from the index, the
-synthetic mark — while every request that is not a local file is recorded and refused.
+"""The annual report end to end, read in a real browser: the demo pipeline's report asset runs with the report
+on (on a copy of the session's demo warehouse), then headless Chromium (Debian's, driven by Playwright) opens
+the files and we assert on what a reader sees — the goal tables with the marts' colours, charts with a size, a
+municipality found from the index, the synthetic mark — while every request that is not a local file is
+recorded and refused.
 
 Screenshots go to the test's tmp output (the path is printed; `pytest -s` shows it).
 """
@@ -17,6 +18,7 @@ import pytest
 
 from orchestration import settings
 from orchestration.report.pdf import QUIET_FLAGS, find_chromium
+from shared_warehouse import demo_env
 
 CHROMIUM = find_chromium()
 pytestmark = pytest.mark.skipif(
@@ -34,21 +36,25 @@ def playwright_browser():
 
 
 @pytest.fixture(scope="module")
-def published(module_env):
-    """The demo pipeline with the report asset on (the rest of the suite turns it off)."""
-    from orchestration.runner import run_pipeline
+def published(demo_warehouse, tmp_path_factory):
+    """The full_pipeline job's report step with the report on (the rest of the suite turns it off), on a copy
+    of the session's demo warehouse: the report reads only the published warehouse, so the job's other steps
+    need not run again here."""
+    import dagster as dg
 
-    mp = pytest.MonkeyPatch()
-    mp.setenv("BOLIGSOSIAL_REPORT", "on")
-    try:
-        result = run_pipeline(quiet=True)
-        assert result.success
-        materialization = [m for m in result.get_asset_materialization_events()
-                           if m.asset_key.to_user_string() == "annual_report"]
+    from orchestration.definitions import defs
+    from orchestration.runner import _run
+
+    report = dg.AssetKey(["annual_report"])
+    assert report in defs.resolve_job_def("full_pipeline").asset_layer.selected_asset_keys
+    base = demo_warehouse.copy_to(tmp_path_factory.mktemp("report") / "warehouse")
+    with demo_env(base) as mp:
+        mp.setenv("BOLIGSOSIAL_REPORT", "on")
+        result = _run("full_pipeline", None, True, None, asset_selection=[report])
+        assert result.success, [e.message for e in result.all_events if e.is_step_failure]
+        materialization = [m for m in result.get_asset_materialization_events() if m.asset_key == report]
         assert materialization, "full_pipeline did not materialize annual_report"
         yield settings.warehouse_path(), materialization[0].materialization.metadata
-    finally:
-        mp.undo()
 
 
 @pytest.fixture

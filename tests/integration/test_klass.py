@@ -104,8 +104,24 @@ def test_kostra_groups_and_membership(client):
     inverse = client.corresponds_at(131, 112, "2024-06-01")  # KLASS answers either direction
     assert {i["sourceCode"]: i["targetCode"] for i in inverse} == membership
     with pytest.raises(KlassError) as err:
-        client.corresponds_at(112, 131, "2019-01-01")  # no membership that old in the extract
+        client.corresponds_at(112, 131, "2007-12-31")  # no membership before the extract's first date
     assert err.value.status == 404
+
+
+def test_kostra_membership_follows_the_grouping_and_structure_of_the_date(client):
+    """KLASS answers the grouping in force on the date, on the municipalities valid that day."""
+    by_year = {year: client.kostra_membership_at(f"{year}-01-01") for year in (2008, 2019, 2020, 2024)}
+    assert {y: len(m) for y, m in by_year.items()} == {2008: 430, 2019: 422, 2020: 356, 2024: 357}
+    assert {m["0301"] for m in by_year.values()} == {"EKG13"}  # anchors never move
+    assert "1102" in by_year[2019] and "1102" not in by_year[2020]  # Sandnes before the 2020 merger
+    # the revisions moved some municipalities: the same code in another group (2016 grouping vs 2024's)
+    moved = {c for c in by_year[2019] if c in by_year[2024] and by_year[2019][c] != by_year[2024][c]}
+    assert len(moved) >= 5
+    # a revision moves a municipality to a neighbouring group
+    assert all(abs(int(by_year[2019][c][3:]) - int(by_year[2024][c][3:])) == 1 for c in moved)
+    # between two revisions the grouping stands: 2019 (the 2016 grouping) agrees with 2017 on kept codes
+    m2017 = client.kostra_membership_at("2017-06-30")
+    assert all(m2017[c] == g for c, g in by_year[2019].items() if c in m2017)
 
 
 # -- transport -------------------------------------------------------------------------------------

@@ -52,7 +52,10 @@ def test_schedule_next_tick_and_its_run(name, after, expected_tick, partition, m
     assert defs.resolve_job_def(schedule.job_name).tags["boligsosial/warehouse-writer"] == "true"
 
 
-def test_annual_analysis_skips_with_the_reason_when_nothing_changed(monkeypatch, tmp_path):
+@pytest.mark.parametrize(("name", "tick"), [("annual_analysis_schedule", dt.datetime(2027, 9, 1, 5, 0)),
+                                            ("kostra_revised_schedule", dt.datetime(2027, 6, 16, 8, 0)),
+                                            ("husbanken_monthly_schedule", dt.datetime(2027, 1, 5, 6, 0))])
+def test_a_schedule_skips_with_the_reason_when_nothing_changed(name, tick, monkeypatch, tmp_path):
     """Issue 19: a warehouse whose recorded input versions equal today's: the tick says why it does not run."""
     import duckdb
 
@@ -64,8 +67,8 @@ def test_annual_analysis_skips_with_the_reason_when_nothing_changed(monkeypatch,
     con = duckdb.connect(str(warehouse))
     changes.record(con, changes.current()[0], "run-1", "[]")
     con.close()
-    schedule = defs.resolve_schedule_def("annual_analysis_schedule")
-    result = _tick(schedule, dt.datetime(2027, 9, 1, 5, 0))
+    schedule = defs.resolve_schedule_def(name)
+    result = _tick(schedule, tick)
     assert not result.run_requests
     assert result.skip_message.startswith("nothing changed since the last publication: ")
     assert "raw/ssb_observations not reloaded: source ssb" in result.skip_message

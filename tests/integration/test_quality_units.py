@@ -110,6 +110,28 @@ def test_unexpected_rows_become_findings_with_observed_expected_and_a_stable_id(
     assert sorted(result.kinds) == ["private_gt_total", "tilvisning_negative"]
 
 
+def test_a_suite_reads_only_the_columns_it_mentions_and_finds_the_same(con):
+    con.execute("create schema raw")
+    con.execute("create table raw.t (municipality_code varchar, year integer, measure varchar, value double, "
+                "status_symbol varchar, landed_path varchar)")
+    con.execute("insert into raw.t values ('0301', 2020, 'a', 5, '..', '/landing/f.csv'), "
+                "('0301', 2021, 'a', null, '..', '/landing/f.csv'), ('1103', 2020, 'a', 7, null, '/landing/f.csv')")
+    suite = parse_suite({"name": "t", "table": "raw.t", "severity": "ERROR", "expectations": [
+        {"id": "value_with_symbol", "type": "expect_column_values_to_be_null", "kwargs": {"column": "value"},
+         "where": "status_symbol in ['..']", "finding": {"observed": "value", "message": "{value} «{status_symbol}»"}}]},
+        CONFIG)
+    from orchestration.quality.frames import only_needed
+    from orchestration.quality.gx import referenced_names
+
+    sql = only_needed(con, "select * from raw.t", referenced_names(suite))
+    assert [d[0] for d in con.execute(f"select * from ({sql}) as q limit 0").description] == [
+        "municipality_code", "year", "measure", "value", "status_symbol"]   # not the provenance column
+    result = run_suite(con, suite, CONFIG)
+    assert [(f["finding_id"], f["observed"], f["message"]) for f in result.findings] == [
+        ("value_with_symbol:0301:2020:a", 5.0, "5 «..»")]
+    assert result.rows == 3
+
+
 def test_a_missing_table_is_skipped_not_a_crash(con):
     suite = parse_suite({"name": "k", "table": "raw.kmd_survey", "severity": "ERROR",
                          "expectations": [{"type": "expect_column_values_to_not_be_null",

@@ -44,12 +44,24 @@ def test_base_url_from_environment(monkeypatch):
 def test_extract_files_carry_provenance_and_flags():
     folder = REPO_ROOT / "data" / "reference" / "klass"
     docs = {p.name: json.loads(p.read_text(encoding="utf-8")) for p in folder.glob("*.json")}
-    assert set(docs) == {"131_codes.json", "131_changes.json", "112_kostra_groups.json",
-                         "112_131_correspondence_2024-01-01.json"}
+    dated = {n for n in docs if n.startswith("112_131_correspondence_")}
+    assert set(docs) - dated == {"131_codes.json", "131_changes.json", "112_kostra_groups.json"}
+    assert {"112_131_correspondence_2016-01-01.json", "112_131_correspondence_2020-01-01.json",
+            "112_131_correspondence_2024-01-01.json"} <= dated
     assert all(doc["_provenance"] for doc in docs.values())
-    assert docs["112_kostra_groups.json"]["synthetic"] is True
-    assert docs["112_131_correspondence_2024-01-01.json"]["synthetic"] is True
+    assert all(docs[n]["synthetic"] is True for n in dated | {"112_kostra_groups.json"})
     assert "synthetic" not in docs["131_codes.json"] and "synthetic" not in docs["131_changes.json"]
     per_year = Counter(r["changeOccurred"][:4] for r in docs["131_changes.json"]["codeChanges"])
     assert per_year == {"2008": 2, "2012": 5, "2013": 5, "2017": 5, "2018": 57, "2019": 4,
                         "2020": 319, "2022": 1, "2023": 2, "2024": 118}
+
+
+def test_committed_kostra_grouping_matches_the_demo_generator():
+    """tools/demo_data/kostra_groups.py writes the synthetic grouping (make demo-data); the files are current."""
+    from tools.demo_data import kostra_groups
+
+    folder = REPO_ROOT / "data" / "reference" / "klass"
+    files = kostra_groups.documents(folder)
+    assert {p.name for p in folder.glob("112_*.json")} == set(files)
+    for name, text in files.items():
+        assert (folder / name).read_text(encoding="utf-8") == text, f"{name} is stale: run make demo-data"

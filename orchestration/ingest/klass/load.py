@@ -2,7 +2,9 @@
 `reference.crosswalk` derive the crosswalk from them.
 
 Demo mode reads the KLASS extract shipped in data/reference/klass (real codes and changes in KLASS's
-own JSON shape); live mode asks the KLASS API. Both land the JSON documents as received.
+own JSON shape); live mode asks the KLASS API. Both land the JSON documents as received. The KOSTRA
+grouping is asked for each statistics year (`correspondsAt` on 1 January): KOSTRA groups are revised
+(2016, 2020, 2024), and a year is compared with the grouping of that year (statistics.md).
 """
 
 import datetime as dt
@@ -27,27 +29,40 @@ def reference_date(changes_doc: dict) -> str:
     return max(dates, default=FIRST_DATE)
 
 
+def grouping_years() -> range:
+    """The statistics years whose KOSTRA grouping is loaded: FIRST_DATE's year to this year."""
+    return range(int(FIRST_DATE[:4]), dt.date.today().year + 1)
+
+
 def fetch_documents() -> dict[str, tuple[dict, str]]:
-    """name -> (KLASS-shaped document, origin)."""
+    """name -> (KLASS-shaped document, origin); `112_131_correspondence_YYYY` is the answer of
+    `correspondsAt` on 1 January of YYYY."""
     if settings.source_mode() == "demo":
         folder = settings.REFERENCE_DATA_DIR / "klass"
-        correspondence = sorted(folder.glob("112_131_correspondence_*.json"))[-1]
-        return {
+        docs = {
             "131_codes": (json.loads((folder / "131_codes.json").read_text(encoding="utf-8")), str(folder)),
             "131_changes": (json.loads((folder / "131_changes.json").read_text(encoding="utf-8")), str(folder)),
-            "112_131_correspondence": (json.loads(correspondence.read_text(encoding="utf-8")), str(correspondence)),
         }
+        dated = {p.stem.rsplit("_", 1)[1]: p for p in folder.glob("112_131_correspondence_*.json")}
+        for year in grouping_years():  # KLASS's rule: the answer in force on the date asked
+            day = max((d for d in dated if d <= f"{year}-01-01"), default=None)
+            if day is not None:
+                docs[f"112_131_correspondence_{year}"] = (
+                    json.loads(dated[day].read_text(encoding="utf-8")), str(dated[day]))
+        return docs
     from orchestration.ingest.klass.client import KOSTRA_GROUPS, MUNICIPALITIES, KlassClient
 
     client = KlassClient(max_retries=settings.http_retries(), backoff=settings.http_backoff_seconds())
     until = (dt.date.today() + dt.timedelta(days=1)).isoformat()
-    return {
+    docs = {
         "131_codes": ({"codes": client.codes(MUNICIPALITIES, FIRST_DATE, until)}, client.base_url),
         "131_changes": ({"codeChanges": client.changes(MUNICIPALITIES, FIRST_DATE, until)}, client.base_url),
-        "112_131_correspondence": (
-            {"correspondenceItems": client.corresponds_at(KOSTRA_GROUPS, MUNICIPALITIES, dt.date.today().isoformat())},
-            client.base_url),
     }
+    for year in grouping_years():
+        docs[f"112_131_correspondence_{year}"] = (
+            {"correspondenceItems": client.corresponds_at(KOSTRA_GROUPS, MUNICIPALITIES, f"{year}-01-01")},
+            client.base_url)
+    return docs
 
 
 def _frames(docs: dict[str, dict]) -> dict[str, pd.DataFrame]:
@@ -62,12 +77,13 @@ def _frames(docs: dict[str, dict]) -> dict[str, pd.DataFrame]:
          "new_name": c.get("newName"), "change_occurred": c["changeOccurred"][:10]}
         for c in docs["131_changes"]["codeChanges"]
     ])
-    synthetic_groups = bool(docs["112_131_correspondence"].get("synthetic", False))
     groups = pd.DataFrame([
-        {"kostra_group_code": i["sourceCode"], "kostra_group_name": i["sourceName"],
-         "municipality_code": i["targetCode"], "synthetic": synthetic_groups}
-        for i in docs["112_131_correspondence"]["correspondenceItems"]
-    ])
+        {"year": int(name.rsplit("_", 1)[1]), "kostra_group_code": i["sourceCode"],
+         "kostra_group_name": i["sourceName"], "municipality_code": i["targetCode"],
+         "synthetic": bool(doc.get("synthetic", False))}
+        for name, doc in sorted(docs.items()) if name.startswith("112_131_correspondence_")
+        for i in doc["correspondenceItems"]
+    ], columns=["year", "kostra_group_code", "kostra_group_name", "municipality_code", "synthetic"])
     return {"klass_municipality_codes": codes, "klass_changes": changes, "klass_kostra_groups": groups}
 
 

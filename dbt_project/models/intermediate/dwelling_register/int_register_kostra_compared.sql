@@ -8,7 +8,7 @@ with dwellings as (
     select municipality_code, year,
         cast(sum(n_dwellings) as bigint)                                        as dwellings_total,
         cast(coalesce(sum(n_dwellings) filter (where status in ('{{ vacant | join("', '") }}')), 0) as bigint) as dwellings_vacant,
-        cast(coalesce(sum(n_dwellings) filter (where is_wheelchair_accessible), 0) as bigint) as dwellings_wheelchair
+        cast(coalesce(sum(n_wheelchair_accessible), 0) as bigint) as dwellings_wheelchair
     from {{ ref('int_register_dwelling_counts') }}
     group by municipality_code, year
 ),

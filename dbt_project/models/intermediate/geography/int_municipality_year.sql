@@ -1,5 +1,5 @@
 -- One row per municipality of the reference structure and statistics year: name
--- (int_municipality_names_resolved), county, population, size class, KOSTRA group and programme
+-- (int_municipality_names_resolved), county, population, size class, KOSTRA group of the year and programme
 -- membership. The spine of dim_municipality and of every group value. Membership lists use the codes valid when they were written: they are mapped onto the
 -- reference structure like the data (a reference municipality is a member when any part of it was).
 with population as (
@@ -63,8 +63,9 @@ cohort as (
     where {{ var('programme_cohort_year') }} between coalesce(valid_from_year, 0) and coalesce(valid_to_year, 9999)
 ),
 
+-- the grouping in force that year, mapped onto the reference structure
 kostra_groups as (
-    select * from {{ ref('stg_klass__kostra_groups') }}
+    select * from {{ ref('int_municipality_kostra_group') }}
 ),
 
 size_classes as (
@@ -94,7 +95,7 @@ from years y
 left join population p on p.municipality_code = y.municipality_code and p.year = y.year
 left join names n on n.municipality_code = y.municipality_code
 left join counties c on c.county_code = left(y.municipality_code, 2)
-left join kostra_groups k on k.municipality_code = y.municipality_code
+left join kostra_groups k on k.municipality_code = y.municipality_code and k.year = y.year
 left join size_classes s
     on p.population_end_of_year >= s.min_population
    and (s.max_population is null or p.population_end_of_year < s.max_population + 1)   -- split shares may be fractional

@@ -4,8 +4,9 @@
 -- harmonised onto the cohort codes (int_cohort_measures_harmonised: the cohort year exact, earlier years
 -- merged forward, later years shared back by population and flagged) — never pushed forward to the
 -- reference structure and split back.
--- Derived measures (tilvisningsboliger, dwellings for the disadvantaged, residents 80+) exist on the
--- reference structure only; their indicators are shared back from fct_indicator_value by
+-- Derived measures (tilvisningsboliger, dwellings for the disadvantaged, residents 80+) are computed on
+-- the cohort codes too (int_cohort_indicator_inputs). Only where a derived indicator has no row on the
+-- cohort structure for a municipality and year is it shared back from fct_indicator_value by
 -- int_cohort_crosswalk's population weights (method 'split_back_from_reference', split_flag set where a
 -- reference municipality has more than one cohort code).
 with indicators as (
@@ -18,7 +19,7 @@ derived as (
 ),
 
 on_cohort_structure as (
-    {{ indicator_values(ref('dim_indicator'), ref('int_cohort_measures_harmonised')) }}
+    {{ indicator_values(ref('dim_indicator'), ref('int_cohort_indicator_inputs'), ref('int_indicator_missing_reasons')) }}
 ),
 
 -- a cohort code spread onto several reference municipalities (split after the cohort year) sums its parts
@@ -28,12 +29,15 @@ split_parts as (
         v.numerator * c.weight as numerator, v.denominator * c.weight as denominator,
         v.numerator_low * c.weight as numerator_low, v.numerator_high * c.weight as numerator_high,
         v.denominator_low * c.weight as denominator_low, v.denominator_high * c.weight as denominator_high,
-        v.status_symbol, v.synthetic,
+        v.status_symbol, v.synthetic, v.missing_reason,
         v.split_flag or c.weight < 1 as split_flag
     from {{ ref('fct_indicator_value') }} v
     inner join indicators i on i.indicator_id = v.indicator_id
     inner join {{ ref('int_cohort_crosswalk') }} c on c.reference_code = v.municipality_code
     where v.indicator_id in (select indicator_id from derived)
+      and not exists (
+          select 1 from on_cohort_structure o
+          where o.indicator_id = v.indicator_id and o.municipality_code = c.cohort_code and o.year = v.year)
 ),
 
 split_summed as (
@@ -46,7 +50,8 @@ split_summed as (
         case when count(numerator_high) = count(*) then {{ exact_sum('numerator_high') }} end     as numerator_high,
         case when count(denominator_low) = count(*) then {{ exact_sum('denominator_low') }} end   as denominator_low,
         case when count(denominator_high) = count(*) then {{ exact_sum('denominator_high') }} end as denominator_high,
-        min(status_symbol) as status_symbol, bool_or(synthetic) as synthetic, bool_or(split_flag) as split_flag
+        min(status_symbol) as status_symbol, bool_or(synthetic) as synthetic, bool_or(split_flag) as split_flag,
+        min(missing_reason) as missing_reason
     from split_parts
     group by indicator_id, municipality_code, year
 ),
@@ -62,13 +67,12 @@ split_back as (
 unioned as (
     select indicator_id, municipality_code, year, value, numerator, denominator, value_low, value_high,
            numerator_low, numerator_high, denominator_low, denominator_high, status_symbol, synthetic,
-           split_flag, 'cohort_structure' as structure_method
+           split_flag, missing_reason, 'cohort_structure' as structure_method
     from on_cohort_structure
-    where indicator_id not in (select indicator_id from derived)
     union all
     select indicator_id, municipality_code, year, value, numerator, denominator, value_low, value_high,
            numerator_low, numerator_high, denominator_low, denominator_high, status_symbol, synthetic,
-           split_flag, 'split_back_from_reference'
+           split_flag, missing_reason, 'split_back_from_reference'
     from split_back
 )
 
@@ -88,5 +92,6 @@ select
     cast(status_symbol as varchar)                                      as status_symbol,
     synthetic,
     coalesce(split_flag, false)                                         as split_flag,
-    cast(structure_method as varchar)                                   as structure_method
+    cast(structure_method as varchar)                                   as structure_method,
+    cast(missing_reason as varchar)                                     as missing_reason
 from unioned

@@ -21,50 +21,65 @@ groups as (
     select * from {{ ref('fct_indicator_group_value') }}
 ),
 
--- the population of every group of fct_indicator_group_value on the reference structure, per year
-group_population as (
-    select year, 'national' as group_type, 'all' as group_code, sum(population) as population
-    from municipalities group by year
-    union all
-    select year, 'size_class', size_class, sum(population)
-    from municipalities where size_class is not null group by year, size_class
-    union all
-    select year, 'kostra_group', kostra_group_code, sum(population)
-    from municipalities where kostra_group_code is not null group by year, kostra_group_code
+-- the groups a municipality is compared with, per year: one row per municipality and group type
+memberships as (
+    select m.year, g.group_type, g.group_code, m.population
+    from municipalities m
+    cross join lateral (values ('national', 'all'), ('size_class', m.size_class),
+                               ('kostra_group', m.kostra_group_code)) g(group_type, group_code)
+    where g.group_code is not null
 ),
 
--- a group's rate: its value (a ratio) or its count per 1000 inhabitants, with bounds
-group_rates as (
+-- the population of every group of fct_indicator_group_value on the reference structure, per year
+group_population as (
+    select year, group_type, group_code, sum(population) as population
+    from memberships
+    group by year, group_type, group_code
+),
+
+-- the municipality and its groups in one shape, so a rate is worked out one way for all of them
+compared as (
     select
-        g.indicator_id, g.year, g.group_type, g.group_code, g.value, g.method,
-        g.n_suppressed, g.n_absent, g.n_zero,
-        case when i.denominator_measure is not null then g.value
-             when p.population > 0 then g.value / p.population * 1000 end            as rate,
-        case when i.denominator_measure is not null then g.value_low
-             when p.population > 0 then g.value_low / p.population * 1000 end        as rate_low,
-        case when i.denominator_measure is not null then g.value_high
-             when p.population > 0 then g.value_high / p.population * 1000 end       as rate_high
+        v.indicator_id, v.year, 'municipality' as group_type, v.municipality_code as group_code,
+        v.value, v.value_low, v.value_high, m.population,
+        cast(null as varchar) as method, null as n_suppressed, null as n_absent, null as n_zero
+    from values v
+    left join municipalities m on m.municipality_code = v.municipality_code and m.year = v.year
+    union all
+    select
+        g.indicator_id, g.year, g.group_type, g.group_code, g.value, g.value_low, g.value_high, p.population,
+        g.method, g.n_suppressed, g.n_absent, g.n_zero
     from groups g
-    inner join indicators i on i.indicator_id = g.indicator_id
     left join group_population p
         on p.year = g.year and p.group_type = g.group_type and p.group_code = g.group_code
     where g.group_type in ('national', 'size_class', 'kostra_group')
 ),
 
+-- a rate: the indicator's value (a ratio) or the count per 1000 inhabitants, with bounds
+rates as (
+    select
+        c.*,
+        case when i.denominator_measure is not null then 'ratio' else 'per_1000_inhabitants' end as comparison_basis,
+        case when i.denominator_measure is not null then c.value
+             when c.population > 0 then c.value / c.population * 1000 end              as rate,
+        case when i.denominator_measure is not null then c.value_low
+             when c.population > 0 then c.value_low / c.population * 1000 end          as rate_low,
+        case when i.denominator_measure is not null then c.value_high
+             when c.population > 0 then c.value_high / c.population * 1000 end         as rate_high
+    from compared c
+    inner join indicators i on i.indicator_id = c.indicator_id
+),
+
 profile as (
     select
         v.*, m.municipality_name, m.size_class, m.kostra_group_code, m.in_programme, m.population,
-        i.name_no, i.unit, i.desired_direction,
-        case when i.denominator_measure is not null then 'ratio' else 'per_1000_inhabitants' end as comparison_basis,
-        case when i.denominator_measure is not null then v.value
-             when m.population > 0 then v.value / m.population * 1000 end             as rate,
-        case when i.denominator_measure is not null then v.value_low
-             when m.population > 0 then v.value_low / m.population * 1000 end         as rate_low,
-        case when i.denominator_measure is not null then v.value_high
-             when m.population > 0 then v.value_high / m.population * 1000 end        as rate_high
+        i.name_no, i.unit, i.desired_direction, r.comparison_basis, r.rate, r.rate_low, r.rate_high
     from values v
     inner join indicators i on i.indicator_id = v.indicator_id
     left join municipalities m on m.municipality_code = v.municipality_code and m.year = v.year
+    inner join rates r
+        on r.group_type = 'municipality' and r.group_code = v.municipality_code
+       and r.indicator_id = v.indicator_id and r.year = v.year
 )
 
 select
@@ -115,11 +130,11 @@ select
     cast(na.n_zero as integer)                                          as national_n_zero,
     cast(p.missing_reason as varchar)                                   as missing_reason
 from profile p
-left join group_rates na
+left join rates na
     on na.indicator_id = p.indicator_id and na.year = p.year and na.group_type = 'national'
-left join group_rates sc
+left join rates sc
     on sc.indicator_id = p.indicator_id and sc.year = p.year and sc.group_type = 'size_class'
    and sc.group_code = p.size_class
-left join group_rates kg
+left join rates kg
     on kg.indicator_id = p.indicator_id and kg.year = p.year and kg.group_type = 'kostra_group'
    and kg.group_code = p.kostra_group_code

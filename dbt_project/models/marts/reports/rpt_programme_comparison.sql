@@ -57,40 +57,49 @@ valued as (
     inner join indicators i on i.indicator_id = s.indicator_id
 ),
 
+-- the two ends of the period side by side: one pivot over `side` instead of a block per end
+{%- set side_columns = ['value', 'value_low', 'value_high', 'matched_value', 'method', 'n_suppressed', 'n_absent',
+                        'n_zero', 'n_municipalities', 'n_missing', 'n_matched', 'synthetic'] %}
+sides as (
+    select
+        {% for column in side_columns -%}
+        {{ arg_max(column, 'year', 'year = ' ~ var('report_period_start')) }} as start_{{ column }},
+        {{ arg_max(column, 'year', 'year = ' ~ var('report_period_end')) }}   as end_{{ column }},
+        {% endfor -%}
+        indicator_id, group_type, size_class, programme
+    from valued
+    where year in ({{ var('report_period_start') }}, {{ var('report_period_end') }})
+    group by indicator_id, group_type, size_class, programme
+    having count(*) filter (where year = {{ var('report_period_end') }}) > 0
+),
+
 paired as (
     select
         i.indicator_id, i.name_no, i.report_label, i.unit, i.ambition_type, i.ambition_text,
-        coalesce(s.group_type, e.group_type)                    as group_type,
-        coalesce(s.size_class, e.size_class)                    as size_class,
-        coalesce(s.programme, e.programme)                      as programme,
-        s.value                                                 as start_value,
-        e.value                                                 as end_value,
-        s.value_low as start_value_low, s.value_high as start_value_high,
-        e.value_low as end_value_low, e.value_high as end_value_high,
-        e.n_municipalities                                      as n_municipalities,
-        e.n_missing                                             as n_missing,
-        e.n_matched                                             as n_municipalities_matched,
-        e.n_suppressed, e.n_absent, e.n_zero,
-        s.n_suppressed as n_suppressed_start, s.n_absent as n_absent_start, s.n_zero as n_zero_start,
-        e.method                                                as level_method,
+        s.group_type, s.size_class, s.programme,
+        s.start_value, s.end_value, s.start_value_low, s.start_value_high, s.end_value_low, s.end_value_high,
+        s.end_n_municipalities                                  as n_municipalities,
+        s.end_n_missing                                         as n_missing,
+        s.end_n_matched                                         as n_municipalities_matched,
+        s.end_n_suppressed as n_suppressed, s.end_n_absent as n_absent, s.end_n_zero as n_zero,
+        s.start_n_suppressed as n_suppressed_start, s.start_n_absent as n_absent_start, s.start_n_zero as n_zero_start,
+        s.end_method                                            as level_method,
         -- the change over fixed membership with bounds, unless a member is absent at either end
-        case when s.method is null then null
-             when s.n_absent > 0 or e.n_absent > 0 then 'matched_reporting_members'
-             when s.n_suppressed > 0 or e.n_suppressed > 0 then 'midpoint_of_bounds'
+        case when s.start_method is null then null
+             when s.start_n_absent > 0 or s.end_n_absent > 0 then 'matched_reporting_members'
+             when s.start_n_suppressed > 0 or s.end_n_suppressed > 0 then 'midpoint_of_bounds'
              else 'sum_of_municipalities' end                   as change_method,
-        case when s.n_absent > 0 or e.n_absent > 0 then {{ pct_change('s.matched_value', 'e.matched_value') }}
-             else {{ pct_change('s.value', 'e.value') }} end    as change_pct,
-        case when s.n_absent = 0 and e.n_absent = 0
-             then {{ pct_change_low('s.value_low', 's.value_high', 'e.value_low') }} end as change_pct_low,
-        case when s.n_absent = 0 and e.n_absent = 0
-             then {{ pct_change_high('s.value_low', 'e.value_high') }} end               as change_pct_high,
-        coalesce(e.synthetic, false) or coalesce(s.synthetic, false) as synthetic,
+        case when s.start_n_absent > 0 or s.end_n_absent > 0
+             then {{ pct_change('s.start_matched_value', 's.end_matched_value') }}
+             else {{ pct_change('s.start_value', 's.end_value') }} end as change_pct,
+        case when s.start_n_absent = 0 and s.end_n_absent = 0
+             then {{ pct_change_low('s.start_value_low', 's.start_value_high', 's.end_value_low') }} end as change_pct_low,
+        case when s.start_n_absent = 0 and s.end_n_absent = 0
+             then {{ pct_change_high('s.start_value_low', 's.end_value_high') }} end               as change_pct_high,
+        coalesce(s.end_synthetic, false) or coalesce(s.start_synthetic, false) as synthetic,
         case when i.ambition_type in ('level_min', 'level_min_pct') then 'level' else 'change_pct' end as shown_as
-    from indicators i
-    inner join valued e on e.indicator_id = i.indicator_id and e.year = {{ var('report_period_end') }}
-    left join valued s
-        on s.indicator_id = e.indicator_id and s.year = {{ var('report_period_start') }}
-       and s.group_type = e.group_type and s.size_class = e.size_class and s.programme = e.programme
+    from sides s
+    inner join indicators i on i.indicator_id = s.indicator_id
 )
 
 select
@@ -119,12 +128,11 @@ select
     cast(p.n_missing as integer)                                                as n_missing,
     cast(p.n_municipalities_matched as integer)                                 as n_municipalities_matched,
     p.synthetic                                                                 as synthetic,
-    cast(p.start_value_low as double precision)                                 as start_value_low,
-    cast(p.start_value_high as double precision)                                as start_value_high,
-    cast(p.end_value_low as double precision)                                   as end_value_low,
-    cast(p.end_value_high as double precision)                                  as end_value_high,
+    {% for column in ['start_value_low', 'start_value_high', 'end_value_low', 'end_value_high'] -%}
+    cast(p.{{ column }} as double precision)                                    as {{ column }},
+    {% endfor -%}
     cast(p.change_pct_low as double precision)                                  as change_pct_low,
-    cast(p.change_pct_high as double precision)                                 as change_pct_high,
+    cast(p.change_pct_high as double precision)                                           as change_pct_high,
     cast(case when p.shown_as = 'level' then p.end_value_low else p.change_pct_low end as double precision) as value_shown_low,
     cast(case when p.shown_as = 'level' then p.end_value_high else p.change_pct_high end as double precision) as value_shown_high,
     cast(p.level_method as varchar)                                             as level_method,
