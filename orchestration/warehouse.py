@@ -164,7 +164,7 @@ def _compact(path: Path) -> None:
 
 
 def dbt_link_path(published_path: Path) -> Path:
-    """Where dbt's profile points during a run (`WarehouseBuild.link_for_dbt`), also when dbt only parses."""
+    """Where dbt's profile points during a run (`WarehouseBuild.linked_for_dbt`), also when dbt only parses."""
     return published_path.parent / BUILD_DIR_NAME / DBT_LINK_NAME
 
 
