@@ -158,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("postgres-reader-role", help="create the read-only BI role (BOLIGSOSIAL_POSTGRES_READER, "
                                                 "password from BOLIGSOSIAL_POSTGRES_READER_PASSWORD)")
     sub.add_parser("export", help="write Parquet/CSV exports and manifest.json to BOLIGSOSIAL_EXPORTS")
+    sub.add_parser("dbt-postgres", help="copy raw + reference to BOLIGSOSIAL_DBT_POSTGRES_URL and build the dbt "
+                                        "models there (dbt-postgres, target postgres)")
     args = parser.parse_args(argv)
     if args.command == "dbt-docs":
         return dbt_docs()
@@ -169,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         from orchestration.report.cli import report_command
 
         return report_command(args.year, args.out, pdf=not args.no_pdf)
-    if args.command in ("publish-postgres", "postgres-reader-role", "export"):
+    if args.command in ("publish-postgres", "postgres-reader-role", "export", "dbt-postgres"):
         from orchestration.serve import commands
 
         return getattr(commands, args.command.replace("-", "_"))()

@@ -11,6 +11,7 @@ import os
 import duckdb
 import pytest
 from repo_paths import TESTS_DIR
+from postgres_server import postgres_server  # noqa: F401  (the session fixture, for integration and e2e)
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 # The pipeline's report asset renders ~357 pages; the suite runs the pipeline many times and renders the

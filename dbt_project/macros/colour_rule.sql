@@ -100,15 +100,15 @@
 {% macro colour_reason(rule, ambition_type, ambition_value, change_pct, level, cumulative, baseline_year, reliability_note, ambition_text, cumulative_target=none, assessed_note=none) -%}
     {%- set target -%}
     (case {{ ambition_type }}
-        when 'change_pct_from_baseline' then printf('mål %+.0f %% fra %d', {{ ambition_value }}, {{ baseline_year }})
-        when 'more_than_year' then printf('mål: flere enn i %d', {{ baseline_year }})
-        when 'keep_level_of_year' then printf('mål: minst nivået i %d', {{ baseline_year }})
-        when 'level_min' then printf('mål minst %g', {{ ambition_value }})
-        when 'level_min_pct' then printf('mål minst %g %%', {{ ambition_value }})
-        when 'level_max' then printf('mål høyst %g', {{ ambition_value }})
-        when 'cumulative_min' then printf('mål %g til sammen fra %d', {{ ambition_value }}, {{ baseline_year }})
+        when 'change_pct_from_baseline' then {{ format_text('mål %+.0f %% fra %d', [ambition_value, baseline_year]) }}
+        when 'more_than_year' then {{ format_text('mål: flere enn i %d', [baseline_year]) }}
+        when 'keep_level_of_year' then {{ format_text('mål: minst nivået i %d', [baseline_year]) }}
+        when 'level_min' then {{ format_text('mål minst %g', [ambition_value]) }}
+        when 'level_min_pct' then {{ format_text('mål minst %g %%', [ambition_value]) }}
+        when 'level_max' then {{ format_text('mål høyst %g', [ambition_value]) }}
+        when 'cumulative_min' then {{ format_text('mål %g til sammen fra %d', [ambition_value, baseline_year]) }}
             {%- if cumulative_target %} || case when {{ cumulative_target }} <> {{ ambition_value }}
-                 then printf(', forholdsmessig %g så langt', {{ cumulative_target }}) else '' end{% endif %}
+                 then {{ format_text(', forholdsmessig %g så langt', [cumulative_target]) }} else '' end{% endif %}
     end)
     {%- if assessed_note %} || coalesce('; ' || {{ assessed_note }}, ''){% endif %}
     {%- endset -%}
@@ -116,11 +116,11 @@
     concat_ws(', ',
         case when {{ change_pct }} is not null and {{ baseline_year }} is not null
                   and {{ ambition_type }} in ('change_pct_from_baseline', 'more_than_year', 'keep_level_of_year')
-             then printf('endring %+.1f %% fra %d', {{ change_pct }}, {{ baseline_year }})
-             when {{ change_pct }} is not null then printf('endring %+.1f %%', {{ change_pct }}) end,
-        case when {{ level }} is not null then printf('nivå %.1f', {{ level }}) end,
+             then {{ format_text('endring %+.1f %% fra %d', [change_pct, baseline_year]) }}
+             when {{ change_pct }} is not null then {{ format_text('endring %+.1f %%', [change_pct]) }} end,
+        case when {{ level }} is not null then {{ format_text('nivå %.1f', [level]) }} end,
         case when {{ ambition_type }} = 'cumulative_min' and {{ cumulative }} is not null
-             then printf('kumulert %.0f', {{ cumulative }}) end)
+             then {{ format_text('kumulert %.0f', [cumulative]) }} end)
     {%- endset -%}
     (case {{ rule }}
         when 'no_ambition' then 'Ingen farge: ingen langsiktig ambisjon er fastlagt (' || coalesce({{ ambition_text }}, 'ikke fastlagt') || ').'

@@ -7,5 +7,5 @@
   double. `filter`: the aggregate's filter condition; `over`: a window specification.
 #}
 {% macro exact_sum(expr, filter=none, over=none) -%}
-    cast(sum(cast({{ expr }} as decimal(38, 12))){% if filter %} filter (where {{ filter }}){% endif %}{% if over %} over ({{ over }}){% endif %} as double)
+    cast(sum(cast({{ expr }} as decimal(38, 12))){% if filter %} filter (where {{ filter }}){% endif %}{% if over %} over ({{ over }}){% endif %} as double precision)
 {%- endmacro %}

@@ -26,10 +26,13 @@ allocated as (
     inner join crosswalk c on c.year = m.year and c.reported_code = m.municipality_code
 ),
 
-preferred as (
-    select *
+ranked as (
+    select *, min(mapping_quality) over (partition by source, measure, municipality_code, year) as best_quality
     from allocated
-    qualify mapping_quality = min(mapping_quality) over (partition by source, measure, municipality_code, year)
+),
+
+preferred as (
+    select * from ranked where mapping_quality = best_quality
 ),
 
 summed as (
@@ -56,7 +59,7 @@ select
     cast(measure as varchar)                as measure,
     cast(municipality_code as varchar)      as municipality_code,
     cast(year as integer)                   as year,
-    cast(value as double)                   as value,
+    cast(value as double precision)         as value,
     cast(status_symbol as varchar)          as status_symbol,
     cast(vintage as varchar)                as vintage,
     synthetic,
@@ -64,8 +67,8 @@ select
     split_flag,
     cast(n_reported_codes as integer)       as n_reported_codes,
     cast(reported_codes as varchar)         as reported_codes,
-    cast(value_low as double)               as value_low,
-    cast(value_high as double)              as value_high
+    cast(value_low as double precision)     as value_low,
+    cast(value_high as double precision)    as value_high
 from summed
 -- a published ratio cannot be rebuilt from parts
 where is_additive or (n_reported_codes = 1 and not split_flag)

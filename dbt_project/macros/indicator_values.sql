@@ -98,9 +98,9 @@ valued as (
     cast(indicator_id as varchar)                                       as indicator_id,
     cast(municipality_code as varchar)                                  as municipality_code,
     cast(year as integer)                                               as year,
-    cast(value as double)                                               as value,
-    cast(numerator as double)                                           as numerator,
-    cast(denominator as double)                                         as denominator,
+    cast(value as double precision)                                     as value,
+    cast(numerator as double precision)                                 as numerator,
+    cast(denominator as double precision)                               as denominator,
     -- the inputs' status symbol: with a null value, why it is missing (the source's symbol, '..' when an
     -- input is not there, '.' when the denominator is 0); with a value, a part of a sum was suppressed
     -- and the value is a lower bound (e.g. '<4' for a suppressed Husbanken purpose or a merged part)
@@ -118,12 +118,12 @@ valued as (
     split_flag,
     -- bounds (docs/statistical_method.md): equal to value when it is known; for a suppressed cell the
     -- publisher's interval (seeds/suppression_intervals.csv); null when the value is absent
-    cast(value_low as double)                                           as value_low,
-    cast(value_high as double)                                          as value_high,
-    cast(numerator_low as double)                                       as numerator_low,
-    cast(numerator_high as double)                                      as numerator_high,
-    cast(denominator_low as double)                                     as denominator_low,
-    cast(denominator_high as double)                                    as denominator_high
+    cast(value_low as double precision)                                 as value_low,
+    cast(value_high as double precision)                                as value_high,
+    cast(numerator_low as double precision)                             as numerator_low,
+    cast(numerator_high as double precision)                            as numerator_high,
+    cast(denominator_low as double precision)                           as denominator_low,
+    cast(denominator_high as double precision)                          as denominator_high
 from computed
 ),
 
@@ -132,12 +132,12 @@ empty_by_gap as (
     select
         cast(i.indicator_id as varchar) as indicator_id, cast(g.municipality_code as varchar) as municipality_code,
         cast(g.year as integer) as year,
-        cast(null as double) as value, cast(null as double) as numerator, cast(null as double) as denominator,
+        cast(null as double precision) as value, cast(null as double precision) as numerator, cast(null as double precision) as denominator,
         cast('..' as varchar) as status_symbol, cast(null as varchar) as vintage, g.synthetic,
         false as is_harmonised, false as split_flag,
-        cast(null as double) as value_low, cast(null as double) as value_high,
-        cast(null as double) as numerator_low, cast(null as double) as numerator_high,
-        cast(null as double) as denominator_low, cast(null as double) as denominator_high,
+        cast(null as double precision) as value_low, cast(null as double precision) as value_high,
+        cast(null as double precision) as numerator_low, cast(null as double precision) as numerator_high,
+        cast(null as double precision) as denominator_low, cast(null as double precision) as denominator_high,
         cast(r.missing_reason as varchar) as missing_reason
     from indicators i
     inner join gap_reasons r on r.indicator_id = i.indicator_id

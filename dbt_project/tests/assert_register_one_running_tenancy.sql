@@ -6,5 +6,5 @@ from {{ ref('stg_dwelling_register__tenancies') }}
 group by municipality_code, year, dwelling_id
 having count(*) filter (where tenancy_start is not null and tenancy_start <= reference_date
                            and (tenancy_end is null or tenancy_end > reference_date))
-       <> case when any_value(status) = 'bebodd' then 1 else 0 end
+       <> case when {{ dbt.any_value('status') }} = 'bebodd' then 1 else 0 end
     or count(distinct (dwelling_type, ownership, is_wheelchair_accessible, status)) > 1

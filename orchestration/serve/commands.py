@@ -1,4 +1,4 @@
-"""`boligsosial publish-postgres`, `postgres-reader-role` and `export`: messages and exit codes.
+"""`boligsosial publish-postgres`, `postgres-reader-role`, `export` and `dbt-postgres`: messages and exit codes.
 Credentials come from the environment only, never from arguments (they would land in shell history)."""
 
 from __future__ import annotations
@@ -69,4 +69,32 @@ def export() -> int:
         print(f"✘ {exc}", file=sys.stderr)
         return 1
     print(f"✔ exports: {settings.exports_dir()} ({len(manifest['tables'])} marts; manifest.json)")
+    return 0
+
+
+def dbt_postgres() -> int:
+    """The dbt models built in a PostgreSQL database of their own: its schemas staging, intermediate, marts and
+    catalogue would collide with the publication's `marts`, so not BOLIGSOSIAL_POSTGRES_URL's database."""
+    from orchestration.serve.dbt_postgres import build_models
+    from orchestration.serve.postgres import PublicationError, redact
+
+    url = os.environ.get("BOLIGSOSIAL_DBT_POSTGRES_URL", "").strip()
+    if not url:
+        print("✘ BOLIGSOSIAL_DBT_POSTGRES_URL is not set: postgresql://USER:PASSWORD@HOST:5432/DATABASE, a database "
+              "for the dbt build alone (not the publication's)", file=sys.stderr)
+        return 2
+    if url == (settings.postgres_url() or ""):
+        print("✘ BOLIGSOSIAL_DBT_POSTGRES_URL names the publication's database, whose schema marts the build would "
+              "overwrite; use another database", file=sys.stderr)
+        return 2
+    try:
+        run = build_models(url, settings.warehouse_path())
+    except (PublicationError, FileNotFoundError) as exc:
+        print(f"✘ {exc}", file=sys.stderr)
+        return 1
+    print(run.stdout[-4000:])
+    if run.returncode != 0:
+        print(f"✘ dbt on PostgreSQL failed ({redact(url)}):\n{run.stderr[-2000:]}", file=sys.stderr)
+        return 1
+    print(f"✔ dbt models built in {redact(url)} from the raw data of {settings.warehouse_path()}")
     return 0

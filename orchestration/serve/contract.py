@@ -17,7 +17,7 @@ MARTS_SCHEMA = "marts"
 @dataclass(frozen=True)
 class Column:
     name: str
-    data_type: str          # as written in the dbt contract (DuckDB spelling), lower case
+    data_type: str          # as written in the dbt contract (both databases accept it), lower case
     description: str = ""
     not_null: bool = False
 
@@ -139,6 +139,11 @@ def _normalise(data_type: str) -> str:
     if t.startswith(("decimal", "numeric")):
         return t.replace("numeric", "decimal").replace(" ", "")
     return _ALIASES.get(t, t)
+
+
+def duckdb_type(data_type: str) -> str:
+    """A contract type as DuckDB names it ('double precision', which both databases accept, is 'double')."""
+    return _normalise(data_type)
 
 
 # DuckDB type (as normalised above) → PostgreSQL type.

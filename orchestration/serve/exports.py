@@ -27,7 +27,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.serve.contract import MARTS_SCHEMA, Mart, load_marts, warehouse_marts
+from orchestration.serve.contract import MARTS_SCHEMA, Mart, duckdb_type, load_marts, warehouse_marts
 
 LARGE_ROWS = 50_000
 MANIFEST_VERSION = 1
@@ -160,7 +160,8 @@ def _export_mart(duck: duckdb.DuckDBPyConnection, mart: Mart, root: Path) -> dic
         "synthetic": synthetic,
         "vintages": _vintages(duck, relation) if "vintage" in names else None,
         "partitioned_by": "year" if partitioned else None,
-        "columns": [{"name": c.name, "type": c.data_type, "nullable": not c.not_null, "description": c.description}
+        "columns": [{"name": c.name, "type": duckdb_type(c.data_type), "nullable": not c.not_null,
+                     "description": c.description}
                     for c in mart.columns],
         "files": files,
     }

@@ -129,13 +129,7 @@ def _load_table(cur, duck: duckdb.DuckDBPyConnection, mart: Mart, schema: str) -
     order = ", ".join(f'"{c}"' for c in (mart.grain or names[:1]))
     source = duck.execute(f'select {", ".join(chr(34) + n + chr(34) for n in names)} '
                           f'from {MARTS_SCHEMA}."{mart.name}" order by {order}')
-    rows = 0
-    copy_sql = sql.SQL("copy {} ({}) from stdin").format(table, sql.SQL(", ").join(map(sql.Identifier, names)))
-    with cur.copy(copy_sql) as copy:
-        while batch := source.fetchmany(COPY_BATCH):
-            for row in batch:
-                copy.write_row(row)
-            rows += len(batch)
+    rows = copy_rows(cur, source, table, names)
     if mart.grain:
         key = sql.SQL(", ").join(map(sql.Identifier, mart.grain))
         if mart.grain_is_primary_key:
@@ -154,6 +148,20 @@ def _load_table(cur, duck: duckdb.DuckDBPyConnection, mart: Mart, schema: str) -
             cur.execute(sql.SQL("comment on column {}.{} is {}").format(
                 table, sql.Identifier(c.name), sql.Literal(c.description)))
     cur.execute(sql.SQL("analyze {}").format(table))
+    return rows
+
+
+def copy_rows(cur, source, table, names: list[str]) -> int:
+    """COPY the rows of a DuckDB result into a PostgreSQL table (a psycopg sql.Identifier); the row count."""
+    from psycopg import sql
+
+    rows = 0
+    copy_sql = sql.SQL("copy {} ({}) from stdin").format(table, sql.SQL(", ").join(map(sql.Identifier, names)))
+    with cur.copy(copy_sql) as copy:
+        while batch := source.fetchmany(COPY_BATCH):
+            for row in batch:
+                copy.write_row(row)
+            rows += len(batch)
     return rows
 
 

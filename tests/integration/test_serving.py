@@ -34,7 +34,7 @@ NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
 class Served:
     warehouse: Path
     exports: Path
-    server: object | None  # tests/integration/conftest.PostgresServer, None without PostgreSQL binaries
+    server: object | None  # tests/postgres_server.PostgresServer, None without PostgreSQL binaries
     url: str | None
     output: str
     skip_reason: str = ""
@@ -313,7 +313,7 @@ def test_without_a_url_the_step_is_skipped_and_says_so(served, monkeypatch, caps
 # --- exports -----------------------------------------------------------------------------------------------
 
 def test_exports_manifest_describes_every_mart_and_the_files_match_it(served):
-    from orchestration.serve.contract import load_marts
+    from orchestration.serve.contract import duckdb_type, load_marts
 
     assert f"exports: {served.exports}" in served.output
     manifest = json.loads((served.exports / "manifest.json").read_text(encoding="utf-8"))
@@ -330,7 +330,7 @@ def test_exports_manifest_describes_every_mart_and_the_files_match_it(served):
         contract = contracts[table["name"]]
         assert table["rows"] == counts[table["name"]]
         assert [(c["name"], c["type"], c["description"]) for c in table["columns"]] == \
-            [(c.name, c.data_type, c.description) for c in contract.columns]
+            [(c.name, duckdb_type(c.data_type), c.description) for c in contract.columns]
         assert all(c["description"] for c in table["columns"]), table["name"]
         for f in table["files"]:
             assert _sha256(served.exports / f["path"]) == f["sha256"], f["path"]

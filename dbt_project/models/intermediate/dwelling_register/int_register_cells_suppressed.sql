@@ -18,24 +18,24 @@ tenancies as (
 -- measure, breakdown, target_group, category, count per municipality and year
 counts as (
     select municipality_code, year, 'dwellings' as measure, 'age_band' as breakdown, target_group, age_band as category, sum(n) as n
-    from dwellings group by all
+    from dwellings group by municipality_code, year, target_group, age_band
     union all
     select municipality_code, year, 'dwellings', 'allocating_unit', target_group, allocating_unit, sum(n)
-    from dwellings group by all
+    from dwellings group by municipality_code, year, target_group, allocating_unit
     union all
     select municipality_code, year, 'dwellings', 'status', target_group, status, sum(n)
-    from dwellings group by all
+    from dwellings group by municipality_code, year, target_group, status
     union all
     select municipality_code, year, 'dwellings', 'dwelling_type', target_group, dwelling_type, sum(n)
-    from dwellings group by all
+    from dwellings group by municipality_code, year, target_group, dwelling_type
     union all
     -- the elderly offer: households by dwelling type (as breakdown) × group × the main resident's age
     select municipality_code, year, 'residents', dwelling_type, target_group, age_band, sum(n)
-    from dwellings where is_occupied group by all
+    from dwellings where is_occupied group by municipality_code, year, dwelling_type, target_group, age_band
     union all
     -- turnover: dwellings used by the group on the reference date, households moved in during the year
     select municipality_code, year, 'dwellings_used', 'total', target_group, 'i_alt', sum(n)
-    from dwellings where is_occupied group by all
+    from dwellings where is_occupied group by municipality_code, year, target_group
     union all
     select municipality_code, year, 'moved_in', 'total', target_group, 'i_alt', moved_in
     from tenancies where moved_in > 0

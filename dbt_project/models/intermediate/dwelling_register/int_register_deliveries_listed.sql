@@ -3,7 +3,7 @@
 with delivered as (
     select municipality_code, year, cast(sum(n_dwellings) as bigint) as register_dwellings, bool_or(synthetic) as synthetic
     from {{ ref('int_register_dwelling_counts') }}
-    group by all
+    group by municipality_code, year
 ),
 
 municipalities as (

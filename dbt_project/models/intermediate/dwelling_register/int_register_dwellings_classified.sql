@@ -32,10 +32,10 @@ occupied as (
 not_occupied as (
     select
         municipality_code, year, dwelling_id,
-        any_value(dwelling_type)                                                    as dwelling_type,
-        any_value(ownership)                                                        as ownership,
+        {{ dbt.any_value('dwelling_type') }}                                        as dwelling_type,
+        {{ dbt.any_value('ownership') }}                                            as ownership,
         bool_or(is_wheelchair_accessible)                                           as is_wheelchair_accessible,
-        any_value(status)                                                           as status,
+        {{ dbt.any_value('status') }}                                               as status,
         false                                                                       as is_occupied,
         coalesce(max(target_group) filter (where tenancy_start is null), 'ikke_oppgitt') as target_group,
         'ingen_beboer'                                                              as age_band,

@@ -10,7 +10,7 @@ with dwellings as (
         cast(coalesce(sum(n_dwellings) filter (where status in ('{{ vacant | join("', '") }}')), 0) as bigint) as dwellings_vacant,
         cast(coalesce(sum(n_wheelchair_accessible), 0) as bigint) as dwellings_wheelchair
     from {{ ref('int_register_dwelling_counts') }}
-    group by all
+    group by municipality_code, year
 ),
 
 register as (
@@ -21,7 +21,7 @@ register as (
     select municipality_code, year, 'dwellings_wheelchair', dwellings_wheelchair from dwellings
     union all
     select municipality_code, year, 'households_newly_moved_in', cast(sum(n_moved_in) as bigint)
-    from {{ ref('int_register_tenancy_counts') }} group by all
+    from {{ ref('int_register_tenancy_counts') }} group by municipality_code, year
 ),
 
 kostra as (
@@ -39,13 +39,13 @@ select
     r.year,
     d.municipality_name,
     r.measure,
-    cast(r.register_value as double)                                            as register_value,
+    cast(r.register_value as double precision)                                  as register_value,
     k.value                                                                     as kostra_value,
     k.status_symbol                                                             as kostra_status_symbol,
     r.register_value - k.value                                                  as deviation,
     abs(r.register_value - k.value)                                             as abs_deviation,
     case when k.value > 0 then (r.register_value - k.value) / k.value end       as rel_deviation,
-    case when k.value > 0 then round(100 * (r.register_value - k.value) / k.value, 1) end as rel_pct,
+    case when k.value > 0 then {{ round_double('100 * (r.register_value - k.value) / k.value', 1) }} end as rel_pct,
     d.synthetic
 from register r
 join delivered d using (municipality_code, year)

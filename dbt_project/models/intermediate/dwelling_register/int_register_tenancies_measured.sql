@@ -15,7 +15,8 @@ select
     tenancy_end is not null and tenancy_end >= make_date(year, 1, 1)
         and tenancy_end <= reference_date                                                as is_completed_this_year,
     tenancy_end is null or tenancy_end > reference_date                                  as is_running,
-    round(date_diff('day', tenancy_start, least(coalesce(tenancy_end, reference_date), reference_date)) / 365.25, 4)
+    {{ round_double(days_between('tenancy_start', 'least(coalesce(tenancy_end, reference_date), reference_date)')
+                   ~ ' / 365.25', 4) }}
                                                                                          as length_years,
     synthetic
 from {{ ref('stg_dwelling_register__tenancies') }}

@@ -6,4 +6,4 @@ select
     count(*) filter (where is_completed_this_year)                              as n_completed,
     bool_or(synthetic)                                                          as synthetic
 from {{ ref('int_register_tenancies_measured') }}
-group by all
+group by municipality_code, year, target_group

@@ -31,18 +31,21 @@ exact as (
 
 -- the nearest listed year of the code (ties: the later year)
 nearest as (
-    select o.year, o.reported_code, c.reference_code, c.weight_kind, c.split_flag, c.weight,
-           'nearest_year' as mapping_quality
-    from observed o
-    inner join crosswalk c on c.reported_code = o.reported_code
-    where not exists (select 1 from crosswalk x where x.year = o.year and x.reported_code = o.reported_code)
-    qualify dense_rank() over (
-        partition by o.year, o.reported_code order by abs(c.year - o.year), c.year desc) = 1
+    select year, reported_code, reference_code, weight_kind, split_flag, weight, 'nearest_year' as mapping_quality
+    from (
+        select o.year, o.reported_code, c.reference_code, c.weight_kind, c.split_flag, c.weight,
+               dense_rank() over (
+                   partition by o.year, o.reported_code order by abs(c.year - o.year), c.year desc) as nearness
+        from observed o
+        inner join crosswalk c on c.reported_code = o.reported_code
+        where not exists (select 1 from crosswalk x where x.year = o.year and x.reported_code = o.reported_code)
+    ) ranked
+    where nearness = 1
 ),
 
 unmapped as (
     select o.year, o.reported_code, o.reported_code as reference_code, 'unmapped' as weight_kind,
-           false as split_flag, cast(null as double) as weight, 'unmapped' as mapping_quality
+           false as split_flag, cast(null as double precision) as weight, 'unmapped' as mapping_quality
     from observed o
     where not exists (select 1 from crosswalk x where x.reported_code = o.reported_code)
 ),
@@ -64,7 +67,7 @@ splits as (
 -- the first year in which every reference code of a split reports population
 coverage as (
     select s.year, s.reported_code, p.year as population_year,
-           count(*) as n_with_population, any_value(s.n_targets) as n_targets
+           count(*) as n_with_population, {{ dbt.any_value('s.n_targets') }} as n_targets
     from splits s
     inner join population p on p.municipality_code = s.reference_code
     group by s.year, s.reported_code, p.year
@@ -99,7 +102,7 @@ select
         when m.weight is not null then m.weight
         when w.population_share is not null then w.population_share
         else w.equal_share
-    end as double)                                          as weight,
+    end as double precision)                                as weight,
     cast(case
         when not m.split_flag then 'whole'
         when m.weight is not null then 'klass'

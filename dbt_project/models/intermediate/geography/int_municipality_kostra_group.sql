@@ -29,7 +29,7 @@ parts as (
 ),
 
 per_group as (
-    select municipality_code, year, kostra_group_code, any_value(kostra_group_name) as kostra_group_name,
+    select municipality_code, year, kostra_group_code, {{ dbt.any_value('kostra_group_name') }} as kostra_group_name,
            sum(population) as population
     from parts
     group by municipality_code, year, kostra_group_code

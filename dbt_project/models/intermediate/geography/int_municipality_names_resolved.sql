@@ -5,11 +5,11 @@ with klass_codes as (
 ),
 
 reference_names as (
-    select municipality_code, municipality_name
+    select distinct on (municipality_code) municipality_code, municipality_name
     from klass_codes
     where valid_from <= cast('{{ var("reference_date") }}' as date)
       and (valid_to is null or valid_to > cast('{{ var("reference_date") }}' as date))
-    qualify row_number() over (partition by municipality_code order by valid_from desc) = 1
+    order by municipality_code, valid_from desc
 ),
 
 -- names as Husbanken and the programme reports spelt them
@@ -22,7 +22,7 @@ reported_names as (
 ),
 
 fallback_names as (
-    select municipality_code, arg_max(municipality_name, year) as municipality_name
+    select municipality_code, {{ arg_max('municipality_name', 'year') }} as municipality_name
     from reported_names
     group by municipality_code
 )

@@ -42,7 +42,7 @@ spine as (
 years as (
     select * from spine
     where year between {{ var('first_year') }} and (select max(year) from inputs)
-      and regexp_matches(municipality_code, '^[0-9]{4}$')
+      and {{ regex_matches('municipality_code', '^[0-9]{4}$') }}
 ),
 
 membership as (

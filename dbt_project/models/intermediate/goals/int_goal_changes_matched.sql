@@ -42,7 +42,7 @@ matched as (
         on z.indicator_id = b.indicator_id
        and z.year = case pair.kind when 'period' then b.end_year_used else coalesce(b.assessed_year, b.end_year_used) end
        and z.municipality_code = a.municipality_code
-    group by all
+    group by b.indicator_id, b.period, pair.kind
 ),
 
 national as (
@@ -86,23 +86,23 @@ select
     cast(coalesce(mp.n_matched, 0) as integer)                                  as n_matched,
     cast(coalesce(mb.n_matched, 0) as integer)                                  as n_matched_baseline,
     cast(case when np.method is not null then np.value_to - np.value_from
-              else mp.value_to - mp.value_from end as double)                   as change_abs,
+              else mp.value_to - mp.value_from end as double precision)         as change_abs,
     cast(case when np.method is not null then {{ pct_change('np.value_from', 'np.value_to') }}
-              else {{ pct_change('mp.value_from', 'mp.value_to') }} end as double) as change_pct,
+              else {{ pct_change('mp.value_from', 'mp.value_to') }} end as double precision) as change_pct,
     cast(case when nb.method is not null then {{ pct_change('nb.value_from', 'nb.value_to') }}
-              else {{ pct_change('mb.value_from', 'mb.value_to') }} end as double) as change_from_baseline_pct,
+              else {{ pct_change('mb.value_from', 'mb.value_to') }} end as double precision) as change_from_baseline_pct,
     coalesce(mp.synthetic, false) or coalesce(mb.synthetic, false)
         or coalesce(np.synthetic, false) or coalesce(nb.synthetic, false)       as synthetic,
-    cast(np.change_pct_low as double)                                           as change_pct_low,
-    cast(np.change_pct_high as double)                                          as change_pct_high,
-    cast(nb.change_pct_low as double)                                           as change_from_baseline_pct_low,
-    cast(nb.change_pct_high as double)                                          as change_from_baseline_pct_high,
+    cast(np.change_pct_low as double precision)                                 as change_pct_low,
+    cast(np.change_pct_high as double precision)                                as change_pct_high,
+    cast(nb.change_pct_low as double precision)                                 as change_from_baseline_pct_low,
+    cast(nb.change_pct_high as double precision)                                as change_from_baseline_pct_high,
     cast(coalesce(np.method, case when mp.n_matched is not null then 'matched_reporting_members' end)
          as varchar)                                                            as change_method,
     -- from the period's first year to its assessed_year: the direction a level ambition judged at its
     -- target year is read from (equals change_pct unless the period runs past the target year)
     cast(case when na.method is not null then {{ pct_change('na.value_from', 'na.value_to') }}
-              else {{ pct_change('ma.value_from', 'ma.value_to') }} end as double) as change_to_assessed_pct
+              else {{ pct_change('ma.value_from', 'ma.value_to') }} end as double precision) as change_to_assessed_pct
 from bounds b
 left join matched_values mp on mp.indicator_id = b.indicator_id and mp.period = b.period and mp.kind = 'period'
 left join matched_values mb on mb.indicator_id = b.indicator_id and mb.period = b.period and mb.kind = 'baseline'

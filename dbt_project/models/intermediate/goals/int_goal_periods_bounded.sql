@@ -66,9 +66,9 @@ select
         when i.reliable_from_year is not null and b.period_start < i.reliable_from_year
             then 'serien er ikke pålitelig før ' || i.reliable_from_year || ', og perioden starter i ' || b.period_start
         when exists (
-            select 1 from unnest(string_split(coalesce(i.series_break_years, ''), ',')) as t(break_year)
-            where try_cast(trim(break_year) as integer) > b.start_year_used
-              and try_cast(trim(break_year) as integer) <= b.end_year_used)
+            select 1 from {{ split_to_rows("coalesce(i.series_break_years, '')", ',') }} as t(break_year)
+            where {{ try_cast_integer('trim(break_year)') }} > b.start_year_used
+              and {{ try_cast_integer('trim(break_year)') }} <= b.end_year_used)
             then 'brudd i serien (' || i.series_break_years || ') innenfor perioden'
     end as varchar)                                                             as reliability_note,
     cast((select string_agg(distinct g.missing_reason, '; ' order by g.missing_reason) from gaps g

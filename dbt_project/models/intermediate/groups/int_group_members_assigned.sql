@@ -84,12 +84,12 @@ select
     cast(group_type as varchar)                                         as group_type,
     cast(group_code as varchar)                                         as group_code,
     cast(municipality_code as varchar)                                  as municipality_code,
-    cast(value as double)                                               as value,
-    cast(numerator as double)                                           as numerator,
-    cast(denominator as double)                                         as denominator,
+    cast(value as double precision)                                     as value,
+    cast(numerator as double precision)                                 as numerator,
+    cast(denominator as double precision)                               as denominator,
     synthetic,
-    cast(numerator_low as double)                                       as numerator_low,
-    cast(numerator_high as double)                                      as numerator_high,
-    cast(denominator_low as double)                                     as denominator_low,
-    cast(denominator_high as double)                                    as denominator_high
+    cast(numerator_low as double precision)                             as numerator_low,
+    cast(numerator_high as double precision)                            as numerator_high,
+    cast(denominator_low as double precision)                           as denominator_low,
+    cast(denominator_high as double precision)                          as denominator_high
 from grouped

@@ -95,12 +95,12 @@ select
     cast(group_type as varchar)                                         as group_type,
     cast(group_code as varchar)                                         as group_code,
     cast(year as integer)                                               as year,
-    cast(fit_value as double)                                           as fit_value,
-    cast(value_low as double)                                           as value_low,
-    cast(value_high as double)                                          as value_high,
+    cast(fit_value as double precision)                                 as fit_value,
+    cast(value_low as double precision)                                 as value_low,
+    cast(value_high as double precision)                                as value_high,
     cast(method as varchar)                                             as method,
     cast(n_suppressed as integer)                                       as n_suppressed,
     cast(n_absent as integer)                                           as n_absent,
     cast(n_zero as integer)                                             as n_zero,
     synthetic
-from (select * from national union all select * from size_classes)
+from (select * from national union all select * from size_classes) as series

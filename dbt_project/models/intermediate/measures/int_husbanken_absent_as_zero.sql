@@ -23,11 +23,11 @@ codes as (
 
 select
     c.municipality_code, v.year, v.instrument, v.measure,
-    cast(0 as double)                                                   as value,
+    cast(0 as double precision)                                         as value,
     cast(null as varchar)                                               as status_symbol,
     v.received_at, v.synthetic,
-    cast(0 as double)                                                   as value_low,
-    cast(0 as double)                                                   as value_high
+    cast(0 as double precision)                                         as value_low,
+    cast(0 as double precision)                                         as value_high
 from covered v
 inner join codes c on c.year = v.year
 where not exists (

@@ -25,7 +25,7 @@ purpose_totals as (
         case when count(value_low) = count(*) then sum(value_low) end   as value_low,
         case when count(value_high) = count(*) then sum(value_high) end as value_high
     from by_year
-    where regexp_matches(measure, '_(purchase|refinancing|improvement|construction)$')
+    where {{ regex_matches('measure', '_(purchase|refinancing|improvement|construction)$') }}
     group by municipality_code, year, instrument,
              regexp_replace(measure, '_(purchase|refinancing|improvement|construction)$', '')
 ),
@@ -44,7 +44,7 @@ select
     'Husbanken'                                                         as source,
     n.measure_id                                                        as measure,
     w.municipality_code, w.year, w.value, w.status_symbol,
-    'received ' || strftime(w.received_at, '%Y-%m-%d')                  as vintage,
+    'received ' || {{ date_text('w.received_at') }}                  as vintage,
     w.synthetic,
     true                                                                as is_additive,
     w.value_low,

@@ -3,15 +3,16 @@
 -- Raw keeps them as received; here the districts of one period, instrument and measure are summed into
 -- 0301, but only where Oslo's own row is missing, so Oslo is never counted twice. A sum with a
 -- suppressed district keeps '<4' as a lower bound (macro sum_of_parts).
+{% set is_oslo_district %}
+    ((length(municipality_code) = 4 and municipality_code between '0311' and '0325')
+     or (length(municipality_code) = 6 and municipality_code like '0301%'))
+{% endset %}
 with husbanken as (
-    select *,
-        (length(municipality_code) = 4 and municipality_code between '0311' and '0325')
-        or (length(municipality_code) = 6 and municipality_code like '0301%') as is_oslo_district
-    from {{ ref('stg_husbanken__instruments') }}
+    select * from {{ ref('stg_husbanken__instruments') }}
 ),
 
 municipalities as (
-    select * exclude (is_oslo_district) from husbanken where not is_oslo_district
+    select * from husbanken where not {{ is_oslo_district }}
 ),
 
 oslo_from_districts as (
@@ -28,7 +29,7 @@ oslo_from_districts as (
         min(source_row_number)                                          as source_row_number,
         bool_or(synthetic)                                              as synthetic
     from husbanken d
-    where is_oslo_district
+    where {{ is_oslo_district }}
       and not exists (
           select 1 from municipalities o
           where o.municipality_code = '0301' and o.period = d.period and o.grain = d.grain
@@ -37,5 +38,5 @@ oslo_from_districts as (
 )
 
 select * from municipalities
-union all by name
+union all
 select * from oslo_from_districts

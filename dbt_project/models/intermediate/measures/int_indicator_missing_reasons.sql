@@ -8,7 +8,7 @@ with gaps as (
 ),
 
 by_indicator as (
-    select *, unnest(string_split(indicators, ',')) as indicator_id
+    select *, {{ split_to_rows('indicators', ',') }} as indicator_id
     from gaps
 )
 

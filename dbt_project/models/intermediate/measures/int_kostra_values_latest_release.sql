@@ -5,7 +5,7 @@
 with observations as (
     select * from {{ ref('stg_ssb__observations') }}
     where is_kostra
-      and regexp_matches(region_code, '^[0-9]{4}$')
+      and {{ regex_matches('region_code', '^[0-9]{4}$') }}
       and coalesce(status_symbol, '') <> '.'          -- '.' = the code did not exist that year
 ),
 
@@ -33,8 +33,8 @@ select
     -- (SSB's 15 March publication of that year); a later release of the year — or any release of a
     -- later year, e.g. a March release re-serving 2008–2024 beside the new year — is the revised figure
     case
-        when year(cast(table_updated as timestamp)) = year + 1
-         and month(cast(table_updated as timestamp)) < 6 then 'unrevised'
+        when extract(year from cast(table_updated as timestamp)) = year + 1
+         and extract(month from cast(table_updated as timestamp)) < 6 then 'unrevised'
         else 'revised'
     end                                                 as vintage,
     measure_kind = 'count'                              as is_additive,

@@ -18,7 +18,7 @@ with intervals as (
 unioned as (
     {%- for model in per_source %}
     select source, measure, municipality_code, year, value, status_symbol, vintage, synthetic, is_additive,
-           {% if model == 'int_husbanken_measures_named' %}value_low, value_high{% else %}cast(null as double) as value_low, cast(null as double) as value_high{% endif %}
+           {% if model == 'int_husbanken_measures_named' %}value_low, value_high{% else %}cast(null as double precision) as value_low, cast(null as double precision) as value_high{% endif %}
     from {{ ref(model) }}
     {%- if not loop.last %}
     union all
@@ -31,7 +31,7 @@ select
     cast(u.measure as varchar)                as measure,
     cast(u.municipality_code as varchar)      as municipality_code,
     cast(u.year as integer)                   as year,
-    cast(u.value as double)                   as value,
+    cast(u.value as double precision)         as value,
     cast(u.status_symbol as varchar)          as status_symbol,
     cast(u.vintage as varchar)                as vintage,
     coalesce(u.synthetic, false)              as synthetic,
@@ -39,8 +39,8 @@ select
     -- the interval the value lies in: the value itself when known; a suppressed cell's interval from
     -- seeds/suppression_intervals.csv (a measure's own row wins over its source's '*'); null when absent.
     -- Husbanken brings its own (sums over months and purposes of '<4' cells).
-    cast(coalesce(u.value_low, u.value, m.lower_bound, d.lower_bound) as double)  as value_low,
-    cast(coalesce(u.value_high, u.value, m.upper_bound, d.upper_bound) as double) as value_high
+    cast(coalesce(u.value_low, u.value, m.lower_bound, d.lower_bound) as double precision)  as value_low,
+    cast(coalesce(u.value_high, u.value, m.upper_bound, d.upper_bound) as double precision) as value_high
 from unioned u
 left join intervals m
     on m.source = u.source and m.status_symbol = u.status_symbol and m.measure = u.measure

@@ -6,7 +6,7 @@ with observations as (
     where is_kostra and region_code = 'EAK'
 )
 
-select
+select distinct on (table_id, measure, year)
     measure,
     measure_kind,
     year,
@@ -16,4 +16,4 @@ select
     table_updated,
     synthetic
 from observations
-qualify row_number() over (partition by table_id, measure, year order by table_updated desc) = 1
+order by table_id, measure, year, table_updated desc

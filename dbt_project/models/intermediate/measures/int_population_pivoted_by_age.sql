@@ -4,21 +4,23 @@
 with observations as (
     select * from {{ ref('stg_ssb__observations') }}
     where table_id = '07459'
-      and regexp_matches(region_code, '^[0-9]{4}$')
+      and {{ regex_matches('region_code', '^[0-9]{4}$') }}
       and value is not null
 ),
 
 latest as (
-    select *
-    from observations
-    qualify rank() over (partition by region_code, year order by table_updated desc) = 1
+    select o.*
+    from observations o
+    inner join (select region_code, year, max(table_updated) as table_updated
+                from observations group by region_code, year) newest
+        on newest.region_code = o.region_code and newest.year = o.year and newest.table_updated = o.table_updated
 ),
 
 ages as (
     select
         region_code                                                 as municipality_code,
         year,
-        json_extract_string(dimensions, '$.Alder')                  as age_code,
+        {{ json_text('dimensions', 'Alder') }}                  as age_code,
         value,
         synthetic
     from latest

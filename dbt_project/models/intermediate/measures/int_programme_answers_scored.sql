@@ -13,7 +13,7 @@ names as (
 scored as (
     select
         report_year as year, municipality_code, question_id, synthetic,
-        'received ' || strftime(received_at, '%Y-%m-%d') as vintage,
+        'received ' || {{ date_text('received_at') }} as vintage,
         case answer_kind when 'yes_no' then 'yes' when 'scale_1_5' then 'score' when 'number' then 'number' end as part,
         case answer_kind
             when 'yes_no' then cast(answer_bool as integer)
@@ -31,7 +31,7 @@ scored as (
 
 parts as (
     select question_id, part, municipality_code, year,
-           cast(answer_value as double) as value,
+           cast(answer_value as double precision) as value,
            case when answer_value is null then '..' end as status_symbol, vintage, synthetic
     from scored
     where part is not null

@@ -60,13 +60,14 @@ forward_codes as (
     having bool_and(k.cohort_code is not null)
 ),
 
-cohort_population as (
-    select municipality_code, value as population
+-- materialized: PostgreSQL would otherwise re-run it for every row of a join it underestimates
+cohort_population as materialized (
+    select distinct on (municipality_code) municipality_code, value as population
     from {{ ref('int_measures_as_reported') }}
     -- 31.12 of the year before = 1.1. of the cohort year, on the cohort year's codes (a later
     -- 31.12 figure is published on the next year's codes: 1103 in 2019 already includes Finnøy)
     where measure = 'population_end_of_year' and year <= {{ var('programme_cohort_year') }} - 1 and value > 0
-    qualify row_number() over (partition by municipality_code order by year desc) = 1
+    order by municipality_code, year desc
 ),
 
 forward as (
@@ -86,7 +87,7 @@ via_reference as (
     select
         x.year, x.reported_code, c.cohort_code,
         {{ exact_sum('x.weight * c.weight') }}                                          as weight,
-        any_value(x.mapping_quality)                                        as mapping_quality
+        {{ dbt.any_value('x.mapping_quality') }}                           as mapping_quality
     from reference_crosswalk x
     inner join {{ ref('int_cohort_crosswalk') }} c on c.reference_code = x.reference_code
     where not exists (select 1 from forward_codes f where f.year = x.year and f.reported_code = x.reported_code)
@@ -111,6 +112,6 @@ select
     cast(case when split_flag then 'split' else 'whole' end as varchar) as weight_kind,
     split_flag,
     cast(mapping_quality as varchar)        as mapping_quality,
-    cast(weight as double)                  as weight,
+    cast(weight as double precision)        as weight,
     cast(mapping_method as varchar)         as mapping_method
 from unioned

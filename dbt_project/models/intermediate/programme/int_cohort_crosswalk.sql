@@ -11,18 +11,18 @@
 with crosswalk as (
     select * from {{ ref('int_municipality_crosswalk') }}
     where year = {{ var('programme_cohort_year') }} and mapping_quality = 'exact'
-      and regexp_matches(reported_code, '^[0-9]{4}$')
+      and {{ regex_matches('reported_code', '^[0-9]{4}$') }}
 ),
 
 -- the code's latest population before the cohort year (31.12 of the cohort year is dated 1 January of the
 -- next year and may already be published on the next year's codes, e.g. 1.1.2020 after the 2020 reform)
 population as (
-    select municipality_code, value as population, year as population_year
+    select distinct on (municipality_code) municipality_code, value as population, year as population_year
     from {{ ref('int_measures_as_reported') }}
     -- 31.12 of the year before = 1.1. of the cohort year, on the cohort year's codes (a later
     -- 31.12 figure is published on the next year's codes: 1103 in 2019 already includes Finnøy)
     where measure = 'population_end_of_year' and year <= {{ var('programme_cohort_year') }} - 1 and value > 0
-    qualify row_number() over (partition by municipality_code order by year desc) = 1
+    order by municipality_code, year desc
 ),
 
 parts as (
@@ -37,7 +37,7 @@ select
     cast(cohort_code as varchar)                                            as cohort_code,
     cast(coalesce(
         population_part / nullif(sum(population_part) over (partition by reference_code), 0),
-        1.0 / n_parts) as double)                                           as weight,
-    cast(population_part as double)                                         as cohort_year_population,
+        1.0 / n_parts) as double precision)                                 as weight,
+    cast(population_part as double precision)                               as cohort_year_population,
     cast(population_year as integer)                                        as population_year
 from parts

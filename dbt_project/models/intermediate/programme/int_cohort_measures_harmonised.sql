@@ -9,20 +9,26 @@
 -- '@next_year' measure name so they never mix with a row of the following year.
 {%- set population = "source = 'SSB' and measure in ('population_end_of_year', 'population_80_plus_end_of_year')" %}
 {%- set shifted_measures %}(
-    select m.* replace (
+    select m.source,
         case when s.shift then m.measure || '@next_year' else m.measure end as measure,
-        case when s.shift then m.year + 1 else m.year end as year)
+        m.municipality_code,
+        case when s.shift then m.year + 1 else m.year end as year,
+        m.value, m.status_symbol, m.vintage, m.synthetic, m.is_additive, m.value_low, m.value_high
     from {{ ref('int_measures_as_reported') }} m
     cross join lateral (
         select {{ population }} and exists (
             select 1 from {{ ref('int_municipality_crosswalk') }} x
             where x.year = m.year + 1 and x.reported_code = m.municipality_code) as shift) s
-){%- endset %}
+) as shifted{%- endset %}
 with harmonised as (
     {{ harmonised_measures(shifted_measures, ref('int_cohort_codes_mapped')) }}
 )
 
-select * replace (
+select
+    source,
     replace(measure, '@next_year', '') as measure,
-    case when measure like '%@next_year' then year - 1 else year end as year)
+    municipality_code,
+    case when measure like '%@next_year' then year - 1 else year end as year,
+    value, status_symbol, vintage, synthetic, is_harmonised, split_flag, n_reported_codes, reported_codes,
+    value_low, value_high
 from harmonised

@@ -28,7 +28,7 @@ allocated as (
     select s.municipality_code, s.year, p.population, p.population_80_plus, coalesce(p.synthetic, false) as synthetic
     from spine s
     left join population p on p.municipality_code = s.municipality_code and p.year = s.year
-    where regexp_matches(s.municipality_code, '^[0-9]{4}$')
+    where {{ regex_matches('s.municipality_code', '^[0-9]{4}$') }}
       and s.year between {{ var('first_year') }} and (select max(year) from {{ ref('int_cohort_indicator_value') }})
 ),
 
@@ -51,8 +51,8 @@ size_classes as (
 select
     cast(a.municipality_code as varchar)                                as municipality_code,
     cast(a.year as integer)                                             as year,
-    cast(a.population as double)                                        as population,
-    cast(a.population_80_plus as double)                                as population_80_plus,
+    cast(a.population as double precision)                              as population,
+    cast(a.population_80_plus as double precision)                      as population_80_plus,
     cast(s.size_class as varchar)                                       as size_class,
     coalesce(m.in_programme, false)                                     as in_programme,
     coalesce(m.in_programme_cohort, false)                              as in_programme_cohort,

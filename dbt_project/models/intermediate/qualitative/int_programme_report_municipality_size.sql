@@ -13,11 +13,11 @@ population as (
 ),
 
 nearest as (
-    select r.report_year, r.municipality_code, p.population, p.year as population_year
+    select distinct on (r.report_year, r.municipality_code)
+        r.report_year, r.municipality_code, p.population, p.year as population_year
     from reporters r
     inner join population p on p.municipality_code = r.municipality_code
-    qualify row_number() over (
-        partition by r.report_year, r.municipality_code order by abs(p.year - r.report_year), p.year) = 1
+    order by r.report_year, r.municipality_code, abs(p.year - r.report_year), p.year
 ),
 
 size_classes as (
@@ -27,7 +27,7 @@ size_classes as (
 select
     cast(r.report_year as integer)                     as report_year,
     cast(r.municipality_code as varchar)               as municipality_code,
-    cast(n.population as double)                       as population,
+    cast(n.population as double precision)             as population,
     cast(n.population_year as integer)                 as population_year,
     cast(coalesce(s.size_class, 'unknown') as varchar) as size_class
 from reporters r

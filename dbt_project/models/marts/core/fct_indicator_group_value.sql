@@ -79,9 +79,9 @@ select
                                    'denominator_measure', 'value_scale') }}
         when national_numerator is not null then national_numerator
         else {{ ratio_of_sums('numerator', 'denominator', 'denominator_measure', 'value_scale') }}
-    end as double)                                                      as value,
-    cast(coalesce(national_numerator, numerator) as double)             as numerator,
-    cast(case when denominator_measure is not null then denominator end as double) as denominator,
+    end as double precision)                                            as value,
+    cast(coalesce(national_numerator, numerator) as double precision)   as numerator,
+    cast(case when denominator_measure is not null then denominator end as double precision) as denominator,
     cast(n_municipalities as integer)                                   as n_municipalities,
     cast(n_missing as integer)                                          as n_missing,
     cast(case when national_numerator is not null then 'ssb_national' else 'sum_of_municipalities' end
@@ -89,13 +89,13 @@ select
     -- a count summed over the reporting municipalities while some expected member is absent is too low
     (method = 'reporting_members' and denominator_measure is null and n_municipalities > 0) as is_lower_bound,
     synthetic or national_synthetic                                     as synthetic,
-    cast(value_low as double)                                           as value_low,
-    cast(value_high as double)                                          as value_high,
+    cast(value_low as double precision)                                 as value_low,
+    cast(value_high as double precision)                                as value_high,
     cast(method as varchar)                                             as method,
     cast(n_suppressed as integer)                                       as n_suppressed,
     cast(n_absent as integer)                                           as n_absent,
     cast(n_zero as integer)                                             as n_zero,
     -- the sum over municipalities as a check beside SSB's figure (its bounds contain it when they agree)
-    cast(case when n_absent = 0 then numerator_low end as double)       as municipal_sum_low,
-    cast(case when n_absent = 0 then numerator_high end as double)      as municipal_sum_high
+    cast(case when n_absent = 0 then numerator_low end as double precision)       as municipal_sum_low,
+    cast(case when n_absent = 0 then numerator_high end as double precision)      as municipal_sum_high
 from bounded

@@ -27,13 +27,13 @@ select
     cast(value as bigint)                                               as dwellings,
     cast(value_low as bigint)                                           as dwellings_low,
     cast(value_high as bigint)                                          as dwellings_high,
-    cast((value_low + value_high) / 2.0 as double)                      as dwellings_midpoint,
+    cast((value_low + value_high) / 2.0 as double precision)            as dwellings_midpoint,
     cast(n_suppressed_cells > 0 as boolean)                             as is_suppressed,
     cast(n_suppressed_cells as integer)                                 as n_suppressed_cells,
     -- share of the group's dwellings in this category: x ÷ (x + rest), rest = group − x, bounds apart
     cast(case when value_low + (group_high - value_high) > 0
-         then round(100.0 * value_low / (value_low + (group_high - value_high)), 1) end as double) as share_of_group_pct_low,
+         then {{ round_double('100.0 * value_low / (value_low + (group_high - value_high))', 1) }} end as double precision) as share_of_group_pct_low,
     cast(case when value_high + (group_low - value_low) > 0
-         then round(100.0 * value_high / (value_high + (group_low - value_low)), 1) end as double) as share_of_group_pct_high,
+         then {{ round_double('100.0 * value_high / (value_high + (group_low - value_low))', 1) }} end as double precision) as share_of_group_pct_high,
     cast(synthetic as boolean)                                          as synthetic
 from with_group

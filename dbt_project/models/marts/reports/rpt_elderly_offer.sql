@@ -10,7 +10,7 @@ with cells as (
 
 by_type as (
     select level, unit_code, year, breakdown as dwelling_type, category as age_band,
-        any_value(unit_name) as unit_name, max(n_municipalities_delivered) as n_municipalities_delivered,
+        {{ dbt.any_value('unit_name') }} as unit_name, max(n_municipalities_delivered) as n_municipalities_delivered,
         -- no «eldre» cell for the type in any delivering municipality: an exact 0
         coalesce(sum(case when target_group = 'eldre' then n_suppressed_cells end), 0) as eldre_suppressed,
         coalesce(sum(case when target_group = 'eldre' then value_low end), 0)          as eldre_low,
@@ -19,13 +19,13 @@ by_type as (
         sum(value_low)                                                       as all_low,
         sum(value_high)                                                      as all_high,
         bool_or(synthetic)                                                   as synthetic
-    from cells group by all
+    from cells group by level, unit_code, year, breakdown, category
 ),
 
 with_total as (
     select * from by_type
     union all
-    select level, unit_code, year, 'alle', age_band, any_value(unit_name), max(n_municipalities_delivered),
+    select level, unit_code, year, 'alle', age_band, {{ dbt.any_value('unit_name') }}, max(n_municipalities_delivered),
         sum(eldre_suppressed), sum(eldre_low), sum(eldre_high), sum(all_suppressed), sum(all_low), sum(all_high),
         bool_or(synthetic)
     from by_type group by level, unit_code, year, age_band
@@ -40,7 +40,7 @@ levelled as (
 ),
 
 population_80 as (
-    select level, unit_code, year, sum(population_80_plus) as population_80_plus from levelled group by all
+    select level, unit_code, year, sum(population_80_plus) as population_80_plus from levelled group by level, unit_code, year
 ),
 
 national as (
@@ -69,12 +69,12 @@ select
     cast(t.all_high as bigint)                                                       as all_households_high,
     cast(case when t.age_band = '80_plus' then p.population_80_plus end as bigint)   as population_80_plus,
     cast(case when t.age_band = '80_plus' and p.population_80_plus > 0
-         then round(100.0 * t.all_low / p.population_80_plus, 2) end as double)     as share_of_80plus_pct_low,
+         then {{ round_double('100.0 * t.all_low / p.population_80_plus', 2) }} end as double precision)     as share_of_80plus_pct_low,
     cast(case when t.age_band = '80_plus' and p.population_80_plus > 0
-         then round(100.0 * t.all_high / p.population_80_plus, 2) end as double)    as share_of_80plus_pct_high,
-    cast(case when t.age_band = '80_plus' and t.dwelling_type = 'alle' then round(n.dwellings_pct, 2) end as double)
+         then {{ round_double('100.0 * t.all_high / p.population_80_plus', 2) }} end as double precision)    as share_of_80plus_pct_high,
+    cast(case when t.age_band = '80_plus' and t.dwelling_type = 'alle' then {{ round_double('n.dwellings_pct', 2) }} end as double precision)
                                                                                      as national_80plus_municipal_dwellings_pct,
-    cast(case when t.age_band = '80_plus' and t.dwelling_type = 'alle' then round(n.nursing_pct, 2) end as double)
+    cast(case when t.age_band = '80_plus' and t.dwelling_type = 'alle' then {{ round_double('n.nursing_pct', 2) }} end as double precision)
                                                                                      as national_80plus_nursing_homes_pct,
     cast(t.synthetic as boolean)                                                     as synthetic
 from with_total t

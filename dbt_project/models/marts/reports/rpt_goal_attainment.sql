@@ -48,7 +48,7 @@ measured as (
         e.n_absent                                                              as n_absent_end,
         e.n_zero                                                                as n_zero_end,
         coalesce(s.synthetic, false) or coalesce(e.synthetic, false)
-            or coalesce(bl.synthetic, false)                                    as synthetic,
+            or coalesce(bl.synthetic, false)                                    as measured_synthetic,
         bl.value                                                                as baseline_value,
         coalesce(b.assessed_year, b.end_year_used)                              as judged_year,
         a.value                                                                 as judged_level,
@@ -66,8 +66,8 @@ measured as (
 
 assessed as (
     select
-        m.* exclude (synthetic),
-        m.synthetic or c.synthetic                                              as synthetic,
+        m.*,
+        m.measured_synthetic or c.synthetic                                     as synthetic,
         c.n_matched, c.n_matched_baseline, c.change_abs, c.change_pct, c.change_from_baseline_pct,
         c.change_pct_low, c.change_pct_high, c.change_from_baseline_pct_low, c.change_from_baseline_pct_high,
         c.change_method, c.change_to_assessed_pct
@@ -86,9 +86,9 @@ judged as (
              then ambition_value * (judged_year - baseline_year + 1) / (target_year - baseline_year + 1)
              else ambition_value end                                            as cumulative_target,
         case when target_year is not null and judged_year < end_year_used
-                 then printf('vurdert i %d, målåret, ikke i %d', judged_year, end_year_used)
+                 then {{ format_text('vurdert i %d, målåret, ikke i %d', ['judged_year', 'end_year_used']) }}
              when target_year is not null and judged_year < target_year
-                 then printf('målåret er %d, vurdert på %d', target_year, judged_year)
+                 then {{ format_text('målåret er %d, vurdert på %d', ['target_year', 'judged_year']) }}
         end                                                                     as assessed_note
     from assessed
 ),
@@ -108,16 +108,16 @@ select
     cast(period_end as integer)                                                 as period_end_year,
     cast(start_year_used as integer)                                            as start_year,
     cast(end_year_used as integer)                                              as end_year,
-    cast(start_value as double)                                                 as start_value,
-    cast(end_value as double)                                                   as latest_value,
-    cast(change_abs as double)                                                  as change_abs,
-    cast(change_pct as double)                                                  as change_pct,
+    cast(start_value as double precision)                                       as start_value,
+    cast(end_value as double precision)                                         as latest_value,
+    cast(change_abs as double precision)                                        as change_abs,
+    cast(change_pct as double precision)                                        as change_pct,
     cast(baseline_year as integer)                                              as baseline_year,
-    cast(baseline_value as double)                                              as baseline_value,
-    cast(change_from_baseline_pct as double)                                    as change_from_baseline_pct,
-    cast(case when ambition_type = 'cumulative_min' then cumulative_value end as double) as cumulative_value,
+    cast(baseline_value as double precision)                                    as baseline_value,
+    cast(change_from_baseline_pct as double precision)                          as change_from_baseline_pct,
+    cast(case when ambition_type = 'cumulative_min' then cumulative_value end as double precision) as cumulative_value,
     cast(ambition_type as varchar)                                              as ambition_type,
-    cast(ambition_value as double)                                              as ambition_value,
+    cast(ambition_value as double precision)                                    as ambition_value,
     cast(ambition_text as varchar)                                              as ambition_text,
     cast(desired_direction as varchar)                                          as desired_direction,
     cast(case
@@ -137,13 +137,13 @@ select
                           'cumulative_target', 'assessed_note') }} as varchar)
                                                                                 as colour_reason,
     -- bounds and method (docs/statistical_method.md): what a reader needs to judge the figures above
-    cast(end_value_low as double)                                               as latest_value_low,
-    cast(end_value_high as double)                                              as latest_value_high,
+    cast(end_value_low as double precision)                                     as latest_value_low,
+    cast(end_value_high as double precision)                                    as latest_value_high,
     cast(end_value_method as varchar)                                           as latest_value_method,
-    cast(change_pct_low as double)                                              as change_pct_low,
-    cast(change_pct_high as double)                                             as change_pct_high,
-    cast(change_from_baseline_pct_low as double)                                as change_from_baseline_pct_low,
-    cast(change_from_baseline_pct_high as double)                               as change_from_baseline_pct_high,
+    cast(change_pct_low as double precision)                                    as change_pct_low,
+    cast(change_pct_high as double precision)                                   as change_pct_high,
+    cast(change_from_baseline_pct_low as double precision)                      as change_from_baseline_pct_low,
+    cast(change_from_baseline_pct_high as double precision)                     as change_from_baseline_pct_high,
     cast(change_method as varchar)                                              as change_method,
     cast(n_suppressed_end as integer)                                           as n_suppressed,
     cast(n_absent_end as integer)                                               as n_absent,
@@ -151,8 +151,8 @@ select
     -- the year the colour was judged at and the target it was held against (colour rule amendments)
     cast(target_year as integer)                                                as target_year,
     cast(judged_year as integer)                                                as assessed_year,
-    cast(judged_level as double)                                                as assessed_level,
-    cast(case when ambition_type = 'cumulative_min' then cumulative_target end as double) as cumulative_target,
+    cast(judged_level as double precision)                                      as assessed_level,
+    cast(case when ambition_type = 'cumulative_min' then cumulative_target end as double precision) as cumulative_target,
     -- why the figures are missing when SSB lacks a configured code (int_goal_periods_bounded)
     cast(missing_reason as varchar)                                             as missing_reason
 from ruled

@@ -35,7 +35,7 @@ summed as (
         count(*) filter (where m.is_matched)                             as n_matched
     from members m
     inner join indicators i on i.indicator_id = m.indicator_id
-    group by all
+    group by m.indicator_id, m.group_type, m.size_class, m.programme, m.year
 ),
 
 valued as (
@@ -63,8 +63,8 @@ valued as (
 sides as (
     select
         {% for column in side_columns -%}
-        any_value({{ column }}) filter (where year = {{ var('report_period_start') }}) as start_{{ column }},
-        any_value({{ column }}) filter (where year = {{ var('report_period_end') }})   as end_{{ column }},
+        {{ arg_max(column, 'year', 'year = ' ~ var('report_period_start')) }} as start_{{ column }},
+        {{ arg_max(column, 'year', 'year = ' ~ var('report_period_end')) }}   as end_{{ column }},
         {% endfor -%}
         indicator_id, group_type, size_class, programme
     from valued
@@ -118,10 +118,10 @@ select
         else sc.short_name_no || ' ' || pg.size_class_suffix_no
     end as varchar)                                                             as group_label,
     cast(p.shown_as as varchar)                                                 as shown_as,
-    cast(p.start_value as double)                                               as start_value,
-    cast(p.end_value as double)                                                 as end_value,
-    cast(p.change_pct as double)                                                as change_pct,
-    cast(case when p.shown_as = 'level' then p.end_value else p.change_pct end as double) as value_shown,
+    cast(p.start_value as double precision)                                     as start_value,
+    cast(p.end_value as double precision)                                       as end_value,
+    cast(p.change_pct as double precision)                                      as change_pct,
+    cast(case when p.shown_as = 'level' then p.end_value else p.change_pct end as double precision) as value_shown,
     cast(p.unit as varchar)                                                     as unit,
     cast(p.ambition_text as varchar)                                            as ambition_text,
     cast(p.n_municipalities as integer)                                         as n_municipalities,
@@ -129,12 +129,12 @@ select
     cast(p.n_municipalities_matched as integer)                                 as n_municipalities_matched,
     p.synthetic                                                                 as synthetic,
     {% for column in ['start_value_low', 'start_value_high', 'end_value_low', 'end_value_high'] -%}
-    cast(p.{{ column }} as double)                                              as {{ column }},
+    cast(p.{{ column }} as double precision)                                    as {{ column }},
     {% endfor -%}
-    cast(p.change_pct_low as double)                                            as change_pct_low,
-    cast(p.change_pct_high as double)                                           as change_pct_high,
-    cast(case when p.shown_as = 'level' then p.end_value_low else p.change_pct_low end as double) as value_shown_low,
-    cast(case when p.shown_as = 'level' then p.end_value_high else p.change_pct_high end as double) as value_shown_high,
+    cast(p.change_pct_low as double precision)                                  as change_pct_low,
+    cast(p.change_pct_high as double precision)                                           as change_pct_high,
+    cast(case when p.shown_as = 'level' then p.end_value_low else p.change_pct_low end as double precision) as value_shown_low,
+    cast(case when p.shown_as = 'level' then p.end_value_high else p.change_pct_high end as double precision) as value_shown_high,
     cast(p.level_method as varchar)                                             as level_method,
     cast(p.change_method as varchar)                                            as change_method,
     cast(case when p.shown_as = 'level' then p.level_method else p.change_method end as varchar) as method,

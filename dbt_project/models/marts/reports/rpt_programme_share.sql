@@ -107,21 +107,21 @@ select
     cast(series_name_no as varchar)                                     as series_name_no,
     cast(series_kind as varchar)                                        as series_kind,
     cast(year as integer)                                               as year,
-    cast(coalesce(programme_value, 0) as double)                        as programme_value,
-    cast(national_value as double)                                      as national_value,
+    cast(coalesce(programme_value, 0) as double precision)              as programme_value,
+    cast(national_value as double precision)                            as national_value,
     cast(case when national_value > 0
-              then coalesce(programme_value, 0) / national_value * 100 end as double) as programme_share_pct,
+              then coalesce(programme_value, 0) / national_value * 100 end as double precision) as programme_share_pct,
     cast(n_programme_municipalities as integer)                         as n_programme_municipalities,
     coalesce(synthetic, false)                                          as synthetic,
     -- bounds (docs/statistical_method.md): the share's low end is programme_low ÷ national_high
-    cast(programme_value_low as double)                                 as programme_value_low,
-    cast(programme_value_high as double)                                as programme_value_high,
-    cast(national_value_low as double)                                  as national_value_low,
-    cast(national_value_high as double)                                 as national_value_high,
+    cast(programme_value_low as double precision)                       as programme_value_low,
+    cast(programme_value_high as double precision)                      as programme_value_high,
+    cast(national_value_low as double precision)                        as national_value_low,
+    cast(national_value_high as double precision)                       as national_value_high,
     cast(case when national_value_high > 0
-              then programme_value_low / national_value_high * 100 end as double) as programme_share_pct_low,
+              then programme_value_low / national_value_high * 100 end as double precision) as programme_share_pct_low,
     cast(case when national_value_low > 0
-              then least(programme_value_high / national_value_low * 100, 100) end as double) as programme_share_pct_high,
+              then least(programme_value_high / national_value_low * 100, 100) end as double precision) as programme_share_pct_high,
     cast(national_source as varchar)                                    as national_source,
     cast(case when n_absent > 0 then 'sum_of_reporting_members'
               when n_suppressed > 0 then 'midpoint_of_bounds'

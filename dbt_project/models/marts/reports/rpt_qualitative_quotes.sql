@@ -12,12 +12,11 @@ with tagged as (
 ),
 
 best_per_municipality as (
-    select *,
+    select distinct on (report_year, goal_id, theme_id, municipality_code) *,
         (length(quote_text) >= 40) as long_enough
     from tagged
-    qualify row_number() over (
-        partition by report_year, goal_id, theme_id, municipality_code
-        order by n_evidence desc, (length(quote_text) >= 40) desc, abs(length(quote_text) - 150), question_id) = 1
+    order by report_year, goal_id, theme_id, municipality_code,
+        n_evidence desc, (length(quote_text) >= 40) desc, abs(length(quote_text) - 150), question_id
 ),
 
 ranked as (

@@ -12,10 +12,10 @@ with answers as (
 answered as (  -- denominators: municipalities with at least one non-empty open answer to the goal
     select report_year, goal_id, size_class, count(distinct municipality_code) as n_answered,
            bool_or(synthetic) as synthetic
-    from answers group by all
+    from answers group by report_year, goal_id, size_class
     union all
     select report_year, goal_id, 'all', count(distinct municipality_code), bool_or(synthetic)
-    from answers group by all
+    from answers group by report_year, goal_id
 ),
 
 tagged as (
@@ -27,10 +27,10 @@ tagged as (
 
 counts as (
     select report_year, goal_id, theme_id, size_class, count(distinct municipality_code) as n_municipalities
-    from tagged group by all
+    from tagged group by report_year, goal_id, theme_id, size_class
     union all
     select report_year, goal_id, theme_id, 'all', count(distinct municipality_code)
-    from tagged group by all
+    from tagged group by report_year, goal_id, theme_id
 ),
 
 taxonomy as (
@@ -42,7 +42,8 @@ words as (
 ),
 
 shares as (
-    select c.*, d.n_answered, d.synthetic, c.n_municipalities / d.n_answered as share
+    -- a double numerator: PostgreSQL divides integers as integers
+    select c.*, d.n_answered, d.synthetic, cast(c.n_municipalities as double precision) / d.n_answered as share
     from counts c
     inner join answered d using (report_year, goal_id, size_class)
 ),
@@ -63,7 +64,7 @@ select
     cast(w.size_class as varchar)                 as size_class,
     cast(w.n_municipalities as integer)           as n_municipalities,
     cast(w.n_answered as integer)                 as n_answered,
-    cast(w.share as double)                       as share,
+    cast(w.share as double precision)             as share,
     cast(w.frequency_word as varchar)             as frequency_word,
     cast(replace(w.subject, '{kommunene}', case w.size_class
             when 'all' then 'kommunene'

@@ -11,7 +11,7 @@ negated as (
            string_agg(theme_id, ' | ' order by theme_id) as negated_themes
     from {{ ref('int_answer_theme_tagged') }}
     where not is_match
-    group by all
+    group by report_year, municipality_code, question_id
 )
 
 select

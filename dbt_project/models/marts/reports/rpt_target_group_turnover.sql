@@ -11,7 +11,7 @@ with cells as (
 
 units as (
     select level, unit_code, year, target_group,
-        any_value(unit_name)                                                                     as unit_name,
+        {{ dbt.any_value('unit_name') }}                                                         as unit_name,
         max(n_municipalities_delivered)                                                          as n_municipalities_delivered,
         -- a measure with no cell for the group in any delivering municipality is an exact 0
         case when count(*) filter (where measure = 'dwellings_used') = 0 then 0
@@ -26,7 +26,7 @@ units as (
              else max(case when measure = 'completed_tenancies' then value end) end              as completed,
         bool_or(synthetic)                                                                       as synthetic
     from cells
-    group by all
+    group by level, unit_code, year, target_group
 ),
 
 tenancies as (
@@ -46,9 +46,9 @@ medians as (
              when grouping(size_class) = 0 then size_class else 'all' end              as unit_code,
         year, target_group,
         count(*) filter (where is_completed_this_year)                                   as n_completed,
-        median(length_years) filter (where is_completed_this_year)                       as median_completed,
+        {{ median_of('length_years', 'is_completed_this_year') }}                        as median_completed,
         count(*) filter (where is_running)                                               as n_running,
-        median(length_years) filter (where is_running)                                   as median_running
+        {{ median_of('length_years', 'is_running') }}                                    as median_running
     from tenancies
     group by grouping sets ((municipality_code, year, target_group), (size_class, year, target_group), (year, target_group))
 )
@@ -66,18 +66,18 @@ select
     cast(u.moved as bigint)                                                          as households_moved_in,
     cast(u.moved_low as bigint)                                                      as households_moved_in_low,
     cast(u.moved_high as bigint)                                                     as households_moved_in_high,
-    cast(case when u.used > 0 and u.moved is not null then round(100.0 * u.moved / u.used, 1) end as double)
+    cast(case when u.used > 0 and u.moved is not null then {{ round_double('100.0 * u.moved / u.used', 1) }} end as double precision)
                                                                                      as turnover_pct,
-    cast(case when u.used_high > 0 then round(100.0 * u.moved_low / u.used_high, 1) end as double)
+    cast(case when u.used_high > 0 then {{ round_double('100.0 * u.moved_low / u.used_high', 1) }} end as double precision)
                                                                                      as turnover_pct_low,
-    cast(case when u.used_low > 0 then round(100.0 * u.moved_high / u.used_low, 1) end as double)
+    cast(case when u.used_low > 0 then {{ round_double('100.0 * u.moved_high / u.used_low', 1) }} end as double precision)
                                                                                      as turnover_pct_high,
-    cast(case when u.moved > 0 and u.used is not null then round(u.used / u.moved, 1) end as double)
+    cast(case when u.moved > 0 and u.used is not null then {{ round_double('cast(u.used as double precision) / u.moved', 1) }} end as double precision)
                                                                                      as estimated_tenure_years,
     cast(u.completed as bigint)                                                      as completed_tenancies,
-    cast(case when m.n_completed >= {{ min_cell }} then round(m.median_completed, 1) end as double)
+    cast(case when m.n_completed >= {{ min_cell }} then {{ round_double('m.median_completed', 1) }} end as double precision)
                                                                                      as median_completed_tenancy_years,
-    cast(case when m.n_running >= {{ min_cell }} then round(m.median_running, 1) end as double)
+    cast(case when m.n_running >= {{ min_cell }} then {{ round_double('m.median_running', 1) }} end as double precision)
                                                                                      as median_running_tenancy_years,
     cast(u.synthetic as boolean)                                                     as synthetic
 from units u

@@ -46,14 +46,14 @@ summary as (
         sum(n_zero)                                                             as n_zero,
         bool_or(synthetic)                                                      as synthetic
     from series
-    group by all
+    group by indicator_id, group_type, group_code
 ),
 
 points as (
     select
         indicator_id, group_type, group_code, year,
-        cast(year - {{ t0 }} as double)                                         as x1,
-        cast(greatest(year - {{ t0 }}, 0) as double)                            as x2,
+        cast(year - {{ t0 }} as double precision)                               as x1,
+        cast(greatest(year - {{ t0 }}, 0) as double precision)                  as x2,
         ln(fit_value)                                                           as y,
         ln(value_low)                                                           as y_low,
         ln(value_high)                                                          as y_high
@@ -95,7 +95,7 @@ weighted as (
 estimates as (
     select
         indicator_id, group_type, group_code,
-        any_value(n) as n, any_value(n_pre) as n_pre, any_value(n_post) as n_post,
+        {{ dbt.any_value('n') }} as n, {{ dbt.any_value('n_pre') }} as n_pre, {{ dbt.any_value('n_post') }} as n_post,
         {{ exact_sum('y') }} / count(*) as y_mean, avg(x1) as x1_mean, avg(x2) as x2_mean,
         {%- for name, w in [('pre', 'w_pre'), ('diff', 'w_diff'), ('post', '(w_pre + w_diff)')] %}
         {{ exact_sum(w ~ ' * y') }}                                              as b_{{ name }},
@@ -104,17 +104,17 @@ estimates as (
         {{ exact_sum(w ~ ' * ' ~ w) }}                                           as ss_{{ name }}{{ ',' if not loop.last }}
         {%- endfor %}
     from weighted
-    group by all
+    group by indicator_id, group_type, group_code
 ),
 
 noise as (
     select
         e.indicator_id, e.group_type, e.group_code,
         sqrt({{ exact_sum('power(p.y - (e.y_mean + e.b_pre * (p.x1 - e.x1_mean) + e.b_diff * (p.x2 - e.x2_mean)), 2)') }}
-             / (any_value(e.n) - 3))                                            as residual_se
+             / ({{ dbt.any_value('e.n') }} - 3))                                  as residual_se
     from estimates e
     inner join points p using (indicator_id, group_type, group_code)
-    group by all
+    group by e.indicator_id, e.group_type, e.group_code
 ),
 
 intervals as (
@@ -150,7 +150,7 @@ judged as (
              when abs(p.post_pct) < {{ flat }} then 'flat' when p.post_pct > 0 then 'up' else 'down' end as direction_post,
         -- rounded to 0.001 % per year: below that lies floating-point error, not a break
         case when p.diff_pct is null then null
-             when round(p.diff_pct_low, 3) > 0 or round(p.diff_pct_high, 3) < 0 then 'break'
+             when {{ round_double('p.diff_pct_low', 3) }} > 0 or {{ round_double('p.diff_pct_high', 3) }} < 0 then 'break'
              when p.diff_pct_low >= -{{ threshold }} and p.diff_pct_high <= {{ threshold }} then 'no break'
              else 'too noisy' end                                                                      as verdict
     from summary s
@@ -170,31 +170,27 @@ select
     cast(j.n_years_pre as integer)                                      as n_years_pre,
     cast(j.n_years_post as integer)                                     as n_years_post,
     cast(j.n_years_left_out as integer)                                 as n_years_left_out,
-    cast(j.value_pre_start as double)                                   as value_pre_start,
-    cast(j.value_break as double)                                       as value_break,
-    cast(j.value_post_end as double)                                    as value_post_end,
-    cast(j.pre_pct as double)                                           as avg_annual_change_pre_pct,
-    cast(j.pre_pct_low as double)                                       as avg_annual_change_pre_pct_low,
-    cast(j.pre_pct_high as double)                                      as avg_annual_change_pre_pct_high,
-    cast(j.post_pct as double)                                          as avg_annual_change_post_pct,
-    cast(j.post_pct_low as double)                                      as avg_annual_change_post_pct_low,
-    cast(j.post_pct_high as double)                                     as avg_annual_change_post_pct_high,
-    cast(j.diff_pct as double)                                          as slope_difference_pct,
-    cast(j.diff_pct_low as double)                                      as slope_difference_pct_low,
-    cast(j.diff_pct_high as double)                                     as slope_difference_pct_high,
-    cast(j.residual_se * 100 as double)                                 as residual_se_pct,
+    cast(j.value_pre_start as double precision)                         as value_pre_start,
+    cast(j.value_break as double precision)                             as value_break,
+    cast(j.value_post_end as double precision)                          as value_post_end,
+    cast(j.pre_pct as double precision)                                 as avg_annual_change_pre_pct,
+    cast(j.pre_pct_low as double precision)                             as avg_annual_change_pre_pct_low,
+    cast(j.pre_pct_high as double precision)                            as avg_annual_change_pre_pct_high,
+    cast(j.post_pct as double precision)                                as avg_annual_change_post_pct,
+    cast(j.post_pct_low as double precision)                            as avg_annual_change_post_pct_low,
+    cast(j.post_pct_high as double precision)                           as avg_annual_change_post_pct_high,
+    cast(j.diff_pct as double precision)                                as slope_difference_pct,
+    cast(j.diff_pct_low as double precision)                            as slope_difference_pct_low,
+    cast(j.diff_pct_high as double precision)                           as slope_difference_pct_high,
+    cast(j.residual_se * 100 as double precision)                       as residual_se_pct,
     cast(j.direction_pre as varchar)                                    as direction_pre,
     cast(j.direction_post as varchar)                                   as direction_post,
     cast(j.verdict as varchar)                                          as verdict,
     cast(case
-        when j.verdict is null then printf('Ikke vurdert: for få år med tall (%d før og %d etter %d; minst %d i hver periode).',
-                                           j.n_years_pre, j.n_years_post, {{ t0 }}, {{ min_years }})
-        when j.verdict = 'break' then printf('Trendbrudd: den årlige endringen er %+.1f %% etter mot %+.1f %% før; forskjellen %+.1f %% per år (intervall %+.1f til %+.1f) utelukker null.',
-                                             j.post_pct, j.pre_pct, j.diff_pct, j.diff_pct_low, j.diff_pct_high)
-        when j.verdict = 'no break' then printf('Ikke trendbrudd: forskjellen %+.1f %% per år (intervall %+.1f til %+.1f) ligger innenfor ±%g %%.',
-                                                j.diff_pct, j.diff_pct_low, j.diff_pct_high, {{ threshold }})
-        else printf('For usikkert: forskjellen %+.1f %% per år har intervallet %+.1f til %+.1f, som rommer både null og et brudd større enn ±%g %% (prikkede tall og årlige svingninger).',
-                    j.diff_pct, j.diff_pct_low, j.diff_pct_high, {{ threshold }})
+        when j.verdict is null then {{ format_text('Ikke vurdert: for få år med tall (%d før og %d etter %d; minst %d i hver periode).', ['j.n_years_pre', 'j.n_years_post', t0, min_years]) }}
+        when j.verdict = 'break' then {{ format_text('Trendbrudd: den årlige endringen er %+.1f %% etter mot %+.1f %% før; forskjellen %+.1f %% per år (intervall %+.1f til %+.1f) utelukker null.', ['j.post_pct', 'j.pre_pct', 'j.diff_pct', 'j.diff_pct_low', 'j.diff_pct_high']) }}
+        when j.verdict = 'no break' then {{ format_text('Ikke trendbrudd: forskjellen %+.1f %% per år (intervall %+.1f til %+.1f) ligger innenfor ±%g %%.', ['j.diff_pct', 'j.diff_pct_low', 'j.diff_pct_high', threshold]) }}
+        else {{ format_text('For usikkert: forskjellen %+.1f %% per år har intervallet %+.1f til %+.1f, som rommer både null og et brudd større enn ±%g %% (prikkede tall og årlige svingninger).', ['j.diff_pct', 'j.diff_pct_low', 'j.diff_pct_high', threshold]) }}
     end as varchar)                                                     as verdict_reason,
     cast(case
         when j.verdict = 'no break' then 'none'

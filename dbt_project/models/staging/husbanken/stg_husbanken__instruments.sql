@@ -3,7 +3,7 @@
 with source as (
     select * from {{ optional_source('raw', 'husbanken_instruments', {
         'municipality_code': 'varchar', 'municipality_name': 'varchar', 'period': 'varchar', 'grain': 'varchar',
-        'year': 'integer', 'month': 'integer', 'instrument': 'varchar', 'measure': 'varchar', 'value': 'double',
+        'year': 'integer', 'month': 'integer', 'instrument': 'varchar', 'measure': 'varchar', 'value': 'double precision',
         'status_symbol': 'varchar', 'source_file': 'varchar', 'received_at': 'timestamp', 'checksum': 'varchar',
         'sheet': 'varchar', 'row_number': 'integer', 'synthetic': 'boolean'}, prefer_current=true) }}
 ),
@@ -18,7 +18,7 @@ renamed as (
         cast(month as integer)                      as month,
         cast(instrument as varchar)                 as instrument,
         cast(measure as varchar)                    as measure,
-        cast(value as double)                       as value,
+        cast(value as double precision)             as value,
         cast(status_symbol as varchar)              as status_symbol,
         cast(source_file as varchar)                as source_file,
         cast(received_at as timestamp)              as received_at,

@@ -4,7 +4,7 @@
 with source as (
     select * from {{ optional_source('raw', 'kmd_survey', {
         'survey_year': 'integer', 'municipality_code': 'varchar', 'municipality_name': 'varchar',
-        'answered': 'boolean', 'measure': 'varchar', 'value': 'double', 'status_symbol': 'varchar',
+        'answered': 'boolean', 'measure': 'varchar', 'value': 'double precision', 'status_symbol': 'varchar',
         'source_file': 'varchar', 'received_at': 'timestamp', 'synthetic': 'boolean'}, prefer_current=true) }}
 ),
 
@@ -15,7 +15,7 @@ renamed as (
         cast(municipality_name as varchar)                              as municipality_name,
         cast(answered as boolean)                                       as answered,
         cast(measure as varchar)                                        as measure,
-        cast(value as double)                                           as value,
+        cast(value as double precision)                                 as value,
         cast(status_symbol as varchar)                                  as status_symbol,
         cast(source_file as varchar)                                    as source_file,
         cast(received_at as timestamp)                                  as received_at,

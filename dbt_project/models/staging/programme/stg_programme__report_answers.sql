@@ -4,7 +4,7 @@ with source as (
     select * from {{ optional_source('raw', 'programme_report_answers', {
         'report_year': 'integer', 'municipality_code': 'varchar', 'municipality_name': 'varchar',
         'question_id': 'varchar', 'question_text': 'varchar', 'goal': 'integer', 'answer_kind': 'varchar',
-        'answer_number': 'double', 'answer_bool': 'boolean', 'answer_scale': 'integer', 'answer_text': 'varchar',
+        'answer_number': 'double precision', 'answer_bool': 'boolean', 'answer_scale': 'integer', 'answer_text': 'varchar',
         'source_file': 'varchar', 'received_at': 'timestamp', 'synthetic': 'boolean'}, prefer_current=true) }}
 ),
 
@@ -17,7 +17,7 @@ renamed as (
         cast(question_text as varchar)              as question_text,
         cast(goal as integer)                       as goal_id,
         cast(answer_kind as varchar)                as answer_kind,
-        cast(answer_number as double)               as answer_number,
+        cast(answer_number as double precision)     as answer_number,
         cast(answer_bool as boolean)                as answer_bool,
         cast(answer_scale as integer)               as answer_scale,
         cast(answer_text as varchar)                as answer_text,

@@ -3,7 +3,7 @@
 with source as (
     select * from {{ optional_source('reference', 'municipality_crosswalk', {
         'year': 'integer', 'reported_code': 'varchar', 'reference_code': 'varchar',
-        'weight_kind': 'varchar', 'split_flag': 'boolean', 'weight': 'double'}) }}
+        'weight_kind': 'varchar', 'split_flag': 'boolean', 'weight': 'double precision'}) }}
 ),
 
 renamed as (
@@ -13,7 +13,7 @@ renamed as (
         cast(reference_code as varchar)             as reference_code,
         cast(weight_kind as varchar)                as weight_kind,
         coalesce(cast(split_flag as boolean), false) as split_flag,
-        cast(weight as double)                      as weight       -- an allocation key when the writer supplies one
+        cast(weight as double precision)            as weight       -- an allocation key when the writer supplies one
     from source
 )
 

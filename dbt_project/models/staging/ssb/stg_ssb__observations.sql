@@ -17,7 +17,7 @@ renamed as (
         contents_map.kind                                 as measure_kind,
         contents_map.kostra                               as is_kostra,
         source.dimensions,
-        cast(source.value as double)                      as value,
+        cast(source.value as double precision)            as value,
         source.status_symbol,
         source.unit,
         source.table_updated,
@@ -29,7 +29,7 @@ renamed as (
     inner join contents_map
         on source.table_id = contents_map.table_id
        and source.contents_code = contents_map.contents_code
-       and try_cast(left(source.period, 4) as integer)
+       and {{ try_cast_integer('left(source.period, 4)') }}
            between coalesce(contents_map.first_year, 0) and coalesce(contents_map.last_year, 9999)
 )
 

@@ -1,4 +1,5 @@
-"""A throwaway PostgreSQL server on loopback for the serving tests: initdb + pg_ctl from the machine's
+"""A throwaway PostgreSQL server on loopback for the serving and dbt-on-PostgreSQL tests (the session fixture
+`postgres_server`, made available everywhere by tests/conftest.py): initdb + pg_ctl from the machine's
 PostgreSQL (as the `postgres` system user when the tests run as root, since initdb refuses root), password
 authentication over TCP, the socket inside the data folder. Skipped, saying why, only when no PostgreSQL
 server binaries exist (`.ci/run` installs them)."""
