@@ -37,20 +37,21 @@ tenancies as (
     where t.is_completed_this_year or t.is_running
 ),
 
--- the three levels in one aggregation (grouping sets) rather than the tenancies stacked three times
+-- one aggregation per level over the same tenancies, not grouping sets: DuckDB copies a grouping-sets input
+-- (here every tenancy) before aggregating, while a CTE read by several aggregations streams to all of them
 medians as (
-    select
-        case when grouping(municipality_code) = 0 then 'municipality'
-             when grouping(size_class) = 0 then 'size_class' else 'delivering_municipalities' end as level,
-        case when grouping(municipality_code) = 0 then municipality_code
-             when grouping(size_class) = 0 then size_class else 'all' end              as unit_code,
-        year, target_group,
+{%- for level, unit, keys in [('municipality', 'municipality_code', 'municipality_code, '),
+                              ('size_class', 'size_class', 'size_class, '),
+                              ('delivering_municipalities', "'all'", '')] %}
+    select '{{ level }}' as level, {{ unit }} as unit_code, year, target_group,
         count(*) filter (where is_completed_this_year)                                   as n_completed,
         {{ median_of('length_years', 'is_completed_this_year') }}                        as median_completed,
         count(*) filter (where is_running)                                               as n_running,
         {{ median_of('length_years', 'is_running') }}                                    as median_running
     from tenancies
-    group by grouping sets ((municipality_code, year, target_group), (size_class, year, target_group), (year, target_group))
+    group by {{ keys }}year, target_group
+    {{- '\n    union all' if not loop.last }}
+{%- endfor %}
 )
 
 select
