@@ -29,29 +29,10 @@ units as (
     group by level, unit_code, year, target_group
 ),
 
-tenancies as (
-    select t.municipality_code, d.size_class, t.year, t.target_group, t.length_years,
-        t.is_completed_this_year, t.is_running
-    from {{ ref('int_register_tenancies_measured') }} t
-    join {{ ref('int_register_deliveries_listed') }} d using (municipality_code, year)
-    where t.is_completed_this_year or t.is_running
-),
-
--- one aggregation per level over the same tenancies, not grouping sets: DuckDB copies a grouping-sets input
--- (here every tenancy) before aggregating, while a CTE read by several aggregations streams to all of them
 medians as (
-{%- for level, unit, keys in [('municipality', 'municipality_code', 'municipality_code, '),
-                              ('size_class', 'size_class', 'size_class, '),
-                              ('delivering_municipalities', "'all'", '')] %}
-    select '{{ level }}' as level, {{ unit }} as unit_code, year, target_group,
-        count(*) filter (where is_completed_this_year)                                   as n_completed,
-        {{ median_of('length_years', 'is_completed_this_year') }}                        as median_completed,
-        count(*) filter (where is_running)                                               as n_running,
-        {{ median_of('length_years', 'is_running') }}                                    as median_running
-    from tenancies
-    group by {{ keys }}year, target_group
-    {{- '\n    union all' if not loop.last }}
-{%- endfor %}
+    select level, unit_code, year, target_group, n_completed, median_completed_years as median_completed,
+        n_running, median_running_years as median_running
+    from {{ ref('int_register_tenancy_counts') }}
 )
 
 select
