@@ -29,6 +29,7 @@ units as (
     group by level, unit_code, year, target_group
 ),
 
+-- the median tenancy lengths per level come with the tenancy counts (one read of the register)
 medians as (
     select level, unit_code, year, target_group, n_completed, median_completed_years as median_completed,
         n_running, median_running_years as median_running
