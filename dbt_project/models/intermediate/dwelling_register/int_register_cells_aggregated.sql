@@ -24,7 +24,7 @@ municipal as (
 ),
 
 -- each delivering municipality has exactly one cell per key, so count(*) counts municipalities; all delivering
--- municipalities are the sum of the size classes (no grouping sets: DuckDB copies their whole input)
+-- municipalities are the sum of the size classes (a few rows per key), not a second pass over every cell
 by_size_class as (
     select
         size_class, year, measure, breakdown, target_group, category,

@@ -1,9 +1,9 @@
 -- The registers' tenancies counted once per level, year and target group — each delivering municipality,
 -- its size class and all delivering municipalities: households moved in during the year, tenancies completed
 -- in it and running on the reference date (a group with tenancies but none of these has zeros), and the
--- median length of the completed and of the running ones. One read of the register for all three levels:
--- an aggregation per level over the same tenancies, not grouping sets (DuckDB copies a grouping-sets input,
--- here every tenancy, before aggregating), and not a second read for the medians.
+-- median length of the completed and of the running ones. One read of the register for the counts and the
+-- medians of all three levels (the turnover mart used to read it again for its medians), an aggregation per
+-- level over the same tenancies.
 with tenancies as (
     select t.municipality_code, d.size_class, t.year, t.target_group, t.length_years,
         t.is_moved_in_this_year, t.is_completed_this_year, t.is_running, t.synthetic
