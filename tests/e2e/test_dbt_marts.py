@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from orchestration.serve.contract import duckdb_type
 from repo_paths import REPO_ROOT
 
 DBT_DIR = REPO_ROOT / "dbt_project"
@@ -253,13 +254,14 @@ def test_mart_contracts_hold_and_every_column_is_documented(warehouse):
     for name, model in contracts.items():
         assert model["config"]["contract"]["enforced"] is True, name
         assert model.get("description"), name
-        declared = [(c["name"], c["data_type"].upper()) for c in model["columns"]]
+        # DuckDB names 'double precision' (the portable spelling both databases accept) 'DOUBLE'
+        declared = [(c["name"], duckdb_type(c["data_type"])) for c in model["columns"]]
         for column in model["columns"]:
             assert column.get("description"), f"{name}.{column['name']} is not documented"
         actual = rows(warehouse, """select column_name, data_type from information_schema.columns
                                     where table_schema = 'marts' and table_name = ? order by ordinal_position""",
                       [name])
-        assert actual == declared, name
+        assert [(c, duckdb_type(t)) for c, t in actual] == declared, name
     fct = [c for c, _ in rows(warehouse, """select column_name, data_type from information_schema.columns
                                              where table_schema = 'marts' and table_name = 'fct_indicator_value'
                                              order by ordinal_position""")]

@@ -67,19 +67,31 @@ counted as (
         sum(case when year <= {{ t0 }} then 1 else 0 end) over s                as n_pre,
         sum(case when year >= {{ t0 }} then 1 else 0 end) over s                as n_post,
         count(*) over s                                                         as n,
-        regr_intercept(x2, x1) over s                                           as a21,
-        regr_slope(x2, x1) over s                                               as b21,
-        regr_intercept(x1, x2) over s                                           as a12,
-        regr_slope(x1, x2) over s                                               as b12
+        -- sums of whole numbers: exact in doubles whatever the rows' order (regr_slope's running
+        -- moments are not, and a backfill that reorders rows must not move the last bits)
+        sum(x1) over s as s1, sum(x2) over s as s2,
+        sum(x1 * x1) over s as s11, sum(x2 * x2) over s as s22, sum(x1 * x2) over s as s12
     from points
     window s as (partition by indicator_id, group_type, group_code)
 ),
 
--- x1 and x2 each freed of the other (and of the intercept): their regression weights
-residualised as (
-    select *, x1 - (a12 + b12 * x2) as r1, x2 - (a21 + b21 * x1) as r2
+-- the least-squares lines of x2 on x1 and of x1 on x2, from those sums
+regressions as (
+    select
+        *,
+        (n * s12 - s1 * s2) / (n * s11 - s1 * s1)                               as b21,
+        (n * s12 - s1 * s2) / (n * s22 - s2 * s2)                               as b12
     from counted
     where n_pre >= {{ min_years }} and n_post >= {{ min_years }} and n > 3
+),
+
+-- x1 and x2 each freed of the other (and of the intercept): their regression weights
+residualised as (
+    select
+        *,
+        x1 - ((s1 - b12 * s2) / n + b12 * x2)                                   as r1,
+        x2 - ((s2 - b21 * s1) / n + b21 * x1)                                   as r2
+    from regressions
 ),
 
 weighted as (
