@@ -11,8 +11,9 @@ with dwellings as (
 ),
 
 tenancies as (
-    select municipality_code, year, target_group, n_moved_in as moved_in, n_completed as completed
+    select unit_code as municipality_code, year, target_group, n_moved_in as moved_in, n_completed as completed
     from {{ ref('int_register_tenancy_counts') }}
+    where level = 'municipality'
 ),
 
 -- measure, breakdown, target_group, category, count per municipality and year

@@ -9,5 +9,4 @@ select
     count(*) filter (where is_wheelchair_accessible)                            as n_wheelchair_accessible,
     bool_or(synthetic)                                                          as synthetic
 from {{ ref('int_register_dwellings_classified') }}
-group by municipality_code, year, target_group, age_band, allocating_unit, status, dwelling_type, is_occupied,
-    is_wheelchair_accessible
+group by municipality_code, year, target_group, age_band, allocating_unit, status, dwelling_type, is_occupied

@@ -20,8 +20,8 @@ register as (
     union all
     select municipality_code, year, 'dwellings_wheelchair', dwellings_wheelchair from dwellings
     union all
-    select municipality_code, year, 'households_newly_moved_in', cast(sum(n_moved_in) as bigint)
-    from {{ ref('int_register_tenancy_counts') }} group by municipality_code, year
+    select unit_code, year, 'households_newly_moved_in', cast(sum(n_moved_in) as bigint)
+    from {{ ref('int_register_tenancy_counts') }} where level = 'municipality' group by unit_code, year
 ),
 
 kostra as (

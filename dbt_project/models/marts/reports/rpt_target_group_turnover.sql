@@ -29,28 +29,11 @@ units as (
     group by level, unit_code, year, target_group
 ),
 
-tenancies as (
-    select t.municipality_code, d.size_class, t.year, t.target_group, t.length_years,
-        t.is_completed_this_year, t.is_running
-    from {{ ref('int_register_tenancies_measured') }} t
-    join {{ ref('int_register_deliveries_listed') }} d using (municipality_code, year)
-    where t.is_completed_this_year or t.is_running
-),
-
--- the three levels in one aggregation (grouping sets) rather than the tenancies stacked three times
+-- the median tenancy lengths per level come with the tenancy counts (one read of the register)
 medians as (
-    select
-        case when grouping(municipality_code) = 0 then 'municipality'
-             when grouping(size_class) = 0 then 'size_class' else 'delivering_municipalities' end as level,
-        case when grouping(municipality_code) = 0 then municipality_code
-             when grouping(size_class) = 0 then size_class else 'all' end              as unit_code,
-        year, target_group,
-        count(*) filter (where is_completed_this_year)                                   as n_completed,
-        {{ median_of('length_years', 'is_completed_this_year') }}                        as median_completed,
-        count(*) filter (where is_running)                                               as n_running,
-        {{ median_of('length_years', 'is_running') }}                                    as median_running
-    from tenancies
-    group by grouping sets ((municipality_code, year, target_group), (size_class, year, target_group), (year, target_group))
+    select level, unit_code, year, target_group, n_completed, median_completed_years as median_completed,
+        n_running, median_running_years as median_running
+    from {{ ref('int_register_tenancy_counts') }}
 )
 
 select
