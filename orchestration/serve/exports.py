@@ -28,7 +28,6 @@ from pathlib import Path
 import duckdb
 
 from orchestration.serve.contract import MARTS_SCHEMA, Mart, duckdb_type, load_marts, warehouse_marts
-from orchestration.warehouse import duckdb_settings
 
 LARGE_ROWS = 50_000
 MANIFEST_VERSION = 1
@@ -73,7 +72,7 @@ def write_exports(warehouse: Path, out_dir: Path, *, manifest: Path | None = Non
     staging = out_dir.with_name(f".{out_dir.name}-writing-{generated_at:%Y%m%d%H%M%S}")
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "parquet").mkdir(parents=True)
-    duck = duckdb.connect(str(warehouse), read_only=True, config=duckdb_settings())  # the pipeline's memory cap
+    duck = duckdb.connect(str(warehouse), read_only=True)
     try:
         marts = warehouse_marts(duck, contracts)
         tables = [_export_mart(duck, mart, staging) for mart in marts]
