@@ -2,8 +2,8 @@
 -- (stg_klass__kostra_groups: the grouping on the codes valid on 1 January). A year's codes are mapped
 -- onto the reference structure by the crosswalk. Where the parts of a reference municipality sat in
 -- different groups that year (a later merger), it takes the group that held most of its inhabitants on
--- 1 January (population_end_of_year of the year before; split codes by their allocation weight), ties
--- broken by the lowest group code. `n_groups` > 1 marks such a choice.
+-- 1 January (int_population_pivoted_by_age, 07459's own date; split codes by their allocation weight),
+-- ties broken by the lowest group code. `n_groups` > 1 marks such a choice.
 with groups as (
     select * from {{ ref('stg_klass__kostra_groups') }}
 ),
@@ -13,9 +13,8 @@ crosswalk as (
 ),
 
 population as (
-    select municipality_code, year + 1 as year, value as population
-    from {{ ref('int_measures_as_reported') }}
-    where measure = 'population_end_of_year'
+    select municipality_code, population_date_year as year, population
+    from {{ ref('int_population_pivoted_by_age') }}
 ),
 
 parts as (
