@@ -69,9 +69,7 @@ def _copy_table(cur, duck: duckdb.DuckDBPyConnection, schema: str, table: str) -
                                            sql.SQL(postgres_type(kind, f"{schema}.{table}.{name}")))
                    for name, kind in columns]
     cur.execute(sql.SQL("create table {} ({})").format(target, sql.SQL(", ").join(definitions)))
-    names = [name for name, _ in columns]
-    source = duck.execute(f'select {", ".join(chr(34) + n + chr(34) for n in names)} from "{schema}"."{table}"')
-    rows = copy_rows(cur, source, target, names)
+    rows = copy_rows(cur, duck, f'"{schema}"."{table}"', target, [name for name, _ in columns])
     cur.execute(sql.SQL("analyze {}").format(target))
     return rows
 

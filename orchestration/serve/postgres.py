@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -126,10 +127,7 @@ def _load_table(cur, duck: duckdb.DuckDBPyConnection, mart: Mart, schema: str) -
                for c in mart.columns]
     cur.execute(sql.SQL("create table {} ({})").format(table, sql.SQL(", ").join(columns)))
     names = [c.name for c in mart.columns]
-    order = ", ".join(f'"{c}"' for c in (mart.grain or names[:1]))
-    source = duck.execute(f'select {", ".join(chr(34) + n + chr(34) for n in names)} '
-                          f'from {MARTS_SCHEMA}."{mart.name}" order by {order}')
-    rows = copy_rows(cur, source, table, names)
+    rows = copy_rows(cur, duck, f'{MARTS_SCHEMA}."{mart.name}"', table, names, order=mart.grain or names[:1])
     if mart.grain:
         key = sql.SQL(", ").join(map(sql.Identifier, mart.grain))
         if mart.grain_is_primary_key:
@@ -151,10 +149,16 @@ def _load_table(cur, duck: duckdb.DuckDBPyConnection, mart: Mart, schema: str) -
     return rows
 
 
-def copy_rows(cur, source, table, names: list[str]) -> int:
-    """COPY the rows of a DuckDB result into a PostgreSQL table (a psycopg sql.Identifier); the row count."""
+def copy_rows(cur, duck: duckdb.DuckDBPyConnection, relation: str, table, names: list[str],
+              order: Sequence[str] = ()) -> int:
+    """COPY the columns `names` of the DuckDB `relation` (optionally in `order`) into the PostgreSQL `table`
+    (a psycopg sql.Identifier), in batches; the row count."""
     from psycopg import sql
 
+    def quoted(columns: Sequence[str]) -> str:
+        return ", ".join(f'"{c}"' for c in columns)
+
+    source = duck.execute(f"select {quoted(names)} from {relation}" + (f" order by {quoted(order)}" if order else ""))
     rows = 0
     copy_sql = sql.SQL("copy {} ({}) from stdin").format(table, sql.SQL(", ").join(map(sql.Identifier, names)))
     with cur.copy(copy_sql) as copy:
