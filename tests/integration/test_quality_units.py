@@ -132,6 +132,25 @@ def test_a_suite_reads_only_the_columns_it_mentions_and_finds_the_same(con):
     assert result.rows == 3
 
 
+def test_a_validated_frame_is_not_kept_after_its_suite():
+    """Steps share one process: GX kept every batch its reused data source had loaded, so each validated frame
+    stayed in memory for the rest of the run (issue 19). The same suite twice; both frames must be freed."""
+    import gc
+    import weakref
+
+    from orchestration.quality.gx import _gx_results
+
+    specs = [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "value"}}]
+    for _ in range(2):
+        frame = pd.DataFrame({"value": [1.0, None, 3.0]})
+        [result] = _gx_results(frame, "kept", specs)
+        assert not result.success and result.result["unexpected_count"] == 1
+        alive = weakref.ref(frame)
+        del frame, result
+        gc.collect()
+        assert alive() is None, "GX still holds the validated frame"
+
+
 def test_a_missing_table_is_skipped_not_a_crash(con):
     suite = parse_suite({"name": "k", "table": "raw.kmd_survey", "severity": "ERROR",
                          "expectations": [{"type": "expect_column_values_to_not_be_null",
