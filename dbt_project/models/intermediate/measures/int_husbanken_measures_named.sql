@@ -22,8 +22,8 @@ purpose_totals as (
         case when count(value) < count(*) then min(status_symbol) end   as status_symbol,
         max(received_at)                                                as received_at,
         bool_or(synthetic)                                              as synthetic,
-        case when count(value_low) = count(*) then sum(value_low) end   as value_low,
-        case when count(value_high) = count(*) then sum(value_high) end as value_high
+        case when count(value_low) = count(*) then {{ exact_sum('value_low') }} end   as value_low,
+        case when count(value_high) = count(*) then {{ exact_sum('value_high') }} end as value_high
     from by_year
     where {{ regex_matches('measure', '_(purchase|refinancing|improvement|construction)$') }}
     group by municipality_code, year, instrument,

@@ -1,6 +1,7 @@
 -- Every measure of every source in one long shape, on the municipality codes as reported that year:
 -- the union of the per-source models (KOSTRA/IPLOS, population, Husbanken, own reporting, KMD). This is
 -- where "as reported" stays available; int_measures_harmonised maps it onto the reference structure.
+-- `codes_year` is the year whose codes a figure is published on (its own year, but for population).
 -- `is_additive` says whether a value may be summed over municipalities. A missing value keeps its
 -- status symbol. Every measure name is tested against seeds/measures.csv.
 {%- set per_source = [
@@ -17,7 +18,9 @@ with intervals as (
 
 unioned as (
     {%- for model in per_source %}
-    select source, measure, municipality_code, year, value, status_symbol, vintage, synthetic, is_additive,
+    select source, measure, municipality_code, year,
+           {% if model == 'int_population_measures_at_year_end' %}codes_year{% else %}year as codes_year{% endif %},
+           value, status_symbol, vintage, synthetic, is_additive,
            {% if model == 'int_husbanken_measures_named' %}value_low, value_high{% else %}cast(null as double precision) as value_low, cast(null as double precision) as value_high{% endif %}
     from {{ ref(model) }}
     {%- if not loop.last %}
@@ -31,6 +34,7 @@ select
     cast(u.measure as varchar)                as measure,
     cast(u.municipality_code as varchar)      as municipality_code,
     cast(u.year as integer)                   as year,
+    cast(u.codes_year as integer)             as codes_year,
     cast(u.value as double precision)         as value,
     cast(u.status_symbol as varchar)          as status_symbol,
     cast(u.vintage as varchar)                as vintage,

@@ -60,14 +60,8 @@ forward_codes as (
     having bool_and(k.cohort_code is not null)
 ),
 
--- materialized: PostgreSQL would otherwise re-run it for every row of a join it underestimates
-cohort_population as materialized (
-    select distinct on (municipality_code) municipality_code, value as population
-    from {{ ref('int_measures_as_reported') }}
-    -- 31.12 of the year before = 1.1. of the cohort year, on the cohort year's codes (a later
-    -- 31.12 figure is published on the next year's codes: 1103 in 2019 already includes Finnøy)
-    where measure = 'population_end_of_year' and year <= {{ var('programme_cohort_year') }} - 1 and value > 0
-    order by municipality_code, year desc
+cohort_population as (
+    select municipality_code, population from {{ ref('int_population_on_cohort_codes') }}
 ),
 
 forward as (

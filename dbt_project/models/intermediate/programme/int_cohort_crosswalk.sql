@@ -14,15 +14,8 @@ with crosswalk as (
       and {{ regex_matches('reported_code', '^[0-9]{4}$') }}
 ),
 
--- the code's latest population before the cohort year (31.12 of the cohort year is dated 1 January of the
--- next year and may already be published on the next year's codes, e.g. 1.1.2020 after the 2020 reform)
 population as (
-    select distinct on (municipality_code) municipality_code, value as population, year as population_year
-    from {{ ref('int_measures_as_reported') }}
-    -- 31.12 of the year before = 1.1. of the cohort year, on the cohort year's codes (a later
-    -- 31.12 figure is published on the next year's codes: 1103 in 2019 already includes Finnøy)
-    where measure = 'population_end_of_year' and year <= {{ var('programme_cohort_year') }} - 1 and value > 0
-    order by municipality_code, year desc
+    select * from {{ ref('int_population_on_cohort_codes') }}
 ),
 
 parts as (
