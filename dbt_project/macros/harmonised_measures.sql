@@ -38,7 +38,7 @@ preferred as (
 summed as (
     select
         source, measure, municipality_code, year,
-        {{ sum_of_parts('value', 'status_symbol') }}                        as value,
+        {{ sum_of_parts('value') }}                                         as value,
         case when count(value) < count(*) then coalesce(min(status_symbol) filter (where value is null), '..') end as status_symbol,
         max(vintage)                                                        as vintage,   -- 'unrevised' sorts after 'revised'
         bool_or(synthetic)                                                  as synthetic,
@@ -47,8 +47,7 @@ summed as (
         bool_or(split_flag)                                                 as split_flag,
         count(distinct reported_code)                                       as n_reported_codes,
         -- bounds add up over parts; unknown when a part is absent (not merely suppressed)
-        case when count(value_low) = count(*) then {{ exact_sum('value_low') }} end       as value_low,
-        case when count(value_high) = count(*) then {{ exact_sum('value_high') }} end     as value_high,
+        {{ bounds_of_parts() }},
         string_agg(distinct reported_code, ',' order by reported_code)      as reported_codes
     from preferred
     group by source, measure, municipality_code, year

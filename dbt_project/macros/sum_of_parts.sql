@@ -1,10 +1,19 @@
 {#
-  The sum of parts (months, purposes, merged municipalities) as an aggregate expression.
-  A part without a value makes the sum unknown — a part is not the whole, and a suppressed KOSTRA cell
-  (':') must never turn into a number — except Husbanken's small-count suppression '<4' (1–3
-  households): those parts are left out and the sum, which keeps the '<4' symbol, is a lower bound.
-  Null when no part has a value.
+  The sum of parts (months, purposes, merged municipalities) as an aggregate expression: known only when
+  every part is. A part without a value makes the sum unknown — a part is not the whole: a suppressed
+  KOSTRA cell (':') or Husbanken cell ('<4', 1–3 households) is an interval, carried by value_low /
+  value_high (seeds/suppression_intervals.csv), and the known parts alone are never published as the sum
+  (statistics.md). The callers keep the part's symbol beside the null.
 #}
-{% macro sum_of_parts(value, status_symbol) -%}
-    case when bool_and({{ value }} is not null or {{ status_symbol }} = '<4') then {{ exact_sum(value) }} end
+{% macro sum_of_parts(value) -%}
+    case when count({{ value }}) = count(*) then {{ exact_sum(value) }} end
+{%- endmacro %}
+
+{#
+  The interval of that sum: the parts' lower and upper bounds added (a known part is its own bound), as the
+  two columns value_low, value_high; unknown when a part's bound is (an absent part, not merely suppressed).
+#}
+{% macro bounds_of_parts(low='value_low', high='value_high') -%}
+    case when count({{ low }}) = count(*) then {{ exact_sum(low) }} end      as value_low,
+        case when count({{ high }}) = count(*) then {{ exact_sum(high) }} end    as value_high
 {%- endmacro %}

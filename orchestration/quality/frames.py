@@ -306,28 +306,16 @@ def kmd_iplos(con, config) -> pd.DataFrame | str:
 def bostotte_pairs(con, config) -> pd.DataFrame | str:
     """KOSTRA's kommunal bostøtte beside Husbanken's statlig bostøtte, per current municipality and year.
 
-    Statlig bostøtte is a monthly count of households: a year is the mean of its months (at least
-    `min_months` of them), or the yearly figure where Husbanken delivered one.
+    Statlig bostøtte is a monthly count of households; its yearly figure is dbt's
+    (int_husbanken_instruments_by_year: the mean of the months, or Husbanken's yearly figure), so the check
+    and the warehouse judge the same number.
     """
     cfg = config["bostotte_confusion"]
-    table = _current(con, "raw.husbanken_instruments")
+    table = "intermediate.int_husbanken_instruments_by_year"
     state = con.execute(
-        f"""
-        with rows as (
-            select municipality_code, year, grain, month, value from {table}
-            where instrument = ? and measure = ? and value is not null
-        ),
-        monthly as (
-            select municipality_code, year, avg(value) as value, count(distinct month) as months
-            from rows where grain = 'month' group by all
-        ),
-        yearly as (select municipality_code, year, sum(value) as value from rows where grain = 'year' group by all)
-        select coalesce(y.municipality_code, m.municipality_code) as municipality_code,
-               coalesce(y.year, m.year) as year,
-               coalesce(y.value, case when m.months >= ? then m.value end) as value
-        from yearly y full outer join monthly m using (municipality_code, year)
-        """, [cfg["husbanken_instrument"], cfg["husbanken_measure"], int(cfg["min_months"])]).df()
-    state = state[state.value.notna()]
+        f"select municipality_code, year, value from {table} "
+        "where instrument = ? and measure = ? and value is not null",
+        [cfg["husbanken_instrument"], cfg["husbanken_measure"]]).df()
     if state.empty:
         return f"skipped: no {cfg['husbanken_instrument']}/{cfg['husbanken_measure']} rows in {table}"
     municipal = con.execute(

@@ -240,3 +240,26 @@ def test_programme_comparison_total_change_contains_truth(con, indicator):
         "where indicator_id = ? and group_type = 'total'", [indicator]).fetchone()
     assert method in ("sum_of_municipalities", "midpoint_of_bounds"), method
     assert contains(low, high, truth), f"{indicator}: truth {truth:.1f} % outside [{low}, {high}] ({method})"
+
+
+def test_statlig_bostotte_year_is_the_mean_of_its_months(con, demo_world):
+    """Bostøtte households are counted per month: a year is the mean of its months (summed, the
+    household-months would be twelve times the households), and the average per household, which neither
+    adds up nor averages without weights, gets no yearly figure."""
+    from tools.demo_data.husbanken_files import MONTHLY_YEARS, statlig_bostotte_yearly
+
+    truth = statlig_bostotte_yearly(demo_world)
+    for year in (MONTHLY_YEARS[0], MONTHLY_YEARS[-1]):
+        got = con.execute(
+            "select municipality_code, value, value_low, value_high from intermediate.int_measures_harmonised "
+            "where measure = 'husbanken.bostotte.households' and year = ? and not is_harmonised", [year]).fetchall()
+        known = [(code, value) for code, value, _, _ in got if value is not None]
+        assert len(known) > 80, f"{year}: only {len(known)} unchanged municipalities with every month known"
+        # the truth is the mean rounded; a year with a '<4' month has only its interval
+        off = [(code, value, truth.loc[code, year]) for code, value in known if abs(value - truth.loc[code, year]) > 0.51]
+        assert not off, f"{year}: {len(off)} municipalities not at the mean of their months, e.g. {off[:3]}"
+        outside = [(code, low, high, truth.loc[code, year]) for code, _, low, high in got
+                   if not low - 0.51 <= truth.loc[code, year] <= high + 0.51]
+        assert not outside, f"{year}: the truth outside the interval, e.g. {outside[:3]}"
+    assert con.execute("select count(*) from intermediate.int_measures_as_reported "
+                       "where measure like 'husbanken.bostotte.avg_amount_nok%'").fetchone() == (0,)

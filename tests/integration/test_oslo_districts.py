@@ -40,13 +40,14 @@ def test_districts_are_summed_into_oslo_and_never_counted_twice(tmp_path, monkey
     con = duckdb.connect(str(db))
     relation = con.execute("select table_schema from information_schema.tables "
                            "where table_name = 'int_husbanken_oslo_districts_folded'").fetchone()[0]
-    got = con.execute(f"""select municipality_code, year, measure, value, status_symbol
+    got = con.execute(f"""select municipality_code, year, measure, value, status_symbol, value_low, value_high
                           from {relation}.int_husbanken_oslo_districts_folded order by 1, 2, 3""").fetchall()
     assert got == [
-        ("0301", 2019, "households_purchase", 70.0, None),
-        ("0301", 2019, "households_with_children_purchase", 20.0, "<4"),  # a lower bound: one district is '<4'
-        ("0301", 2020, "households_purchase", 500.0, None),
-        ("0301", 2020, "households_with_children_purchase", 300.0, None),
-        ("1101", 2019, "households_purchase", 12.0, None),
-        ("1101", 2019, "households_with_children_purchase", 7.0, None),
+        ("0301", 2019, "households_purchase", 70.0, None, 70.0, 70.0),
+        # one district is '<4': the sum is not known, only its interval (20 + [1, 3]), never 20 as if it were
+        ("0301", 2019, "households_with_children_purchase", None, "<4", 21.0, 23.0),
+        ("0301", 2020, "households_purchase", 500.0, None, 500.0, 500.0),
+        ("0301", 2020, "households_with_children_purchase", 300.0, None, 300.0, 300.0),
+        ("1101", 2019, "households_purchase", 12.0, None, 12.0, 12.0),
+        ("1101", 2019, "households_with_children_purchase", 7.0, None, 7.0, 7.0),
     ]

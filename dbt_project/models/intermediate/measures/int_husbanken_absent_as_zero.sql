@@ -6,8 +6,9 @@
 -- absence (no rows here).
 {%- set instruments = var('husbanken_absent_means_zero') %}
 with received as (
-    select * from {{ ref('int_husbanken_instruments_summed_to_year') }}
+    select * from {{ ref('int_husbanken_instruments_by_year') }}
     where instrument in ({% for i in instruments %}'{{ i }}'{% if not loop.last %}, {% endif %}{% endfor %}{% if not instruments %}null{% endif %})
+      and status_symbol is distinct from '..'   -- a year its months do not complete is not covered
 ),
 
 covered as (

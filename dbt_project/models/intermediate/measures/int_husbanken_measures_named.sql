@@ -1,11 +1,12 @@
 -- Husbanken's yearly instruments as measures of the vocabulary (seeds/measures.csv), with the total over
 -- purposes of a measure split by purpose (households_purchase, households_refinancing, … → households)
--- unless the export carried the total itself. A total over purposes follows sum_of_parts like months.
+-- unless the export carried the total itself or the measure is not additive (an average). A total over
+-- purposes follows sum_of_parts.
 -- The measure name comes from seeds/husbanken_measures.csv (instrument, measure as received → measure
 -- id), an inner join: a received measure without a row there is caught by the test on this model.
 -- Where the export's absence means none (int_husbanken_absent_as_zero), the zeros join the received rows.
 with by_year as (
-    select * from {{ ref('int_husbanken_instruments_summed_to_year') }}
+    select * from {{ ref('int_husbanken_instruments_by_year') }}
     union all
     select * from {{ ref('int_husbanken_absent_as_zero') }}
 ),
@@ -18,14 +19,18 @@ purpose_totals as (
     select
         municipality_code, year, instrument,
         regexp_replace(measure, '_(purchase|refinancing|improvement|construction)$', '') as measure,
-        {{ sum_of_parts('value', 'status_symbol') }}                    as value,
+        {{ sum_of_parts('value') }}                                     as value,
         case when count(value) < count(*) then min(status_symbol) end   as status_symbol,
         max(received_at)                                                as received_at,
         bool_or(synthetic)                                              as synthetic,
-        case when count(value_low) = count(*) then {{ exact_sum('value_low') }} end   as value_low,
-        case when count(value_high) = count(*) then {{ exact_sum('value_high') }} end as value_high
+        {{ bounds_of_parts() }}
     from by_year
     where {{ regex_matches('measure', '_(purchase|refinancing|improvement|construction)$') }}
+      -- an average per household has no total over purposes (seeds/measures.csv: not additive)
+      and exists (
+          select 1 from names n inner join {{ ref('measures') }} v on v.measure_id = n.measure_id
+          where n.instrument = by_year.instrument and v.additive
+            and n.measure = regexp_replace(by_year.measure, '_(purchase|refinancing|improvement|construction)$', ''))
     group by municipality_code, year, instrument,
              regexp_replace(measure, '_(purchase|refinancing|improvement|construction)$', '')
 ),
@@ -46,7 +51,6 @@ select
     w.municipality_code, w.year, w.value, w.status_symbol,
     'received ' || {{ date_text('w.received_at') }}                  as vintage,
     w.synthetic,
-    true                                                                as is_additive,
     w.value_low,
     w.value_high
 from with_totals w

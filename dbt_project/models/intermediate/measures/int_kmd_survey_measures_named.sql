@@ -22,5 +22,5 @@ named as (
 )
 
 select 'KMD' as source, measure, municipality_code, year, value, status_symbol,
-       'survey ' || year as vintage, synthetic, true as is_additive
+       'survey ' || year as vintage, synthetic
 from named

@@ -1,7 +1,6 @@
 -- KOSTRA/IPLOS values per municipality (4-digit code), measure and year: the newest release of each
 -- cell. Both releases stay in raw; `vintage` says whether the figure is the unrevised (March) or revised
--- one. `source` and `is_additive` put it in the shape of int_measures_as_reported (counts may be summed
--- over municipalities, SSB's published ratios may not).
+-- one. `source` puts it in the shape of int_measures_as_reported.
 with observations as (
     select * from {{ ref('stg_ssb__observations') }}
     where is_kostra
@@ -37,7 +36,6 @@ select
          and extract(month from cast(table_updated as timestamp)) < 6 then 'unrevised'
         else 'revised'
     end                                                 as vintage,
-    measure_kind = 'count'                              as is_additive,
     synthetic
 from ranked
 where release_rank = 1

@@ -3,7 +3,7 @@
 -- weights (split_flag says so). Ratios published by SSB are never summed: they survive only where the
 -- mapping is one-to-one. If a contributing code has no value (suppressed, missing), the harmonised
 -- value is unknown too and keeps that part's status symbol — a part is not the whole (macro
--- sum_of_parts; only Husbanken's '<4' small-count suppression is added as a lower bound).
+-- sum_of_parts); its bounds add up the parts' intervals (bounds_of_parts).
 -- Where both an exactly-mapped code and a code mapped via another year ('nearest_year') land on the
 -- same reference municipality and year, only the exact one counts (no double counting of SSB's
 -- parallel old/new series).

@@ -8,9 +8,9 @@ with population as (
 
 select 'SSB' as source, 'population_end_of_year' as measure, municipality_code,
        population_date_year - 1 as year, population_date_year as codes_year, population as value,
-       cast(null as varchar) as status_symbol, 'published' as vintage, synthetic, true as is_additive
+       cast(null as varchar) as status_symbol, 'published' as vintage, synthetic
 from population
 union all
 select 'SSB', 'population_80_plus_end_of_year', municipality_code,
-       population_date_year - 1, population_date_year, population_80_plus, null, 'published', synthetic, true
+       population_date_year - 1, population_date_year, population_80_plus, null, 'published', synthetic
 from population

@@ -44,7 +44,6 @@ parts as (
 select
     'own reporting'                                                     as source,
     n.measure_id                                                        as measure,
-    p.municipality_code, p.year, p.value, p.status_symbol, p.vintage, p.synthetic,
-    true                                                                as is_additive
+    p.municipality_code, p.year, p.value, p.status_symbol, p.vintage, p.synthetic
 from parts p
 inner join names n on n.question_id = p.question_id and n.part = p.part
