@@ -33,6 +33,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+# docs/benchmarks.md sections written by hand: kept, from the first of them on, when the figures are rewritten
+HAND_WRITTEN = ("Reading the figures", "Test suite")
 
 
 def _peaks() -> dict:
@@ -320,9 +322,11 @@ def report(rounds: list[dict], out: Path) -> str:
         "- " + ", ".join(f"{k} {v}" for k, v in info["versions"].items()),
         "",
     ]
-    kept = out.read_text(encoding="utf-8").partition("\n## Test suite\n") if out.exists() else ("", "", "")
-    if kept[1]:
-        lines += [kept[1].strip("\n"), kept[2]]
+    # the hand-written sections after the measured ones (reading of the figures, the test suite, registers)
+    text = out.read_text(encoding="utf-8") if out.exists() else ""
+    starts = [i for i in (text.find(f"\n## {h}\n") for h in HAND_WRITTEN) if i >= 0]
+    if starts:
+        lines.append(text[min(starts):].strip("\n") + "\n")
     return "\n".join(lines)
 
 
