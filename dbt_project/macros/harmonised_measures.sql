@@ -39,7 +39,7 @@ summed as (
     select
         source, measure, municipality_code, year,
         {{ sum_of_parts('value') }}                                         as value,
-        case when count(value) < count(*) then coalesce(min(status_symbol) filter (where value is null), '..') end as status_symbol,
+        {{ status_of_parts() }}                                             as status_symbol,
         max(vintage)                                                        as vintage,   -- 'unrevised' sorts after 'revised'
         bool_or(synthetic)                                                  as synthetic,
         bool_and(is_additive)                                               as is_additive,

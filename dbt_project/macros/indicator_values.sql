@@ -101,9 +101,9 @@ valued as (
     cast(value as double precision)                                     as value,
     cast(numerator as double precision)                                 as numerator,
     cast(denominator as double precision)                               as denominator,
-    -- the inputs' status symbol: with a null value, why it is missing (the source's symbol, '..' when an
-    -- input is not there, '.' when the denominator is 0); with a value, a part of a sum was suppressed
-    -- and the value is a lower bound (e.g. '<4' for a suppressed Husbanken purpose or a merged part)
+    -- the inputs' status symbol: with a null value, why it is missing (the source's symbol — also when only
+    -- a part of a sum was suppressed, e.g. '<4' for a Husbanken purpose or a merged part — '..' when an
+    -- input is not there, '.' when the denominator is 0)
     cast(coalesce(
         numerator_status,
         denominator_status,

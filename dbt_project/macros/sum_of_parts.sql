@@ -17,3 +17,11 @@
     case when count({{ low }}) = count(*) then {{ exact_sum(low) }} end      as value_low,
         case when count({{ high }}) = count(*) then {{ exact_sum(high) }} end    as value_high
 {%- endmacro %}
+
+{#
+  The symbol of that sum: null when every part has a value, else the symbol of a part without one ('..' when
+  that part has none): an absent part ('..' sorts before ':' and '<4') outranks a suppressed one.
+#}
+{% macro status_of_parts(value='value', status_symbol='status_symbol') -%}
+    case when count({{ value }}) < count(*) then coalesce(min({{ status_symbol }}) filter (where {{ value }} is null), '..') end
+{%- endmacro %}

@@ -307,28 +307,31 @@ def bostotte_pairs(con, config) -> pd.DataFrame | str:
     """KOSTRA's kommunal bostøtte beside Husbanken's statlig bostøtte, per current municipality and year.
 
     Statlig bostøtte is a monthly count of households; its yearly figure is dbt's
-    (int_husbanken_instruments_by_year: the mean of the months, or Husbanken's yearly figure), so the check
+    (int_husbanken_instruments_by_year: the mean of its 12 months, or Husbanken's yearly figure), so the check
     and the warehouse judge the same number.
     """
     cfg = config["bostotte_confusion"]
     table = "intermediate.int_husbanken_instruments_by_year"
     state = con.execute(
-        f"select municipality_code, year, value from {table} "
-        "where instrument = ? and measure = ? and value is not null",
+        f"select municipality_code, year, value from {table} where instrument = ? and measure = ?",
         [cfg["husbanken_instrument"], cfg["husbanken_measure"]]).df()
-    if state.empty:
+    if state.value.isna().all():
         return f"skipped: no {cfg['husbanken_instrument']}/{cfg['husbanken_measure']} rows in {table}"
     municipal = con.execute(
         "select municipality_code, year, value from intermediate.int_kostra_values_latest_release "
-        "where measure = ? and value is not null", [cfg["municipal_measure"]]).df()
-    if municipal.empty:
+        "where measure = ?", [cfg["municipal_measure"]]).df()
+    if municipal.value.isna().all():
         return f"skipped: no {cfg['municipal_measure']} in intermediate.int_kostra_values_latest_release"
     state = to_reference(state, con)
     municipal = to_reference(municipal, con)
-    state = state[state.weight_kind != "split"].groupby(["reference_code", "year"]).agg(state=("value", "sum"))
-    municipal = municipal[municipal.weight_kind != "split"].groupby(["reference_code", "year"]).agg(
-        municipal=("value", "sum"))
-    frame = municipal.join(state, how="inner").reset_index().rename(columns={"reference_code": "municipality_code"})
+    # a merged municipality's figure is the sum of its parts, unknown when a part is (never the known part alone)
+    whole = {"value": lambda parts: parts.sum(skipna=False)}
+    state = state[state.weight_kind != "split"].groupby(["reference_code", "year"]).agg(whole).rename(
+        columns={"value": "state"})
+    municipal = municipal[municipal.weight_kind != "split"].groupby(["reference_code", "year"]).agg(whole).rename(
+        columns={"value": "municipal"})
+    frame = municipal.join(state, how="inner").dropna().reset_index().rename(
+        columns={"reference_code": "municipality_code"})
     frame["measure"] = cfg["municipal_measure"]
     frame["deviation"] = frame.municipal - frame.state
     frame["diff_pct"] = np.where(frame.state > 0, (frame.deviation.abs() / frame.state.where(frame.state > 0)) * 100,

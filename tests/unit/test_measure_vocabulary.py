@@ -83,3 +83,19 @@ def test_indicators_use_vocabulary_measures():
     used = {row[c] for row in _seed("indicators.csv") for c in ("numerator_measure", "denominator_measure") if row[c]}
     assert used - VOCABULARY == set()
 
+
+
+def test_additivity_is_said_once_and_agrees_with_how_months_make_a_year():
+    # seeds/measures.csv `additive` is what int_measures_as_reported uses; the marts' national sums pick KOSTRA
+    # counts by ssb_tables.yaml's `kind`, so the two must say the same of every SSB measure
+    additive = {r["measure_id"]: r["additive"] == "true" for r in _seed("measures.csv")}
+    kinds = {m: spec["kind"] for m, spec in _config("ssb_tables.yaml")["measures"].items()}
+    disagree = {m: (kind, additive[m]) for m, kind in kinds.items() if (kind == "count") != additive[m]}
+    assert not disagree, f"ssb_tables.yaml kind vs measures.csv additive: {disagree}"
+    # an average per household has no yearly figure from months, and is not summed over municipalities either
+    for row in _seed("husbanken_measures.csv"):
+        assert row["months_to_year"] in {"sum", "mean", "none"}, row
+        if row["months_to_year"] == "none":
+            assert not additive[row["measure_id"]], row
+        if row["months_to_year"] in {"sum", "mean"}:
+            assert additive[row["measure_id"]], row

@@ -8,12 +8,13 @@
 with received as (
     select * from {{ ref('int_husbanken_instruments_by_year') }}
     where instrument in ({% for i in instruments %}'{{ i }}'{% if not loop.last %}, {% endif %}{% endfor %}{% if not instruments %}null{% endif %})
-      and status_symbol is distinct from '..'   -- a year its months do not complete is not covered
 ),
 
+-- a year its months do not complete ('..') is not covered; a municipality with such a row is not absent
 covered as (
     select instrument, measure, year, max(received_at) as received_at, bool_or(synthetic) as synthetic
     from received
+    where status_symbol is distinct from '..'
     group by instrument, measure, year
 ),
 

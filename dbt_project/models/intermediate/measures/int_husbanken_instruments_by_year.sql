@@ -1,14 +1,13 @@
 -- Husbanken's instruments per municipality, year, instrument and measure (as received): the yearly
 -- figure where Husbanken sent one, otherwise one made from the year's months as the measure's
 -- `months_to_year` (seeds/husbanken_measures.csv) says:
---   sum  — a flow (households granted a loan, kroner paid): the 12 months added; with a month missing the
---          year is not known ('..'), never a part-year sum quoted as the year's;
---   mean — a monthly stock (households receiving bostøtte in the month): the mean of the months, from var
---          husbanken_min_months_for_mean months on;
+--   sum  — a flow (households granted a loan, kroner paid): the 12 months added;
+--   mean — a monthly stock (households receiving bostøtte in the month): the mean of the 12 months;
 --   none — an average per household: no yearly figure (the mean of monthly averages is not the year's).
+-- A year with a month missing is not known ('..'): a part-year sum is not the year's, and a part-year mean
+-- would need bounds for the missing months that the data do not give.
 -- A month suppressed as '<4' (1–3 households) leaves the year without a value, with '<4' and its interval:
 -- value_low / value_high add (or average) the months' bounds (macros sum_of_parts, bounds_of_parts).
-{%- set min_months = var('husbanken_min_months_for_mean') %}
 with husbanken as (
     select * from {{ ref('int_husbanken_oslo_districts_folded') }}
 ),
@@ -26,7 +25,7 @@ months_of_year as (
         coalesce(r.months_to_year, 'sum')                               as months_to_year,
         count(distinct h.month)                                         as n_months,
         {{ sum_of_parts('h.value') }}                                   as value_sum,
-        case when count(h.value) < count(*) then min(h.status_symbol) end as status_symbol,
+        {{ status_of_parts('h.value', 'h.status_symbol') }}            as status_symbol,
         max(h.received_at)                                              as received_at,
         bool_or(h.synthetic)                                            as synthetic,
         {{ bounds_of_parts('h.value_low', 'h.value_high') }}
@@ -50,7 +49,7 @@ from_months as (
         case when complete then value_high / divisor end                as value_high
     from (
         select *,
-            case months_to_year when 'sum' then n_months = 12 else n_months >= {{ min_months }} end as complete,
+            n_months = 12                                               as complete,
             case months_to_year when 'sum' then 1 else n_months end    as divisor
         from months_of_year
         where months_to_year <> 'none'

@@ -20,7 +20,7 @@ purpose_totals as (
         municipality_code, year, instrument,
         regexp_replace(measure, '_(purchase|refinancing|improvement|construction)$', '') as measure,
         {{ sum_of_parts('value') }}                                     as value,
-        case when count(value) < count(*) then min(status_symbol) end   as status_symbol,
+        {{ status_of_parts() }}                                         as status_symbol,
         max(received_at)                                                as received_at,
         bool_or(synthetic)                                              as synthetic,
         {{ bounds_of_parts() }}

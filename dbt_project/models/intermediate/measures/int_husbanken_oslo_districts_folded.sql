@@ -28,7 +28,7 @@ oslo_from_districts as (
         'Oslo'                                                          as municipality_name,
         period, grain, year, month, instrument, measure,
         {{ sum_of_parts('value') }}                                     as value,
-        case when count(value) < count(*) then min(status_symbol) end   as status_symbol,
+        {{ status_of_parts() }}                                         as status_symbol,
         min(source_file)                                                as source_file,
         max(received_at)                                                as received_at,
         min(checksum)                                                   as checksum,
