@@ -2,7 +2,7 @@
 -- municipalities (the last two only where at least var register_min_deliverers delivered). A sum with
 -- suppressed members has no value, only bounds [known + n·1, known + n·(min_cell − 1)].
 -- A municipality's own level is its cells as they are.
-{% set min_deliverers = var('register_min_deliverers', 2) %}
+{% set min_deliverers = var('register_min_deliverers') %}
 with cells as (
     select c.*, d.size_class, d.municipality_name
     from {{ ref('int_register_cells_suppressed') }} c

@@ -2,7 +2,7 @@
 -- from a delivering municipality's register is an exact 0), with small cells (1 to
 -- var register_min_cell − 1) suppressed as SSB does: no value, bounds [1, min_cell − 1]. Every higher
 -- level is a sum of these cells, so the suppression is carried through sums as bounds.
-{% set min_cell = var('register_min_cell', 3) %}
+{% set min_cell = var('register_min_cell') %}
 -- sums over the counts made once (int_register_dwelling_counts, int_register_tenancy_counts)
 with dwellings as (
     select municipality_code, year, target_group, age_band, allocating_unit, status, dwelling_type, is_occupied,

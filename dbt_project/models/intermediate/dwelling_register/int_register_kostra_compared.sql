@@ -3,7 +3,7 @@
 -- moved in during the year. The unsuppressed register counts are compared (this model is never
 -- published; the quality suite consistency/dwelling_register_kostra reads it). A KOSTRA cell that is
 -- suppressed or missing gives no comparison (kostra_value null) and says so.
-{% set vacant = var('register_vacant_statuses', ['ledig', 'under_oppussing']) %}
+{% set vacant = var('register_vacant_statuses') %}
 with dwellings as (
     select municipality_code, year,
         cast(sum(n_dwellings) as bigint)                                        as dwellings_total,

@@ -3,7 +3,7 @@
 -- (estimated tenure, «botid», as in report figure 3.4), and the median length of the tenancies that ended
 -- during the year and of those running on the reference date. Per municipality, size class and all
 -- delivering municipalities; counts are sums of suppressed municipal cells (bounds), ratios of bounds are bounds.
-{% set min_cell = var('register_min_cell', 3) %}
+{% set min_cell = var('register_min_cell') %}
 with cells as (
     select * from {{ ref('int_register_cells_aggregated') }}
     where measure in ('dwellings_used', 'moved_in', 'completed_tenancies')
