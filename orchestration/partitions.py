@@ -12,10 +12,15 @@ monthly_partitions = dg.MonthlyPartitionsDefinition(start_date="2010-01-01")
 
 
 def partition_years(context) -> list[int] | None:
-    """The statistics years of a run's partition window; None when the run is not partitioned."""
-    if not context.has_partition_key and not context.has_partition_key_range:
+    """The statistics years of a run's partition window, from the run's tags (so an unpartitioned asset in a
+    partitioned run, such as the dbt models, sees them too); None when the run is not partitioned."""
+    tags = context.run.tags
+    if "dagster/partition" in tags:
+        return [int(tags["dagster/partition"])]
+    first, last = tags.get("dagster/asset_partition_range_start"), tags.get("dagster/asset_partition_range_end")
+    if first is None or last is None:
         return None
-    return [int(k) for k in context.partition_keys]
+    return list(range(int(first), int(last) + 1))
 
 
 def all_years_tags() -> dict[str, str]:

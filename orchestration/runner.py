@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import re
 import time
 from pathlib import Path
@@ -233,6 +235,23 @@ def selection_for_reload(job_name: str, sources: tuple[str, ...] = ("ssb",)):
     return _selection(job_name, plan, None)[0]
 
 
+@contextlib.contextmanager
+def _one_planned_event_per_asset():
+    """Dagster records a run over 18 years as one «materialization planned» event per asset and year unless
+    this switch is on; then one per asset with the years as a subset (issue 19: ≈ 2.6 s before the first step).
+    Its cost, that a failed run's partitions are not marked failed, does not touch an ephemeral instance."""
+    name = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
+    before = os.environ.get(name)
+    os.environ[name] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
+
+
 def _run(job_name: str, run_config: dict | None, quiet: bool, tags: dict | None, asset_selection=None):
     import dagster as dg
 
@@ -257,8 +276,9 @@ def _run(job_name: str, run_config: dict | None, quiet: bool, tags: dict | None,
     config.setdefault("loggers", {"console": {"config": {"log_level": "CRITICAL"}}, "progress": {}})
     if job.partitions_def is not None and not tags:
         tags = all_years_tags()
-    result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
-                                    run_config=config, tags=tags or {}, asset_selection=asset_selection)
+    with _one_planned_event_per_asset():
+        result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
+                                        run_config=config, tags=tags or {}, asset_selection=asset_selection)
     if not result.success:  # the published warehouse stays; the half-built copy goes
         from orchestration.warehouse import WarehouseBuild
 

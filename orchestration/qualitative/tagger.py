@@ -64,6 +64,10 @@ class Haystack:
     def may_match(self, term: Term) -> bool:
         return term in self.candidates
 
+    def among(self, terms: tuple[Term, ...]) -> list[Term]:
+        """The terms that may match, in their order: most themes have none, and are then not scanned."""
+        return [term for term in terms if term in self.candidates]
+
 
 @lru_cache(maxsize=8)
 def _index(tax: Taxonomy):
@@ -88,10 +92,15 @@ def find(term: Term, toks: list[Token], hay: Haystack | None = None) -> list[tup
     """Token spans [i, j) where the term matches; a phrase must not cross punctuation."""
     if hay is not None and not hay.may_match(term):
         return []
-    n = len(term.stems)
+    n, first = len(term.stems), term.stems[0]
+    # a cheap pre-filter before the exact rule: a match contains the term's first stem or equals it
+    if term.exact or len(first) < COMPOUND_MIN_STEM:
+        starts = [i for i, t in enumerate(toks[:len(toks) - n + 1]) if t.stem == first or t.lower == first]
+    else:
+        starts = [i for i, t in enumerate(toks[:len(toks) - n + 1]) if first in t.stem or t.lower == first]
     out = []
-    for i in range(len(toks) - n + 1):
-        if not _word_match(term.stems[0], toks[i], term.exact, at_start=True, at_end=(n == 1)):
+    for i in starts:
+        if not _word_match(first, toks[i], term.exact, at_start=True, at_end=(n == 1)):
             continue
         if all(_word_match(term.stems[k], toks[i + k], term.exact, at_start=False, at_end=(k == n - 1))
                and not toks[i + k].boundary_before for k in range(1, n)):
@@ -167,11 +176,11 @@ def answer_type(n_activity: int, n_assessment: int, n_tokens: int, asked_as: str
 def _tag_theme(theme: Theme, clean: str, toks: list[Token], tax: Taxonomy, hay: Haystack) -> ThemeHit | None:
     hit = ThemeHit(theme.id)
     spans: list[tuple[int, int]] = []
-    for term in theme.terms:
-        spans += find(term, toks, hay)
+    for term in hay.among(theme.terms):
+        spans += find(term, toks)
     if not spans:
         return None
-    taken: set[int] = {k for term in theme.exclude for span in find(term, toks, hay) for k in range(*span)}
+    taken: set[int] = {k for term in hay.among(theme.exclude) for span in find(term, toks) for k in range(*span)}
     for span in sorted(spans, key=lambda s: (s[0], -(s[1] - s[0]))):  # longest match at a position wins
         if taken & set(range(*span)):
             continue
@@ -191,7 +200,7 @@ def _tag_theme(theme: Theme, clean: str, toks: list[Token], tax: Taxonomy, hay: 
 
 def _cues(cues: tuple[Term, ...], clean: str, toks: list[Token], hay: Haystack) -> list[str]:
     found: list[str] = []
-    for term in cues:
-        for span in find(term, toks, hay):
+    for term in hay.among(cues):
+        for span in find(term, toks):
             _add_unique(found, _surface(clean, toks, span))
     return found

@@ -16,7 +16,7 @@ QUESTION_KINDS = ("activity", "assessment", "instrument_assessment")
 COMPOUND_MIN_STEM = 5  # shorter stems match whole words only (nav ≠ navn, plan ≠ planlegge)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: the tagger looks terms up millions of times per run
 class Term:
     text: str                 # as written in the taxonomy
     stems: tuple[str, ...]

@@ -1,0 +1,43 @@
+"""What a run records (issue 19): the dbt models are one unpartitioned multi-asset that reads the run's year
+window from its tags, and the CLI's ephemeral runs record one «materialization planned» event per asset.
+Both cut thousands of events from a run over every year; a Dagster upgrade that renamed the switch or
+stopped honouring it would bring the cost back silently, so the names are pinned here."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import dagster as dg
+
+from orchestration.partitions import all_years_tags, partition_years, year_range_tags, yearly_partitions
+from orchestration.runner import _one_planned_event_per_asset
+
+
+def _context(tags: dict) -> SimpleNamespace:
+    return SimpleNamespace(run=SimpleNamespace(tags=tags))
+
+
+def test_a_run_window_comes_from_the_run_tags():
+    assert partition_years(_context({"dagster/partition": "2019"})) == [2019]
+    assert partition_years(_context(year_range_tags(2017, 2020))) == [2017, 2018, 2019, 2020]
+    keys = yearly_partitions.get_partition_keys()
+    assert partition_years(_context(all_years_tags())) == list(range(int(keys[0]), int(keys[-1]) + 1))
+    assert partition_years(_context({"dagster/asset_partition_range_start": "2019"})) is None
+    assert partition_years(_context({})) is None
+
+
+def test_the_models_are_unpartitioned_and_the_ssb_asset_is_yearly():
+    from orchestration.assets.dbt import dbt_models
+    from orchestration.assets.ssb import ssb_observations
+
+    assert dbt_models.partitions_def is None
+    assert ssb_observations.partitions_def == yearly_partitions
+
+
+def test_one_planned_event_per_asset_only_inside_the_switch(monkeypatch):
+    monkeypatch.delenv("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", raising=False)
+    storage = dg.DagsterInstance.ephemeral().event_log_storage
+    assert not storage.supports_partition_subset_in_asset_materialization_planned_events
+    with _one_planned_event_per_asset():
+        assert storage.supports_partition_subset_in_asset_materialization_planned_events
+    assert not storage.supports_partition_subset_in_asset_materialization_planned_events
