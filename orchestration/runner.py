@@ -193,8 +193,7 @@ def _selection(job_name: str, plan, tags: dict | None):
     graph = defs.resolve_asset_graph()
     roots = {dg.AssetKey(list(k)) for k in plan.roots}
     roots |= dbt_asset_keys(plan.dbt_nodes)
-    selected = (dg.AssetSelection.assets(*roots).downstream().required_multi_asset_neighbors()).resolve(graph)
-    selected &= job_keys
+    selected = downstream_closure(graph, roots) & job_keys
     # what this publication incorporates: a source only when the job loaded it for every year
     now, old = plan.fingerprint, before or plan.fingerprint
     sources = dict(old.sources)
@@ -206,6 +205,21 @@ def _selection(job_name: str, plan, tags: dict | None):
     code["serve"] = now.code["serve"] if {dg.AssetKey(list(k)) for k in changes.SERVE_ASSETS} <= job_keys \
         else old.code.get("serve", "")
     return sorted(selected, key=lambda k: k.to_user_string()), changes.Fingerprint(sources, code, dbt_nodes)
+
+
+def downstream_closure(graph, roots) -> set:
+    """The roots, everything downstream of them, and the siblings a multi-asset that cannot be split must
+    materialize with them — and again everything downstream of those (KLASS's multi-asset brings its
+    crosswalk, on which most models depend), until nothing new is added."""
+    import dagster as dg
+
+    selected: set = set()
+    frontier = set(roots)
+    while frontier - selected:
+        selected |= frontier
+        frontier = set(dg.AssetSelection.assets(*selected).downstream().required_multi_asset_neighbors()
+                       .resolve(graph))
+    return selected
 
 
 def dbt_asset_keys(unique_ids: set[str]):

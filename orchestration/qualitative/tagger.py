@@ -94,10 +94,11 @@ def find(term: Term, toks: list[Token], hay: Haystack | None = None) -> list[tup
         return []
     n, first = len(term.stems), term.stems[0]
     # a cheap pre-filter before the exact rule: a match contains the term's first stem or equals it
+    room = toks[:max(0, len(toks) - n + 1)]  # where an n-word term can start (none in a shorter answer)
     if term.exact or len(first) < COMPOUND_MIN_STEM:
-        starts = [i for i, t in enumerate(toks[:len(toks) - n + 1]) if t.stem == first or t.lower == first]
+        starts = [i for i, t in enumerate(room) if t.stem == first or t.lower == first]
     else:
-        starts = [i for i, t in enumerate(toks[:len(toks) - n + 1]) if first in t.stem or t.lower == first]
+        starts = [i for i, t in enumerate(room) if first in t.stem or t.lower == first]
     out = []
     for i in starts:
         if not _word_match(first, toks[i], term.exact, at_start=True, at_end=(n == 1)):

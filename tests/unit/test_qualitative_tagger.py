@@ -28,6 +28,16 @@ def test_inflected_forms_and_compounds_match_with_their_words_as_evidence():
     assert found["startlan_og_tilskudd"] == ["startlånsmidlene"]
 
 
+def test_an_answer_shorter_than_a_phrase_term_is_tagged_without_error():
+    # the taxonomy has terms of four to six words; an answer of one or two words cannot hold one
+    tax = load()
+    longest = max((t for theme in tax.themes for t in theme.terms), key=lambda t: len(t.stems))
+    assert len(longest.stems) >= 4
+    for text in ("Har ikke.", "Kjøpe boligen", "oppfølging i", "Ja"):
+        for goal in (1, 2, 3):
+            tag(text, goal, tax)  # raised IndexError when a shorter answer met a longer term
+
+
 def test_nynorsk_spellings_match():
     found = themes("Bustadkontoret samarbeider tverrfagleg med NAV, og vi har ein bustadsosial handlingsplan.", 12)
     assert {"boligkontor_tildeling", "tverrfaglig_samarbeid", "nav", "boligsosial_plan"} <= set(found)
