@@ -10,14 +10,18 @@ yearly_partitions = dg.TimeWindowPartitionsDefinition(cron_schedule="0 0 1 1 *",
 
 monthly_partitions = dg.MonthlyPartitionsDefinition(start_date="2010-01-01")
 
+# Dagster's run tags for one partition and for a range run as one (a single-run backfill)
+PARTITION_TAG = "dagster/partition"
+RANGE_START_TAG, RANGE_END_TAG = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+
 
 def partition_years(context) -> list[int] | None:
     """The statistics years of a run's partition window, from the run's tags (so an unpartitioned asset in a
     partitioned run, such as the dbt models, sees them too); None when the run is not partitioned."""
     tags = context.run.tags
-    if "dagster/partition" in tags:
-        return [int(tags["dagster/partition"])]
-    first, last = tags.get("dagster/asset_partition_range_start"), tags.get("dagster/asset_partition_range_end")
+    if PARTITION_TAG in tags:
+        return [int(tags[PARTITION_TAG])]
+    first, last = tags.get(RANGE_START_TAG), tags.get(RANGE_END_TAG)
     if first is None or last is None:
         return None
     return list(range(int(first), int(last) + 1))
@@ -30,4 +34,4 @@ def all_years_tags() -> dict[str, str]:
 
 
 def year_range_tags(first: str | int, last: str | int) -> dict[str, str]:
-    return {"dagster/asset_partition_range_start": str(first), "dagster/asset_partition_range_end": str(last)}
+    return {RANGE_START_TAG: str(first), RANGE_END_TAG: str(last)}

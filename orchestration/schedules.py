@@ -6,7 +6,7 @@ import datetime as dt
 import dagster as dg
 
 from orchestration.jobs import annual_analysis, husbanken_monthly, kostra_release
-from orchestration.partitions import all_years_tags
+from orchestration.partitions import PARTITION_TAG, all_years_tags
 
 TIMEZONE = "Europe/Oslo"
 
@@ -58,7 +58,7 @@ def _request_if_changed(job_name: str, run_key: str, partition_key: str | None =
                              + "; ".join(changes.unchanged_reasons(plan)))
     scope = dict(tags or {})
     if partition_key is not None:  # one partition: the publication incorporates less than every year
-        scope["dagster/partition"] = partition_key
+        scope[PARTITION_TAG] = partition_key
     selection, run_config = planned_selection(job_name, plan, scope)
     roots = {dg.AssetKey(list(k)) for k in plan.roots} | dbt_asset_keys(plan.dbt_nodes)
     if selection is not None and not roots & set(selection):  # what changed is another job's to load

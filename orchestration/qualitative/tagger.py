@@ -61,9 +61,6 @@ class Haystack:
         for m in pattern.finditer(text) if pattern is not None else ():
             self.candidates.update(by_stem[m.group(1)])
 
-    def may_match(self, term: Term) -> bool:
-        return term in self.candidates
-
     def among(self, terms: tuple[Term, ...]) -> list[Term]:
         """The terms that may match, in their order: most themes have none, and are then not scanned."""
         return [term for term in terms if term in self.candidates]
@@ -88,10 +85,9 @@ def _index(tax: Taxonomy):
     return exact, pattern, by_stem
 
 
-def find(term: Term, toks: list[Token], hay: Haystack | None = None) -> list[tuple[int, int]]:
-    """Token spans [i, j) where the term matches; a phrase must not cross punctuation."""
-    if hay is not None and not hay.may_match(term):
-        return []
+def find(term: Term, toks: list[Token]) -> list[tuple[int, int]]:
+    """Token spans [i, j) where the term matches; a phrase must not cross punctuation. Callers scan only the
+    terms their Haystack lets through (`among`)."""
     n, first = len(term.stems), term.stems[0]
     # a cheap pre-filter before the exact rule: a match contains the term's first stem or equals it
     room = toks[:max(0, len(toks) - n + 1)]  # where an n-word term can start (none in a shorter answer)
