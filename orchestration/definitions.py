@@ -4,9 +4,11 @@
 """
 
 import dagster as dg
+
 from orchestration.assets import dbt as dbt_assets_module
 from orchestration.assets import dwelling_register, files, klass, publish, quality, report, serve, ssb
 from orchestration.jobs import ALL_JOBS
+from orchestration.memory import exclude_from_collection
 from orchestration.project import dbt_executable, dbt_project
 from orchestration.resources import WarehouseResource
 from orchestration.schedules import ALL_SCHEDULES
@@ -34,3 +36,6 @@ defs = dg.Definitions(
         "dbt": dbt_assets_module.DbtCli(project_dir=dbt_project, dbt_executable=dbt_executable()),
     },
 )
+
+# Everything above lives as long as the process: keep it out of the per-step collections (memory.py).
+exclude_from_collection()

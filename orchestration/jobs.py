@@ -5,6 +5,8 @@ inferred from the selected assets: statistics years, or months for Husbanken's m
 
 import dagster as dg
 
+from orchestration.memory import return_freed_memory
+
 WRITER_TAGS = {"boligsosial/warehouse-writer": "true"}
 
 SSB_SOURCES = dg.AssetSelection.groups("raw_ssb")
@@ -17,29 +19,15 @@ TRANSFORM_AND_PUBLISH = dg.AssetSelection.groups("staging", "intermediate", "mar
 EVERYTHING_YEARLY = dg.AssetSelection.all() - MONTHLY_SOURCES
 
 
-def _return_freed_memory() -> None:
-    """Steps share one process, so what a step freed must go back to the system before the next one: Arrow's
-    allocator (pandas' strings) keeps freed pages for reuse, and glibc keeps its heap's (issue 19: without
-    this the SSB load's ~200 MiB of dropped frames stayed resident for the rest of the run)."""
-    import ctypes
-    import sys
-
-    if "pyarrow" in sys.modules:
-        sys.modules["pyarrow"].default_memory_pool().release_unused()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except OSError:  # not glibc: nothing to trim
-        pass
-
-
+# Steps share one process (the in-process executor): what a step freed goes back before the next one.
 @dg.success_hook(name="return_freed_memory_after_success")
 def _after_success(_context: dg.HookContext) -> None:
-    _return_freed_memory()
+    return_freed_memory()
 
 
 @dg.failure_hook(name="return_freed_memory_after_failure")
 def _after_failure(_context: dg.HookContext) -> None:
-    _return_freed_memory()
+    return_freed_memory()
 
 
 def _writer_job(name: str, selection: dg.AssetSelection, description: str):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -89,12 +90,17 @@ class Token:
     boundary_before: bool  # punctuation or a clause break between this token and the previous one
 
 
-_STEMMER = snowballstemmer.stemmer("norwegian")
+# A Snowball stemmer keeps its word in its own state, so two threads (dbt runs the two Python models that
+# tag answers side by side) each need their own.
+_STEMMERS = threading.local()
 
 
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    return _STEMMER.stemWord(word.lower())
+    stemmer = getattr(_STEMMERS, "norwegian", None)
+    if stemmer is None:
+        stemmer = _STEMMERS.norwegian = snowballstemmer.stemmer("norwegian")
+    return stemmer.stemWord(word.lower())
 
 
 def tokens(text: str) -> list[Token]:

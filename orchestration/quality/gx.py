@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from orchestration.memory import exclude_from_collection
 from orchestration.quality import frames
 from orchestration.quality.config import config_value, load_quality_config
 from orchestration.quality.findings import as_float, finding_id, row_finding, suite_kind
@@ -48,6 +49,7 @@ def _gx_context():
             logging.getLogger(name).setLevel(logging.ERROR)
         _context = gx.get_context(mode="ephemeral")
         _context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        exclude_from_collection()  # GX's modules and context stay for the process (orchestration/memory.py)
     return _context
 
 
@@ -164,6 +166,7 @@ def run_suite(con: duckdb.DuckDBPyConnection, suite: Suite, config: dict | None 
         if not relation_exists(con, name):
             return SuiteResult(suite, True, 0, skipped=f"skipped: {name} not present")
 
+    _gx_context()  # before the frame exists: creating it freezes what is alive (orchestration/memory.py)
     notes: list[str] = []
     needed = referenced_names(suite)
     if suite.frame and suite.frame.get("builder"):

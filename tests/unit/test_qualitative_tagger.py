@@ -9,6 +9,7 @@ import math
 import duckdb
 import pandas as pd
 import pytest
+import snowballstemmer
 
 from orchestration.qualitative import evaluate as ev
 from orchestration.qualitative.frames import answer_frame, taxonomy_frame, theme_frame
@@ -209,3 +210,40 @@ def test_precision_recall_arithmetic():
     c = ev.Counts(tp=8, fp=2, fn=4)
     assert math.isclose(c.precision, 0.8) and math.isclose(c.recall, 8 / 12)
     assert ev.Counts().precision == 1.0 and ev.Counts().recall == 1.0
+
+
+def test_stemming_from_two_threads_gives_each_word_its_own_stem():
+    """dbt runs the two tagging Python models side by side (threads: 2): a stemmer shared between threads mixed
+    one word's state into another's (IndexError, or a wrong stem)."""
+    import sys
+    import threading
+
+    from orchestration.qualitative import text
+
+    words = [f"{root}{suffix}" for root in ("bolig", "kommune", "tildeling", "leilighet", "oppfølging", "husbank")
+             for suffix in ("", "er", "ene", "ens", "ane", "heten", "ingen", "elsene", "ligheter")]
+    expected = {w: snowballstemmer.stemmer("norwegian").stemWord(w) for w in words}
+    failures: list[str] = []
+
+    def stem_all(rounds: int) -> None:
+        try:
+            for i in range(rounds):
+                text.stem.cache_clear()  # every call stems, not reads the cache
+                for w in words:
+                    got = text.stem(w)
+                    if got != expected[w]:
+                        failures.append(f"{w}: {got} (expected {expected[w]})")
+        except Exception as err:  # noqa: BLE001 — the old shared stemmer raised IndexError here
+            failures.append(repr(err))
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        threads = [threading.Thread(target=stem_all, args=(300,)) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert not failures, failures[:5]

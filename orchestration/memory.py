@@ -1,0 +1,44 @@
+"""The pipeline's memory hygiene (issue 19): its steps share one process and dbt runs beside it, so what a
+step freed must go back to the system before the next step, and above all before dbt starts.
+
+- `return_freed_memory` runs after every step (the jobs' hooks): a full collection first (GX's validation
+  objects hold the validated frame in reference cycles, so the raw SSB check's ≈ 130 MiB stayed resident
+  through dbt until the collector's own schedule reached it), then Arrow's and glibc's allocators hand back
+  the pages they kept for reuse (Arrow's allocator is the system one: orchestration/__init__.py).
+- `exclude_from_collection` moves what lives as long as the process (the definitions, Dagster's and GX's
+  modules) out of the collector's reach, so that collection costs ≈ 0.04 s instead of ≈ 0.3 s. Objects frozen
+  are still freed when no longer referenced; only a cycle among them would wait for `unfreeze` at exit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import gc
+import sys
+
+
+def return_freed_memory() -> None:
+    gc.collect()
+    if "pyarrow" in sys.modules:
+        sys.modules["pyarrow"].default_memory_pool().release_unused()
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except OSError:  # not glibc: nothing to trim
+        pass
+
+
+_unfreeze_registered = False
+
+
+def exclude_from_collection() -> None:
+    """Freeze every object alive now. Call it where only long-lived objects exist (after imports)."""
+    global _unfreeze_registered
+    gc.collect()
+    gc.freeze()
+    if not _unfreeze_registered:
+        # Frozen objects are not finalised by the interpreter's last collection, and DuckDB's bindings then
+        # report them as leaked at exit: hand them back first.
+        atexit.register(gc.unfreeze)
+        _unfreeze_registered = True
