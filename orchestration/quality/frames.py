@@ -29,13 +29,24 @@ from orchestration.reference.groupings import county_name, size_class, size_labe
 from orchestration.warehouse import relation_exists
 
 BUILDERS: dict[str, Callable] = {}
+# What a builder reads besides its suite's `table`: a suite hangs on an asset downstream of all of it, so a
+# changed-only run reruns the check when any of it moves (tests/integration/test_check_attachment.py).
+BUILDER_READS: dict[str, tuple[str, ...]] = {}
 OPEN_END = "9999-12-31"
+KLASS_CODES_TABLE = "raw.klass_municipality_codes"
 
-def builder(name: str):
+
+def builder(name: str, reads: tuple[str, ...] = ()):
     def register(fn):
         BUILDERS[name] = fn
+        BUILDER_READS[name] = reads
         return fn
     return register
+
+
+def tables_read(suite) -> list[str]:
+    """Every table a suite's check reads: its table, the tables it requires and its frame builder's."""
+    return [suite.table, *suite.requires, *BUILDER_READS.get((suite.frame or {}).get("builder"), ())]
 
 
 def build(name: str, con: duckdb.DuckDBPyConnection, config: dict, **params) -> pd.DataFrame | str:
@@ -73,9 +84,9 @@ def _reference_codes_file() -> pd.DataFrame:
 
 def klass_codes(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, str]:
     """Municipality codes with validity (valid_to exclusive, open end 9999-12-31) and where they came from."""
-    if _exists(con, "raw.klass_municipality_codes"):
-        frame = con.execute("select code, name, valid_from, valid_to from raw.klass_municipality_codes").df()
-        source = "raw.klass_municipality_codes"
+    if _exists(con, KLASS_CODES_TABLE):
+        frame = con.execute(f"select code, name, valid_from, valid_to from {KLASS_CODES_TABLE}").df()
+        source = KLASS_CODES_TABLE
     else:
         frame, source = _reference_codes_file().copy(), "data/reference/klass/131_codes.json"
     frame["code"] = frame["code"].astype(str)
@@ -225,7 +236,7 @@ def kostra_wide(con, config, measures: list[str], table: str = "intermediate.int
     return _notes(frame, [f"measure {m} not in {table}" for m in missing])
 
 
-@builder("kmd_iplos")
+@builder("kmd_iplos", reads=(KLASS_CODES_TABLE, CROSSWALK_TABLE, "intermediate.int_kostra_values_latest_release"))
 def kmd_iplos(con, config) -> pd.DataFrame | str:
     """The KMD survey's omsorgsboliger beside IPLOS care dwellings, per municipality, county and nation.
 
@@ -302,7 +313,8 @@ def kmd_iplos(con, config) -> pd.DataFrame | str:
     return _notes(frame, notes)
 
 
-@builder("bostotte_pairs")
+@builder("bostotte_pairs", reads=(KLASS_CODES_TABLE, CROSSWALK_TABLE, "intermediate.int_husbanken_instruments_by_year",
+                                   "intermediate.int_kostra_values_latest_release"))
 def bostotte_pairs(con, config) -> pd.DataFrame | str:
     """KOSTRA's kommunal bostøtte beside Husbanken's statlig bostøtte, per current municipality and year.
 
@@ -339,7 +351,7 @@ def bostotte_pairs(con, config) -> pd.DataFrame | str:
     return frame
 
 
-@builder("yoy_changes")
+@builder("yoy_changes", reads=("intermediate.int_population_pivoted_by_age",))
 def yoy_changes(con, config, table: str = "intermediate.int_kostra_values_latest_release") -> pd.DataFrame | str:
     """Each configured measure's value beside the previous year's, with the measure's limits and the known
     series break (if any) the change falls on."""
@@ -384,7 +396,7 @@ def yoy_changes(con, config, table: str = "intermediate.int_kostra_values_latest
     return frame
 
 
-@builder("code_validity")
+@builder("code_validity", reads=(KLASS_CODES_TABLE,))
 def code_validity(con, config, table: str, code_column: str = "municipality_code", year_column: str = "year",
                   where: str = "true") -> pd.DataFrame:
     """Distinct (code, year) of a table with whether KLASS knows the code for that year.
@@ -415,7 +427,7 @@ def code_validity(con, config, table: str, code_column: str = "municipality_code
     return _notes(frame, [f"codes from {source}, validity {mode}"])
 
 
-@builder("completeness")
+@builder("completeness", reads=(KLASS_CODES_TABLE,))
 def completeness(con, config, table: str, code_column: str = "municipality_code", year_column: str = "year",
                  where: str = "true") -> pd.DataFrame:
     """Per year: municipalities present, the KLASS list of the structure the data follow, and who is missing."""
