@@ -6,6 +6,10 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum
 
 .PHONY: demo test test-fast bench dev demo-data docs report clean
 
+# Arrow's system allocator gives freed pages back (orchestration/memory.py): for every process a target starts,
+# dbt's included, whatever a process imports first (orchestration/__init__.py sets it only before pandas loads).
+export ARROW_DEFAULT_MEMORY_POOL ?= system
+
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "boligsosial needs Python >= 3.11")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

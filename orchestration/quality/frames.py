@@ -30,7 +30,8 @@ from orchestration.warehouse import relation_exists
 
 BUILDERS: dict[str, Callable] = {}
 # What a builder reads besides its suite's `table`: a suite hangs on an asset downstream of all of it, so a
-# changed-only run reruns the check when any of it moves (tests/integration/test_check_attachment.py).
+# changed-only run reruns the check when any of it moves (tests/integration/test_check_attachment.py). Unlike a
+# suite's `requires` (absent → the check is skipped), an absent table here is the builder's to handle.
 BUILDER_READS: dict[str, tuple[str, ...]] = {}
 OPEN_END = "9999-12-31"
 KLASS_CODES_TABLE = "raw.klass_municipality_codes"

@@ -18,7 +18,6 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from orchestration.memory import exclude_from_collection
 from orchestration.quality import frames
 from orchestration.quality.config import config_value, load_quality_config
 from orchestration.quality.findings import as_float, finding_id, row_finding, suite_kind
@@ -36,7 +35,8 @@ _context = None
 
 
 def _gx_context():
-    """One ephemeral context per process, progress bars off (they flood the run log)."""
+    """One ephemeral context per process, progress bars off (they flood the run log). The CLI's runs make it
+    before the run starts (runner.py), so that it is frozen with the definitions (orchestration/memory.py)."""
     global _context
     if _context is None:
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -49,8 +49,14 @@ def _gx_context():
             logging.getLogger(name).setLevel(logging.ERROR)
         _context = gx.get_context(mode="ephemeral")
         _context.variables.progress_bars = ProgressBarsConfig(globally=False)
-        exclude_from_collection()  # GX's modules and context stay for the process (orchestration/memory.py)
     return _context
+
+
+def prepare_context() -> bool:
+    """Make the process's GX context now; True when this call made it (False: it existed already)."""
+    made = _context is None
+    _gx_context()
+    return made
 
 
 def _gx_results(frame: pd.DataFrame, suite_name: str, specs: list[dict]) -> list:
@@ -166,7 +172,6 @@ def run_suite(con: duckdb.DuckDBPyConnection, suite: Suite, config: dict | None 
         if not relation_exists(con, name):
             return SuiteResult(suite, True, 0, skipped=f"skipped: {name} not present")
 
-    _gx_context()  # before the frame exists: creating it freezes what is alive (orchestration/memory.py)
     notes: list[str] = []
     needed = referenced_names(suite)
     if suite.frame and suite.frame.get("builder"):
