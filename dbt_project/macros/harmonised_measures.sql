@@ -45,12 +45,17 @@ summed as (
         bool_and(is_additive)                                               as is_additive,
         bool_or(weight_kind in ('merge', 'split') or reported_code <> municipality_code) as is_harmonised,
         bool_or(split_flag)                                                 as split_flag,
-        count(distinct reported_code)                                       as n_reported_codes,
         -- bounds add up over parts; unknown when a part is absent (not merely suppressed)
         {{ bounds_of_parts() }},
-        string_agg(distinct reported_code, ',' order by reported_code)      as reported_codes
+        {{ sorted_distinct_list('reported_code') }}                         as reported_code_list
     from preferred
     group by source, measure, municipality_code, year
+),
+
+with_codes as (
+    select *, {{ list_length('reported_code_list') }} as n_reported_codes,
+        array_to_string(reported_code_list, ',') as reported_codes
+    from summed
 )
 
 select
@@ -68,7 +73,7 @@ select
     cast(reported_codes as varchar)         as reported_codes,
     cast(value_low as double precision)     as value_low,
     cast(value_high as double precision)    as value_high
-from summed
+from with_codes
 -- a published ratio cannot be rebuilt from parts
 where is_additive or (n_reported_codes = 1 and not split_flag)
 {%- endmacro %}

@@ -124,3 +124,19 @@
 {% macro postgres__analyze_relation() -%}
     {%- if config.get('materialized') in ('table', 'incremental') %}analyze {{ this }}{% endif -%}
 {%- endmacro %}
+
+{# The distinct values of `expr` over a group, sorted, as a list: one aggregate where a count and a joined
+   text of them are both wanted. DuckDB's count(distinct) and string_agg(distinct … order by) beside each
+   other cost twice the time and +30–90 MiB on the harmonisation's 335 000 rows (issue 19). #}
+{% macro sorted_distinct_list(expr) -%}
+    {{ return(adapter.dispatch('sorted_distinct_list', 'boligsosial')(expr)) }}
+{%- endmacro %}
+{% macro duckdb__sorted_distinct_list(expr) -%} list_sort(list_distinct(list({{ expr }}))) {%- endmacro %}
+{% macro postgres__sorted_distinct_list(expr) -%} array_agg(distinct {{ expr }} order by {{ expr }}) {%- endmacro %}
+
+{# The number of elements of a list. #}
+{% macro list_length(expr) -%}
+    {{ return(adapter.dispatch('list_length', 'boligsosial')(expr)) }}
+{%- endmacro %}
+{% macro duckdb__list_length(expr) -%} len({{ expr }}) {%- endmacro %}
+{% macro postgres__list_length(expr) -%} cardinality({{ expr }}) {%- endmacro %}
