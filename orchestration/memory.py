@@ -1,12 +1,14 @@
-"""The pipeline's memory hygiene (issue 19): its steps share one process and dbt runs beside it, so what a
-step freed must go back to the system before the next step, and above all before dbt starts.
+"""Memory hygiene (issue 19): the pipeline's steps share one process and dbt runs beside it, so what a step
+freed must go back to the system before the next step, and above all before dbt starts. The same holds in
+the checks' process (quality/worker.py) after each validation.
 
-- `return_freed_memory` runs after every step (the jobs' hooks): a full collection first (GX's validation
-  objects hold the validated frame in reference cycles, so the raw SSB check's ≈ 130 MiB stayed resident
-  through dbt until the collector's own schedule reached it), then Arrow's and glibc's allocators hand back
-  the pages they kept for reuse (Arrow's allocator is the system one: orchestration/__init__.py).
+- `return_freed_memory` runs after every step (the jobs' hooks) and every validation: a full collection
+  first (GX's validation objects hold the validated frame in reference cycles, which only a full collection
+  frees: the raw SSB check's ≈ 130 MiB otherwise stayed resident until the collector's own schedule), then
+  Arrow's and glibc's allocators hand back the pages they kept for reuse (Arrow's allocator is the system
+  one: orchestration/__init__.py).
 - `exclude_from_collection` moves what lives as long as the process (the definitions; GX's modules and
-  context, made before a run by runner.py) out of the collector's reach, so that a collection costs ≈ 0.04 s
+  context in the checks' process) out of the collector's reach, so that a collection costs ≈ 0.04 s
   instead of ≈ 0.3 s. Never call it inside a step: objects frozen are still freed when no longer referenced,
   but a cycle among them waits for `unfreeze` at exit.
 """

@@ -266,19 +266,6 @@ def _one_planned_event_per_asset():
             os.environ[name] = before
 
 
-def _prepare_quality_checks(defs, asset_keys) -> None:
-    """GX's import and context live as long as the process: when the process's first run with GX checks
-    starts, make them and freeze them out of the per-step collections with the definitions (memory.py).
-    Inside the first check's step, the freeze would also pin that step's transient objects for good."""
-    keys = set(asset_keys)
-    if any(c.name.startswith("gx_") and c.asset_key in keys for c in defs.resolve_asset_graph().asset_check_keys):
-        from orchestration.memory import exclude_from_collection
-        from orchestration.quality.gx import prepare_context
-
-        if prepare_context():
-            exclude_from_collection()
-
-
 def _run(job_name: str, run_config: dict | None, quiet: bool, tags: dict | None, asset_selection=None):
     import dagster as dg
 
@@ -303,7 +290,6 @@ def _run(job_name: str, run_config: dict | None, quiet: bool, tags: dict | None,
     config.setdefault("loggers", {"console": {"config": {"log_level": "CRITICAL"}}, "progress": {}})
     if job.partitions_def is not None and not tags:
         tags = all_years_tags()
-    _prepare_quality_checks(defs, asset_selection or job.asset_layer.selected_asset_keys)
     with _one_planned_event_per_asset():
         result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
                                         run_config=config, tags=tags or {}, asset_selection=asset_selection)

@@ -43,6 +43,8 @@ class LayeredTranslator(DagsterDbtTranslator):
     # The run's year window comes from its tags (partition_years).
 )
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    from orchestration.quality import worker
+
     build = warehouse.build(context)
     args = production_build_args()
     years = partition_years(context)
@@ -50,7 +52,8 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     # without the window, as a cold build does (and vars on the command line would make dbt parse again)
     if years and set(map(str, years)) != set(yearly_partitions.get_partition_keys()):
         args += ["--vars", json.dumps({"min_year": min(years), "max_year": max(years)})]
-    with build.linked_for_dbt() as database:
+    # the checks' GX process (quality/worker.py) never holds its memory beside dbt's
+    with worker.paused(), build.linked_for_dbt() as database:
         # dbt runs as a subprocess that inherits the environment: point its profile at this run's build file.
         os.environ["BOLIGSOSIAL_DBT_DATABASE"] = str(database)
         invocation = dbt.cli(args, context=context)

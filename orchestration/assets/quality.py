@@ -11,7 +11,7 @@ and the digest to the SSB working group.
 - `quality/digest` (after publication): retries mail an earlier run could not send, then sends the
   digest (new, worsened, resolved findings, overdue follow-ups) with `orchestration.alerts.send_digest`.
 
-GX is imported inside the checks only (its import takes seconds); nothing here imports it.
+GX validates in a child process (`orchestration/quality/worker.py`); the pipeline never imports it.
 """
 
 
@@ -57,13 +57,12 @@ def _suite_check(suite: Suite, asset_key: dg.AssetKey) -> dg.AssetChecksDefiniti
         blocking=True,  # downstream waits; only an ERROR result stops it
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        from orchestration.quality import store
-        from orchestration.quality.gx import run_suite
+        from orchestration.quality import store, worker
 
         build = warehouse.build(context)
         run_id = context.op_execution_context.run_id
+        result = worker.run_suite(build.ensure(), suite, load_quality_config())
         with build.connect() as con:
-            result = run_suite(con, suite, load_quality_config())
             store.record_check(con, run_id, result)
         severity = dg.AssetCheckSeverity.ERROR if suite.severity == "ERROR" else dg.AssetCheckSeverity.WARN
         if result.skipped:

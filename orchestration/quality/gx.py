@@ -35,8 +35,8 @@ _context = None
 
 
 def _gx_context():
-    """One ephemeral context per process, progress bars off (they flood the run log). The CLI's runs make it
-    before the run starts (runner.py), so that it is frozen with the definitions (orchestration/memory.py)."""
+    """One ephemeral context per process, progress bars off (they flood the run log). The checks' process
+    makes it when it starts (worker.py), before anything else lives there to be frozen with it (memory.py)."""
     global _context
     if _context is None:
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -52,11 +52,9 @@ def _gx_context():
     return _context
 
 
-def prepare_context() -> bool:
-    """Make the process's GX context now; True when this call made it (False: it existed already)."""
-    made = _context is None
+def prepare_context() -> None:
+    """Import GX and make the process's context now."""
     _gx_context()
-    return made
 
 
 def _gx_results(frame: pd.DataFrame, suite_name: str, specs: list[dict]) -> list:

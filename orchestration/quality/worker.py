@@ -1,0 +1,149 @@
+"""Great Expectations validates in a child process of the pipeline, never in the pipeline itself (issue 19).
+
+GX's import and context take ≈ 150 MiB that Python never hands back, and the pipeline holds everything it
+imported while dbt's process builds beside it: with GX in the pipeline, the two together reached the 1 GiB
+line. The child (`python -m orchestration.quality.worker`) reads the run's build file read-only (DuckDB lets
+one process write or several read, so the check's step opens its own connection only after the child has
+closed its), runs the suite (`gx.run_suite`) and returns the SuiteResult; the step records it.
+
+- The first check of a run starts the child (≈ 3 s: Python, pandas, GX), which then serves the checks
+  that follow. Started earlier, beside the loads, it would hide those seconds but add its ≈ 250 MiB to
+  the SSB load's peak (≈ 700 MiB in the pipeline): together ≈ 945 MiB instead of ≈ 870 during dbt.
+- `paused()` ends the child for the time dbt builds (the dbt step), so nothing of GX lives beside dbt, and
+  starts a new one when dbt is done. The child ends with the process that started it (its stdin closes),
+  or with `stop()`; a process that runs several pipelines (the tests) keeps it for the next run's checks.
+- Each request carries the caller's environment, so a child that outlived a run (a test's `materialize`)
+  still reads the settings of the run that calls it.
+
+A plain subprocess speaking pickles over its stdin and stdout, not multiprocessing: a spawned worker
+re-imports the parent's `__main__`, which deadlocks when that is a script that runs the pipeline itself.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import pickle
+import struct
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from orchestration.quality.suites import Suite, SuiteResult
+
+_child: subprocess.Popen | None = None
+_lock = threading.Lock()
+_stop_at_exit = False
+_LENGTH = struct.Struct("!Q")
+
+
+def _send(stream, message) -> None:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_LENGTH.pack(len(data)) + data)
+    stream.flush()
+
+
+def _receive(stream):
+    header = stream.read(_LENGTH.size)
+    if len(header) < _LENGTH.size:
+        raise EOFError
+    (length,) = _LENGTH.unpack(header)
+    return pickle.loads(stream.read(length))
+
+
+def start() -> subprocess.Popen:
+    """Start the child if none runs; returns at once (the child imports GX meanwhile, the first request waits)."""
+    global _child, _stop_at_exit
+    with _lock:
+        if _child is None or _child.poll() is not None:
+            # stderr is inherited: GX's and DuckDB's warnings reach the run's console like the pipeline's own
+            _child = subprocess.Popen([sys.executable, "-m", "orchestration.quality.worker"],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            if not _stop_at_exit:  # close its stdin and wait, before the interpreter tears down
+                atexit.register(stop)
+                _stop_at_exit = True
+        return _child
+
+
+def stop() -> None:
+    global _child
+    with _lock:
+        child, _child = _child, None
+    if child is not None:
+        with contextlib.suppress(OSError):  # a child that died has closed its end already
+            child.stdin.close()  # end of requests: the child exits
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+        child.stdout.close()
+
+
+@contextlib.contextmanager
+def paused():
+    """Around dbt's build: no child lives beside dbt's process. One that served before dbt is started again
+    when dbt has finished, so it imports GX while the dbt step winds up instead of in the next check."""
+    with _lock:
+        served = _child is not None and _child.poll() is None
+    stop()
+    try:
+        yield
+    finally:
+        if served:
+            start()
+
+
+def run_suite(database: Path, suite: Suite, config: dict | None = None) -> SuiteResult:
+    """`gx.run_suite` over `database` (no connection to it may be open in this process), in the child."""
+    child = start()
+    try:
+        _send(child.stdin, (str(database), suite, config, dict(os.environ)))
+        status, payload = _receive(child.stdout)
+    except (BrokenPipeError, EOFError) as error:
+        code = child.wait()
+        stop()  # a child that died (out of memory, a crash in a C extension) is replaced on the next call
+        raise RuntimeError(f"the Great Expectations process ended (exit code {code}) while validating suite "
+                           f"{suite.name} on {suite.table}") from error
+    if status == "error":
+        raise RuntimeError(f"Great Expectations suite {suite.name} on {suite.table}: {payload}")
+    return payload
+
+
+def _serve() -> None:
+    """The child: GX once, then one validation per request until stdin closes."""
+    from orchestration.memory import exclude_from_collection, return_freed_memory
+    from orchestration.quality.gx import prepare_context, run_suite as validate
+
+    requests, replies = sys.stdin.buffer, os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # whatever else writes to stdout (Python, GX, DuckDB's C++) goes to the log, not the replies
+    prepare_context()
+    exclude_from_collection()  # GX's modules and context live as long as the child
+    import duckdb
+
+    from orchestration.warehouse import duckdb_settings
+
+    while True:
+        try:
+            database, suite, config, environment = _receive(requests)
+        except EOFError:
+            return
+        os.environ.clear()
+        os.environ.update(environment)
+        try:
+            with duckdb.connect(database, read_only=True, config=duckdb_settings()) as con:
+                reply = ("ok", validate(con, suite, config))
+        except Exception as error:  # noqa: BLE001 — the step fails with it, as if it had validated itself
+            import traceback
+
+            reply = ("error", f"{type(error).__name__}: {error}\n\nin the checks' process:\n"
+                              + "".join(traceback.format_exception(error)))
+        _send(replies, reply)
+        del reply
+        return_freed_memory()  # the validated frame, held in GX's reference cycles
+
+
+if __name__ == "__main__":
+    _serve()

@@ -1,0 +1,150 @@
+"""Great Expectations validates in a child process (orchestration/quality/worker.py), so the pipeline never
+holds GX's memory beside dbt's process (issue 19): real suites on a real DuckDB file, a real child process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import threading
+
+import duckdb
+import pytest
+
+from orchestration.quality import worker
+from orchestration.quality.config import load_quality_config
+from orchestration.quality.suites import parse_suite
+
+CONFIG = load_quality_config()
+SUITE = {"name": "probe", "table": "raw.t", "severity": "ERROR", "expectations": [
+    {"id": "value_with_symbol", "type": "expect_column_values_to_be_null", "kwargs": {"column": "value"},
+     "where": "status_symbol in ['..']", "finding": {"observed": "value", "message": "{value} «{status_symbol}»"}}]}
+
+
+def _warehouse(path) -> str:
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema raw")
+        con.execute("create table raw.t (municipality_code varchar, year integer, measure varchar, value double, "
+                    "status_symbol varchar)")
+        con.execute("insert into raw.t values ('0301', 2020, 'a', 5, '..'), ('0301', 2021, 'a', null, '..'), "
+                    "('1103', 2020, 'a', 7, null)")
+    return str(path)
+
+
+@pytest.fixture
+def database(tmp_path):
+    yield _warehouse(tmp_path / "build.duckdb")
+    worker.stop()
+
+
+def test_the_caller_gets_the_findings_and_never_imports_great_expectations(tmp_path):
+    # a fresh interpreter: a pytest worker may have imported GX for another test
+    script = textwrap.dedent(f"""
+        import os, sys, duckdb
+        from orchestration.quality import worker
+        from orchestration.quality.config import load_quality_config
+        from orchestration.quality.suites import parse_suite
+        suite = parse_suite({SUITE!r}, load_quality_config())
+        first = worker.run_suite({_warehouse(tmp_path / "w.duckdb")!r}, suite, load_quality_config())
+        child = worker._child
+        second = worker.run_suite({str(tmp_path / "w.duckdb")!r}, suite, load_quality_config())
+        same_child = worker._child is child and child.pid != os.getpid()
+        duckdb.connect({str(tmp_path / "w.duckdb")!r}).close()  # the child holds no connection between requests
+        worker.stop()
+        print([f["finding_id"] for f in first.findings], first.success, second.rows, same_child,
+              child.poll() is not None, "great_expectations" in sys.modules)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.split("\n")[-2] == "['value_with_symbol:0301:2020:a'] False 3 True True False"
+
+
+def test_an_error_in_the_child_fails_the_caller_naming_the_suite_and_the_cause(database):
+    suite = parse_suite({**SUITE, "frame": {"sql": "select * from raw.no_such_table"}}, CONFIG)
+    with pytest.raises(RuntimeError) as raised:
+        worker.run_suite(database, suite, CONFIG)
+    message = str(raised.value)
+    assert message.startswith("Great Expectations suite probe on raw.t: CatalogException")
+    assert "no_such_table" in message and "in the checks' process" in message
+    assert worker.run_suite(database, parse_suite(SUITE, CONFIG), CONFIG).rows == 3  # the child serves on
+
+
+def test_a_child_that_died_is_named_and_the_next_check_gets_a_new_one(database):
+    suite = parse_suite(SUITE, CONFIG)
+    worker.stop()
+    child = worker.start()  # it imports GX for seconds before it reads the request: killed meanwhile
+    threading.Timer(0.3, child.kill).start()
+    with pytest.raises(RuntimeError, match=r"process ended \(exit code -9\) while validating suite probe on raw.t"):
+        worker.run_suite(database, suite, CONFIG)
+    assert worker.run_suite(database, suite, CONFIG).rows == 3
+    second = worker._child
+    assert second.pid != child.pid
+    second.kill()  # an idle child that died is replaced as well
+    second.wait()
+    assert worker.run_suite(database, suite, CONFIG).rows == 3
+    assert worker._child.pid != second.pid
+
+
+def test_each_request_carries_the_callers_environment(database, monkeypatch):
+    """A child outlives a test's run; the next run's settings must reach it (here DuckDB's memory cap)."""
+    def shown(limit: str) -> str:
+        with duckdb.connect(config={"memory_limit": limit}) as con:
+            return con.execute("select current_setting('memory_limit')").fetchone()[0]
+
+    suite = parse_suite({**SUITE, "frame": {"sql": "select *, current_setting('memory_limit') as cap from raw.t"},
+                         "expectations": [{"id": "cap", "type": "expect_column_values_to_be_in_set",
+                                           "kwargs": {"column": "cap", "value_set": [shown("100MB")]}}]}, CONFIG)
+    monkeypatch.setenv("BOLIGSOSIAL_DUCKDB_MEMORY_LIMIT", "200MB")
+    assert not worker.run_suite(database, suite, CONFIG).success
+    monkeypatch.setenv("BOLIGSOSIAL_DUCKDB_MEMORY_LIMIT", "100MB")
+    assert worker.run_suite(database, suite, CONFIG).success
+
+
+def test_a_dagster_check_step_validates_in_the_child(tmp_path):
+    """The asset check a suite becomes (assets/quality.py) hands the build file to the child and records
+    what it returns; the run's own process never imports GX."""
+    script = textwrap.dedent(f"""
+        import sys, dagster as dg, duckdb
+        from orchestration.assets import quality
+        from orchestration.quality import worker
+        from orchestration.quality.config import load_quality_config
+        from orchestration.quality.suites import parse_suite
+        from orchestration.resources import WarehouseResource
+        from orchestration.warehouse import WarehouseBuild
+        from pathlib import Path
+
+        @dg.asset(key=["raw", "t"])
+        def table(context, warehouse: WarehouseResource):
+            with warehouse.build(context).connect() as con:
+                con.execute("create schema if not exists raw")
+                con.execute("create table raw.t as select * from (values ('0301', 2020, 'a', 5.0, '..')) "
+                            "as v(municipality_code, year, measure, value, status_symbol)")
+
+        checks = quality.build_checks([table], [parse_suite({SUITE!r}, load_quality_config())])
+        result = dg.materialize([table, *checks], raise_on_error=False, resources={{
+            "warehouse": WarehouseResource(published_path={str(tmp_path / "warehouse.duckdb")!r})}})
+        worker.stop()
+        evaluation = result.get_asset_check_evaluations()[0]
+        build = WarehouseBuild(Path({str(tmp_path / "warehouse.duckdb")!r}), result.run_id).path
+        with duckdb.connect(str(build), read_only=True) as con:
+            recorded = con.execute("select check_name, passed from quality.check_results").fetchall()
+        print(evaluation.passed, evaluation.metadata["failed"].value, recorded,
+              "great_expectations" in sys.modules)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.split("\n")[-2] == "False 1 [('gx_probe', False)] False"
+
+
+def test_dbt_builds_with_no_child_beside_it_and_a_child_that_served_is_back_after(database):
+    suite = parse_suite(SUITE, CONFIG)
+    worker.run_suite(database, suite, CONFIG)
+    before = worker._child
+    with worker.paused():  # the dbt step's block
+        assert before.poll() is not None and worker._child is None
+    assert worker._child is not None and worker._child.pid != before.pid and worker._child.poll() is None
+    assert worker.run_suite(database, suite, CONFIG).rows == 3
+    worker.stop()
+    with worker.paused():  # a run without checks before dbt: none started after
+        pass
+    assert worker._child is None
