@@ -34,7 +34,7 @@ from pathlib import Path
 from orchestration.quality.suites import Suite, SuiteResult
 
 _child: subprocess.Popen | None = None
-_lock = threading.Lock()
+_lock = threading.RLock()  # the child, and a request with its reply
 _stop_at_exit = False
 _LENGTH = struct.Struct("!Q")
 
@@ -50,7 +50,10 @@ def _receive(stream):
     if len(header) < _LENGTH.size:
         raise EOFError
     (length,) = _LENGTH.unpack(header)
-    return pickle.loads(stream.read(length))
+    data = stream.read(length)
+    if len(data) < length:  # the writer died in the middle of a message
+        raise EOFError
+    return pickle.loads(data)
 
 
 def start() -> subprocess.Popen:
@@ -58,7 +61,7 @@ def start() -> subprocess.Popen:
     global _child, _stop_at_exit
     with _lock:
         if _child is None or _child.poll() is not None:
-            # stderr is inherited: GX's and DuckDB's warnings reach the run's console like the pipeline's own
+            # stderr is inherited: the child's warnings reach the run's console, filtered as the CLI's are
             _child = subprocess.Popen([sys.executable, "-m", "orchestration.quality.worker"],
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE)
             if not _stop_at_exit:  # close its stdin and wait, before the interpreter tears down
@@ -71,7 +74,8 @@ def stop() -> None:
     global _child
     with _lock:
         child, _child = _child, None
-    if child is not None:
+        if child is None:
+            return
         with contextlib.suppress(OSError):  # a child that died has closed its end already
             child.stdin.close()  # end of requests: the child exits
         try:
@@ -85,28 +89,33 @@ def stop() -> None:
 @contextlib.contextmanager
 def paused():
     """Around dbt's build: no child lives beside dbt's process. One that served before dbt is started again
-    when dbt has finished, so it imports GX while the dbt step winds up instead of in the next check."""
+    when dbt has built (not when it failed: no check follows), so it imports GX while the dbt step winds up."""
     with _lock:
         served = _child is not None and _child.poll() is None
-    stop()
-    try:
-        yield
-    finally:
-        if served:
-            start()
+        stop()
+    yield
+    if served:
+        start()
 
 
 def run_suite(database: Path, suite: Suite, config: dict | None = None) -> SuiteResult:
     """`gx.run_suite` over `database` (no connection to it may be open in this process), in the child."""
-    child = start()
-    try:
-        _send(child.stdin, (str(database), suite, config, dict(os.environ)))
-        status, payload = _receive(child.stdout)
-    except (BrokenPipeError, EOFError) as error:
-        code = child.wait()
-        stop()  # a child that died (out of memory, a crash in a C extension) is replaced on the next call
-        raise RuntimeError(f"the Great Expectations process ended (exit code {code}) while validating suite "
-                           f"{suite.name} on {suite.table}") from error
+    with _lock:  # one request and its reply at a time
+        child = start()
+        try:
+            _send(child.stdin, (str(database), suite, config, dict(os.environ)))
+            status, payload = _receive(child.stdout)
+        except (BrokenPipeError, EOFError) as error:
+            code = child.wait()
+            stop()  # a child that died (out of memory, a crash in a C extension) is replaced on the next call
+            raise RuntimeError(f"the Great Expectations process ended (exit code {code}) while validating suite "
+                               f"{suite.name} on {suite.table}") from error
+        except BaseException:
+            # interrupted between request and reply (a signal, Dagster ending the step): the reply would
+            # answer the next request, so this child goes
+            child.kill()
+            stop()
+            raise
     if status == "error":
         raise RuntimeError(f"Great Expectations suite {suite.name} on {suite.table}: {payload}")
     return payload
@@ -119,6 +128,7 @@ def _serve() -> None:
 
     requests, replies = sys.stdin.buffer, os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # whatever else writes to stdout (Python, GX, DuckDB's C++) goes to the log, not the replies
+    _quiet_as_the_cli()
     prepare_context()
     exclude_from_collection()  # GX's modules and context live as long as the child
     import duckdb
@@ -134,15 +144,25 @@ def _serve() -> None:
         os.environ.update(environment)
         try:
             with duckdb.connect(database, read_only=True, config=duckdb_settings()) as con:
-                reply = ("ok", validate(con, suite, config))
+                reply = pickle.dumps(("ok", validate(con, suite, config)), protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as error:  # noqa: BLE001 — the step fails with it, as if it had validated itself
             import traceback
 
-            reply = ("error", f"{type(error).__name__}: {error}\n\nin the checks' process:\n"
-                              + "".join(traceback.format_exception(error)))
-        _send(replies, reply)
+            reply = pickle.dumps(("error", f"{type(error).__name__}: {error}\n\nin the checks' process:\n"
+                                           + "".join(traceback.format_exception(error))))
+        replies.write(_LENGTH.pack(len(reply)) + reply)
+        replies.flush()
         del reply
         return_freed_memory()  # the validated frame, held in GX's reference cycles
+
+
+def _quiet_as_the_cli() -> None:
+    """GX's log records and beta warnings stay out of the console, as the CLI keeps them out of its own."""
+    import logging
+    import warnings
+
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message=".*is currently in beta.*")
 
 
 if __name__ == "__main__":

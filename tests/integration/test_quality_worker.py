@@ -48,7 +48,7 @@ def test_the_caller_gets_the_findings_and_never_imports_great_expectations(tmp_p
         first = worker.run_suite({_warehouse(tmp_path / "w.duckdb")!r}, suite, load_quality_config())
         child = worker._child
         second = worker.run_suite({str(tmp_path / "w.duckdb")!r}, suite, load_quality_config())
-        same_child = worker._child is child and child.pid != os.getpid()
+        same_child = worker._child is child
         duckdb.connect({str(tmp_path / "w.duckdb")!r}).close()  # the child holds no connection between requests
         worker.stop()
         print([f["finding_id"] for f in first.findings], first.success, second.rows, same_child,
@@ -148,3 +148,54 @@ def test_dbt_builds_with_no_child_beside_it_and_a_child_that_served_is_back_afte
     with worker.paused():  # a run without checks before dbt: none started after
         pass
     assert worker._child is None
+
+
+def test_the_dbt_step_runs_dbt_with_no_child_and_starts_none_after_a_failed_build(database, tmp_path, monkeypatch):
+    """The real dbt step (assets/dbt.py) with dbt's invocation replaced: it sees no GX process beside it."""
+    import dagster as dg
+
+    from orchestration.assets import dbt as dbt_step
+    from orchestration.project import dbt_executable
+    from orchestration.resources import WarehouseResource
+
+    seen = []
+
+    def cli(self, args, context=None, **_kwargs):
+        seen.append(worker._child)
+        raise RuntimeError("dbt could not build")  # as a failed build ends the step
+
+    worker.run_suite(database, parse_suite(SUITE, CONFIG), CONFIG)  # a check before dbt left a child
+    before = worker._child
+    monkeypatch.setattr(dbt_step.DbtCli, "cli", cli)
+    result = dg.materialize([dbt_step.dbt_models], raise_on_error=False, resources={
+        "warehouse": WarehouseResource(published_path=str(tmp_path / "warehouse.duckdb")),
+        "dbt": dbt_step.DbtCli(project_dir=str(dbt_step.dbt_project.project_dir), dbt_executable=dbt_executable())})
+    assert not result.success and seen == [None]
+    assert before.poll() is not None and worker._child is None
+
+
+def test_an_interrupted_request_takes_its_child_along(database, monkeypatch):
+    """A reply left in the pipe would answer the next request: the child of an interrupted one is ended."""
+    suite = parse_suite(SUITE, CONFIG)
+    worker.run_suite(database, suite, CONFIG)
+    child = worker._child
+
+    def interrupted(_stream):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(worker, "_receive", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        worker.run_suite(database, suite, CONFIG)
+    monkeypatch.undo()
+    assert child.poll() is not None and worker._child is None
+    other = parse_suite({**SUITE, "name": "other"}, CONFIG)
+    assert worker.run_suite(database, other, CONFIG).suite.name == "other"
+
+
+def test_a_reply_cut_short_is_a_child_that_ended():
+    import io
+    import pickle
+
+    whole = pickle.dumps(("ok", 1))
+    with pytest.raises(EOFError):
+        worker._receive(io.BufferedReader(io.BytesIO(worker._LENGTH.pack(len(whole)) + whole[:-3])))
