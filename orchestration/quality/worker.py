@@ -35,12 +35,15 @@ from orchestration.quality.suites import Suite, SuiteResult
 
 _child: subprocess.Popen | None = None
 _lock = threading.RLock()  # the child, and a request with its reply
-_stop_at_exit = False
 _LENGTH = struct.Struct("!Q")
 
 
-def _send(stream, message) -> None:
-    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+def _pickled(message) -> bytes:
+    return pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _write(stream, data: bytes) -> None:
+    """One message: its length, then its pickle."""
     stream.write(_LENGTH.pack(len(data)) + data)
     stream.flush()
 
@@ -58,15 +61,12 @@ def _receive(stream):
 
 def start() -> subprocess.Popen:
     """Start the child if none runs; returns at once (the child imports GX meanwhile, the first request waits)."""
-    global _child, _stop_at_exit
+    global _child
     with _lock:
         if _child is None or _child.poll() is not None:
-            # stderr is inherited: the child's warnings reach the run's console, filtered as the CLI's are
+            # stderr is inherited: what the child warns reaches the run's console
             _child = subprocess.Popen([sys.executable, "-m", "orchestration.quality.worker"],
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-            if not _stop_at_exit:  # close its stdin and wait, before the interpreter tears down
-                atexit.register(stop)
-                _stop_at_exit = True
         return _child
 
 
@@ -86,6 +86,9 @@ def stop() -> None:
         child.stdout.close()
 
 
+atexit.register(stop)  # close the child's stdin and wait for it, before the interpreter tears down
+
+
 @contextlib.contextmanager
 def paused():
     """Around dbt's build: no child lives beside dbt's process. One that served before dbt is started again
@@ -103,7 +106,7 @@ def run_suite(database: Path, suite: Suite, config: dict | None = None) -> Suite
     with _lock:  # one request and its reply at a time
         child = start()
         try:
-            _send(child.stdin, (str(database), suite, config, dict(os.environ)))
+            _write(child.stdin, _pickled((str(database), suite, config, dict(os.environ))))
             status, payload = _receive(child.stdout)
         except (BrokenPipeError, EOFError) as error:
             code = child.wait()
@@ -128,8 +131,7 @@ def _serve() -> None:
 
     requests, replies = sys.stdin.buffer, os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # whatever else writes to stdout (Python, GX, DuckDB's C++) goes to the log, not the replies
-    _quiet_as_the_cli()
-    prepare_context()
+    prepare_context()  # also quiets GX's loggers
     exclude_from_collection()  # GX's modules and context live as long as the child
     import duckdb
 
@@ -144,25 +146,15 @@ def _serve() -> None:
         os.environ.update(environment)
         try:
             with duckdb.connect(database, read_only=True, config=duckdb_settings()) as con:
-                reply = pickle.dumps(("ok", validate(con, suite, config)), protocol=pickle.HIGHEST_PROTOCOL)
+                reply = _pickled(("ok", validate(con, suite, config)))
         except Exception as error:  # noqa: BLE001 — the step fails with it, as if it had validated itself
             import traceback
 
-            reply = pickle.dumps(("error", f"{type(error).__name__}: {error}\n\nin the checks' process:\n"
-                                           + "".join(traceback.format_exception(error))))
-        replies.write(_LENGTH.pack(len(reply)) + reply)
-        replies.flush()
+            reply = _pickled(("error", f"{type(error).__name__}: {error}\n\nin the checks' process:\n"
+                                       + "".join(traceback.format_exception(error))))
+        _write(replies, reply)
         del reply
         return_freed_memory()  # the validated frame, held in GX's reference cycles
-
-
-def _quiet_as_the_cli() -> None:
-    """GX's log records and beta warnings stay out of the console, as the CLI keeps them out of its own."""
-    import logging
-    import warnings
-
-    logging.getLogger("great_expectations").setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", message=".*is currently in beta.*")
 
 
 if __name__ == "__main__":
