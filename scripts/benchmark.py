@@ -139,6 +139,8 @@ def child_pipeline() -> None:
                       "elapsed_s": round(elapsed, 2), "steps": steps, "step_rss_mib": step_rss,
                       "rss_at_start_mib": round(rss_at_start, 1),
                       "before_first_step_s": round(first_step - started_at, 2),
+                      "started_at": started_at,
+                      "timeline": [(round(t - started_at, 2), kind, step) for t, kind, step in marks],
                       "tree_peak_mib": round(tree.peak_mib, 1), **_peaks()}))
 
 

@@ -27,6 +27,7 @@ FINDINGS_KEY = dg.AssetKey(["quality", "findings"])
 DIGEST_KEY = dg.AssetKey(["quality", "digest"])
 PUBLISHED_KEY = dg.AssetKey(["published_warehouse"])
 REGISTER_CHECK = "followup_register_valid"
+GX_CHECK_PREFIX = "gx_"
 
 
 def _asset_keys(assets: Sequence) -> set[dg.AssetKey]:
@@ -51,7 +52,7 @@ def _target_key(suite: Suite, available: set[dg.AssetKey], fallback: str) -> dg.
 def _suite_check(suite: Suite, asset_key: dg.AssetKey) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=asset_key,
-        name=f"gx_{suite.name}",
+        name=f"{GX_CHECK_PREFIX}{suite.name}",
         description=f"[{suite.severity}] Great Expectations suite "
                     f"{suite.path.name if suite.path else suite.name} on {suite.table}: {suite.description}",
         blocking=True,  # downstream waits; only an ERROR result stops it
@@ -86,6 +87,13 @@ def _suite_check(suite: Suite, asset_key: dg.AssetKey) -> dg.AssetChecksDefiniti
         )
 
     return _check
+
+
+def gx_checks_in_run(context: dg.AssetExecutionContext) -> bool:
+    """Whether the run validates any suite (a step that materializes one asset, as tests do, may not)."""
+    selected = context.run.asset_check_selection
+    keys = selected if selected is not None else context.job_def.asset_layer.asset_graph.asset_check_keys
+    return any(key.name.startswith(GX_CHECK_PREFIX) for key in keys)
 
 
 def build_checks(assets: Sequence, suites: list[Suite] | None = None) -> list[dg.AssetChecksDefinition]:

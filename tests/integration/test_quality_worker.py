@@ -136,6 +136,45 @@ def test_a_dagster_check_step_validates_in_the_child(tmp_path):
     assert out.stdout.split("\n")[-2] == "False 1 [('gx_probe', False)] False"
 
 
+def test_the_ssb_load_starts_the_child_for_the_checks_after_it_and_none_for_a_run_without_checks(tmp_path,
+                                                                                               monkeypatch):
+    """The SSB step (assets/ssb.py) starts GX's process when it has loaded, so GX imports beside the other
+    loads; the first check then finds it running. A run with no suite to validate starts none."""
+    import dagster as dg
+
+    from orchestration.assets import quality, ssb
+    from orchestration.resources import WarehouseResource
+
+    def ingest(con, **_kwargs):  # the load itself is tested elsewhere: a table for the suite is enough
+        con.execute("create schema if not exists raw")
+        con.execute(f"create or replace table raw.{ssb.RAW_TABLE} as select * from (values "
+                    "('0301', 2020, 'a', 5.0, '..')) as v(municipality_code, year, measure, value, status_symbol)")
+        return {}
+
+    running_at_check = []
+    validate = worker.run_suite
+
+    def run_suite(*args, **kwargs):
+        running_at_check.append(worker._child is not None and worker._child.poll() is None)
+        return validate(*args, **kwargs)
+
+    monkeypatch.setattr(ssb, "ingest", ingest)
+    monkeypatch.setattr(worker, "run_suite", run_suite)
+    resources = {"warehouse": WarehouseResource(published_path=str(tmp_path / "warehouse.duckdb"))}
+    worker.stop()
+    try:
+        assert dg.materialize([ssb.ssb_observations], resources=resources, partition_key="2020").success
+        assert worker._child is None
+        checks = quality.build_checks([ssb.ssb_observations],
+                                      [parse_suite({**SUITE, "table": f"raw.{ssb.RAW_TABLE}"}, CONFIG)])
+        result = dg.materialize([ssb.ssb_observations, *checks], resources=resources, partition_key="2020",
+                                raise_on_error=False)
+        assert [e.check_name for e in result.get_asset_check_evaluations()] == ["gx_probe"]
+        assert running_at_check == [True]
+    finally:
+        worker.stop()
+
+
 def test_dbt_builds_with_no_child_beside_it_and_a_child_that_served_is_back_after(database):
     suite = parse_suite(SUITE, CONFIG)
     worker.run_suite(database, suite, CONFIG)
