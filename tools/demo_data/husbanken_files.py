@@ -70,9 +70,9 @@ def _lumpy(world: DemoWorld, name: str, years: list[int], propensity: np.ndarray
     return (draw < propensity[:, None]).astype(float)
 
 
-@lru_cache(maxsize=64)
 def weights_at(world: DemoWorld, year: int) -> tuple[list[str], np.ndarray]:
-    """The codes valid at the end of `year` and the matrix mapping reference municipalities onto them."""
+    """The codes valid at the end of `year` and the matrix mapping reference municipalities onto them (the
+    world keeps it per date)."""
     return world.weights_matrix(f"{year}-12-31")
 
 

@@ -57,10 +57,16 @@ def _unsuppressed_rows(builder, world: DemoWorld) -> list[list]:
         husbanken_files.SUPPRESS = previous
 
 
+@lru_cache(maxsize=1)
+def _world() -> DemoWorld:
+    """One world for the truth: it keeps each year's structure, which the series below ask for again and again."""
+    return DemoWorld()
+
+
 @lru_cache(maxsize=2)
 def truth_frame(world: DemoWorld | None = None) -> pd.DataFrame:
     """Long frame: indicator_id, measure, source, grp ('national' | 'programme'), year, value."""
-    world = world or DemoWorld()
+    world = world or _world()
     cohort = set(world.programme_municipalities.municipality_code)
     cohort_year = 2019
     out: list[dict] = []
@@ -102,7 +108,7 @@ def group_series(indicator_id: str, members: set[str] | None, years: range) -> d
     EAK sums it: every municipality as reported that year) per year."""
     if members is None:
         return {y: truth_value(indicator_id, y) for y in years}
-    frame = DemoWorld().figures[KOSTRA_INDICATORS[indicator_id]]
+    frame = _world().figures[KOSTRA_INDICATORS[indicator_id]]
     rows = frame.loc[frame.index.isin(members)]
     return {y: float(rows[y].sum()) for y in years}
 
@@ -113,10 +119,11 @@ def group_series_harmonised(indicator_id: str, members: set[str], years: range,
     each year's cells on the codes as reported, carried to the reference structure by `crosswalk`
     (year, reported_code, reference_code, weight: reference.municipality_crosswalk). Only suppression
     then separates it from the marts, not harmonisation (a split spreads by population, not by truth)."""
-    frame = DemoWorld().figures[KOSTRA_INDICATORS[indicator_id]]
+    world = _world()
+    frame = world.figures[KOSTRA_INDICATORS[indicator_id]]
     out = {}
     for year in years:
-        reported = DemoWorld().as_reported(frame, year).rename("value").rename_axis("reported_code").reset_index()
+        reported = world.as_reported(frame, year).rename("value").rename_axis("reported_code").reset_index()
         mapped = crosswalk[crosswalk.year == year].merge(reported, on="reported_code")
         mapped = mapped[mapped.reference_code.isin(members)]
         out[year] = float((mapped.value * mapped.weight).sum())

@@ -109,11 +109,19 @@ class DemoWorld:
         return sorted(c[(c.valid_from <= date) & (c.valid_to > date)].code.unique())
 
     def name(self, code: str, date: str | None = None) -> str:
-        rows = self.codes[self.codes.code == code]
+        rows = self._names.get(code, [])
         if date is not None:
-            at = rows[(rows.valid_from <= date) & (rows.valid_to > date)]
-            rows = at if len(at) else rows
-        return str(rows.sort_values("valid_from").name.iloc[-1]) if len(rows) else code
+            rows = [r for r in rows if r[0] <= date < r[1]] or rows
+        return str(rows[-1][2]) if rows else code
+
+    @cached_property
+    def _names(self) -> dict[str, list[tuple[str, str, str]]]:
+        """Per code its (valid_from, valid_to, name), by valid_from: `name` is called thousands of times."""
+        out: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+        for code, name, valid_from, valid_to in self.codes[["code", "name", "valid_from", "valid_to"]].itertuples(
+                index=False):
+            out[code].append((valid_from, valid_to, name))
+        return {code: sorted(rows, key=lambda r: r[0]) for code, rows in out.items()}
 
     @cached_property
     def reference_codes(self) -> list[str]:
@@ -160,7 +168,14 @@ class DemoWorld:
         return {c: w for c, w in comp.items() if w}
 
     def weights_matrix(self, date: str) -> tuple[list[str], np.ndarray]:
-        """Codes valid at `date` and the matrix mapping reference municipalities onto them."""
+        """Codes valid at `date` and the matrix mapping reference municipalities onto them (kept per date:
+        every measure of a year is reported on the same structure)."""
+        cache = self.__dict__.setdefault("_weights_by_date", {})
+        if date not in cache:
+            cache[date] = self._weights_matrix(date)
+        return cache[date]
+
+    def _weights_matrix(self, date: str) -> tuple[list[str], np.ndarray]:
         comp = self.composition_at(date)
         codes = sorted(comp)
         index = {c: i for i, c in enumerate(self.reference_codes)}
