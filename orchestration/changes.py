@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestration import settings
+from orchestration.ingest.klass import tables as klass_tables
 
 TABLE = "meta.publication"
 EMPTY = "empty"
@@ -30,7 +31,7 @@ EMPTY = "empty"
 # Which assets each source feeds (the whole multi-asset is selected; downstream follows from the graph).
 SOURCE_ASSETS: dict[str, list[tuple[str, ...]]] = {
     "ssb": [("raw", "ssb_observations")],
-    "klass": [("raw", "klass_municipality_codes")],
+    "klass": [("raw", klass_tables.CODES_TABLE)],
     "husbanken": [("raw", "husbanken_instruments")],
     "programme_reports": [("raw", "programme_report_answers")],
     "kmd_survey": [("raw", "kmd_survey")],

@@ -5,13 +5,14 @@ import dagster as dg
 from orchestration import settings
 from orchestration.assets import scheduled_run
 from orchestration.ingest.klass.load import ingest
+from orchestration.ingest.klass.tables import CHANGES_TABLE, CODES_TABLE, GROUPS_TABLE
 from orchestration.reference import crosswalk
 from orchestration.resources import WarehouseResource
 
 KLASS_TABLES = {
-    "klass_municipality_codes": "KLASS 131: every municipality code valid since 2008, with its validity.",
-    "klass_changes": "KLASS 131 changes since 2008 (merges, splits, renumberings).",
-    "klass_kostra_groups": "KLASS 112 ↔ 131: KOSTRA group of each municipality per statistics year (the grouping on 1 January).",
+    CODES_TABLE: "KLASS 131: every municipality code valid since 2008, with its validity.",
+    CHANGES_TABLE: "KLASS 131 changes since 2008 (merges, splits, renumberings).",
+    GROUPS_TABLE: "KLASS 112 ↔ 131: KOSTRA group of each municipality per statistics year (the grouping on 1 January).",
 }
 CROSSWALK_KEY = dg.AssetKey(crosswalk.TABLE.split("."))
 
@@ -23,7 +24,7 @@ CROSSWALK_KEY = dg.AssetKey(crosswalk.TABLE.split("."))
                     description="Every as-reported code and year mapped onto the reference structure (splits flagged, "
                     "with allocation weights).",
                     # split weights need the population SSB delivered in the same run
-                    deps=[dg.AssetKey(["raw", "klass_changes"]), dg.AssetKey(["raw", "ssb_observations"])])],
+                    deps=[dg.AssetKey(["raw", CHANGES_TABLE]), dg.AssetKey(["raw", "ssb_observations"])])],
     retry_policy=dg.RetryPolicy(max_retries=2, delay=settings.step_retry_delay_seconds(),
                                 backoff=dg.Backoff.EXPONENTIAL),
 )

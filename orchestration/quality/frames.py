@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from orchestration import settings
+from orchestration.ingest.klass.tables import CODES_TABLE
 from orchestration.reference.crosswalk import TABLE as CROSSWALK_TABLE
 from orchestration.reference.groupings import county_name, size_class, size_label
 from orchestration.warehouse import relation_exists
@@ -34,7 +35,7 @@ BUILDERS: dict[str, Callable] = {}
 # suite's `requires` (absent → the check is skipped), an absent table here is the builder's to handle.
 BUILDER_READS: dict[str, tuple[str, ...]] = {}
 OPEN_END = "9999-12-31"
-KLASS_CODES_TABLE = "raw.klass_municipality_codes"
+KLASS_CODES_TABLE = f"raw.{CODES_TABLE}"
 
 
 def builder(name: str, reads: tuple[str, ...] = ()):

@@ -148,11 +148,12 @@ def from_reference(folder: Path | None = None) -> MunicipalityCodes:
 
 def for_connection(con: duckdb.DuckDBPyConnection) -> MunicipalityCodes:
     """The warehouse's KLASS tables when loaded, else the shipped extract."""
+    from orchestration.ingest.klass.tables import CHANGES_TABLE, CODES_TABLE
     from orchestration.warehouse import relation_exists
 
-    if relation_exists(con, "raw.klass_municipality_codes") and relation_exists(con, "raw.klass_changes"):
-        codes = con.execute("select code, name, valid_from, valid_to from raw.klass_municipality_codes").fetchall()
-        changes = con.execute("select old_code, new_code from raw.klass_changes").fetchall()
+    if relation_exists(con, f"raw.{CODES_TABLE}") and relation_exists(con, f"raw.{CHANGES_TABLE}"):
+        codes = con.execute(f"select code, name, valid_from, valid_to from raw.{CODES_TABLE}").fetchall()
+        changes = con.execute(f"select old_code, new_code from raw.{CHANGES_TABLE}").fetchall()
         if codes:
             return from_rows(codes, changes)
     return from_reference()

@@ -15,6 +15,7 @@ import pandas as pd
 
 from orchestration import settings
 from orchestration.ingest import landing, raw
+from orchestration.ingest.klass.tables import CHANGES_TABLE, CODES_TABLE, GROUPS_TABLE
 from orchestration.reference import crosswalk
 from orchestration.warehouse import relation_exists
 
@@ -84,7 +85,7 @@ def _frames(docs: dict[str, dict]) -> dict[str, pd.DataFrame]:
         for name, doc in sorted(docs.items()) if name.startswith("112_131_correspondence_")
         for i in doc["correspondenceItems"]
     ], columns=["year", "kostra_group_code", "kostra_group_name", "municipality_code", "synthetic"])
-    return {"klass_municipality_codes": codes, "klass_changes": changes, "klass_kostra_groups": groups}
+    return {CODES_TABLE: codes, CHANGES_TABLE: changes, GROUPS_TABLE: groups}
 
 
 def ingest(con: duckdb.DuckDBPyConnection, log=print) -> dict[str, int]:
