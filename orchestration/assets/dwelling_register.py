@@ -9,6 +9,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from orchestration.assets.quality import start_validation_process
 from orchestration.ingest.files.inbox import inboxes
 from orchestration.resources import WarehouseResource
 
@@ -48,6 +49,7 @@ def import_registers(con, log=print) -> list:
 def dwelling_register_files(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     with warehouse.build(context).connect() as con:
         reports = import_registers(con, log=context.log.info)
+    start_validation_process(context)
     rejected = {o.file: o.messages for r in reports for o in r.rejected}
     for file, messages in rejected.items():
         context.log.warning(f"rejected {file}: " + "; ".join(messages[:5]))

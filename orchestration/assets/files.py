@@ -9,6 +9,7 @@ inbox (data/demo/inbox) is read in demo mode but never emptied.
 
 import dagster as dg
 
+from orchestration.assets.quality import start_validation_process
 from orchestration.ingest.files.inbox import import_inboxes
 from orchestration.partitions import monthly_partitions
 from orchestration.resources import WarehouseResource
@@ -37,6 +38,7 @@ def _file_asset(table: str, module_name: str, description: str) -> dg.AssetsDefi
     def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         with warehouse.build(context).connect() as con:
             reports = import_inboxes(con, module_name, log=context.log.info)
+        start_validation_process(context)
         loaded = [o.file for r in reports for o in r.loaded]
         rejected = {o.file: o.messages for r in reports for o in r.rejected}
         for file, messages in rejected.items():

@@ -6,9 +6,8 @@ from orchestration import settings
 from orchestration.assets import scheduled_run
 from orchestration.ingest.ssb.catalogue import CatalogueMismatch
 from orchestration.ingest.ssb.releases import RAW_TABLE, RejectedData, ingest
-from orchestration.assets.quality import gx_checks_in_run
+from orchestration.assets.quality import start_validation_process
 from orchestration.partitions import partition_years, yearly_partitions
-from orchestration.quality import worker
 from orchestration.resources import WarehouseResource
 
 
@@ -26,7 +25,7 @@ class SsbLoadConfig(dg.Config):
                                 backoff=dg.Backoff.EXPONENTIAL),
     partitions_def=yearly_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    # first among the loads: the run's largest memory peak is over before the checks' process starts (below)
+    # first among the loads: the run's largest memory peak is over before GX's process starts (below)
     op_tags={"dagster/priority": "1"},
 )
 def ssb_observations(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
@@ -48,8 +47,7 @@ def ssb_observations(context: dg.AssetExecutionContext, warehouse: WarehouseReso
                 raise dg.Failure(description=str(err), allow_retries=False) from err
             raise
         total_rows = con.execute(f"select count(*) from raw.{RAW_TABLE}").fetchone()[0]
-    if gx_checks_in_run(context):  # GX's process imports (≈ 3 s) beside the other loads, not at the first check
-        worker.start()
+    start_validation_process(context)
     return dg.MaterializeResult(
         metadata={"cells_loaded_this_run": sum(loaded.values()), "cells_total": total_rows,
                   "per_table": dg.MetadataValue.json(loaded), "mode": settings.source_mode()}

@@ -6,10 +6,10 @@ line. The child (`python -m orchestration.quality.worker`) reads the run's build
 one process write or several read, so the check's step opens its own connection only after the child has
 closed its), runs the suite (`gx.run_suite`) and returns the SuiteResult; the step records it.
 
-- Starting the child takes ≈ 3 s (Python, pandas, GX). The SSB load, first among the loads, starts it when
-  it is done (assets/ssb.py), so it imports beside the other loads; started beside the SSB load it would
-  add its ≈ 250 MiB to that step's peak (≈ 700 MiB in the pipeline). Otherwise the first check starts it.
-  It then serves the checks that follow.
+- Starting the child takes ≈ 3 s (Python, pandas, GX). A load step starts it when done, in a run with
+  suites to validate (assets/quality.py: start_validation_process), so it imports beside the steps that
+  follow; the SSB load runs first among the loads, so the child never adds its ≈ 250 MiB to that step's
+  peak (≈ 700 MiB in the pipeline). Otherwise the first check starts it. It then serves the checks after.
 - `paused()` ends the child for the time dbt builds (the dbt step), so nothing of GX lives beside dbt, and
   starts a new one when dbt is done. The child ends with the process that started it (its stdin closes),
   or with `stop()`; a process that runs several pipelines (the tests) keeps it for the next run's checks.

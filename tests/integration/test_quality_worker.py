@@ -136,14 +136,8 @@ def test_a_dagster_check_step_validates_in_the_child(tmp_path):
     assert out.stdout.split("\n")[-2] == "False 1 [('gx_probe', False)] False"
 
 
-def test_the_ssb_load_starts_the_child_for_the_checks_after_it_and_none_for_a_run_without_checks(tmp_path,
-                                                                                               monkeypatch):
-    """The SSB step (assets/ssb.py) starts GX's process when it has loaded, so GX imports beside the other
-    loads; the first check then finds it running. A run with no suite to validate starts none."""
-    import dagster as dg
-
-    from orchestration.assets import quality, ssb
-    from orchestration.resources import WarehouseResource
+def _load_ssb(monkeypatch):
+    from orchestration.assets import ssb
 
     def ingest(con, **_kwargs):  # the load itself is tested elsewhere: a table for the suite is enough
         con.execute("create schema if not exists raw")
@@ -151,6 +145,36 @@ def test_the_ssb_load_starts_the_child_for_the_checks_after_it_and_none_for_a_ru
                     "('0301', 2020, 'a', 5.0, '..')) as v(municipality_code, year, measure, value, status_symbol)")
         return {}
 
+    monkeypatch.setattr(ssb, "ingest", ingest)
+    return ssb.ssb_observations, f"raw.{ssb.RAW_TABLE}", {"partition_key": "2020"}
+
+
+def _load_husbanken_file(monkeypatch):
+    from orchestration.assets import files
+
+    def import_inboxes(con, _module, **_kwargs):
+        con.execute("create schema if not exists raw")
+        con.execute("create or replace table raw.husbanken_instruments as select * from (values "
+                    "('0301', 2020, 'a', 5.0, '..')) as v(municipality_code, year, measure, value, status_symbol)")
+        return []
+
+    monkeypatch.setattr(files, "import_inboxes", import_inboxes)
+    asset = next(a for a in files.file_assets if a.op.name == "import_husbanken_instruments")
+    return asset, "raw.husbanken_instruments", {}
+
+
+@pytest.mark.parametrize("load", [_load_ssb, _load_husbanken_file], ids=["ssb", "husbanken_file"])
+def test_a_load_starts_the_child_for_the_checks_after_it_and_none_for_a_run_without_checks(load, tmp_path,
+                                                                                         monkeypatch):
+    """A load step (assets/quality.py: start_validation_process) starts GX's process when it has loaded, so
+    GX imports beside the steps that follow; the first check then finds it running. A run with no suite to
+    validate starts none."""
+    import dagster as dg
+
+    from orchestration.assets import quality
+    from orchestration.resources import WarehouseResource
+
+    asset, table, run = load(monkeypatch)
     running_at_check = []
     validate = worker.run_suite
 
@@ -158,18 +182,16 @@ def test_the_ssb_load_starts_the_child_for_the_checks_after_it_and_none_for_a_ru
         running_at_check.append(worker._child is not None and worker._child.poll() is None)
         return validate(*args, **kwargs)
 
-    monkeypatch.setattr(ssb, "ingest", ingest)
     monkeypatch.setattr(worker, "run_suite", run_suite)
     resources = {"warehouse": WarehouseResource(published_path=str(tmp_path / "warehouse.duckdb"))}
     worker.stop()
     try:
-        assert dg.materialize([ssb.ssb_observations], resources=resources, partition_key="2020").success
+        assert dg.materialize([asset], resources=resources, **run).success
         assert worker._child is None
-        checks = quality.build_checks([ssb.ssb_observations],
-                                      [parse_suite({**SUITE, "table": f"raw.{ssb.RAW_TABLE}"}, CONFIG)])
-        result = dg.materialize([ssb.ssb_observations, *checks], resources=resources, partition_key="2020",
-                                raise_on_error=False)
-        assert [e.check_name for e in result.get_asset_check_evaluations()] == ["gx_probe"]
+        checks = quality.build_checks([asset], [parse_suite({**SUITE, "table": table}, CONFIG)])
+        result = dg.materialize([asset, *checks], resources=resources, raise_on_error=False, **run)
+        assert [e.check_name for e in result.get_asset_check_evaluations() if e.check_name.startswith("gx_")] \
+            == ["gx_probe"]
         assert running_at_check == [True]
     finally:
         worker.stop()
