@@ -155,10 +155,23 @@ def _planned_run(job_name: str, run_config: dict | None, quiet: bool, tags: dict
         return Unchanged(plan)
     for line in plan.summary_lines():
         _say(quiet, line)
+    if loads_without_ssb(plan):
+        from orchestration.quality import worker
+
+        worker.start()  # GX imports while the definitions load: a small load leaves nothing else to overlap
     selection, config = planned_selection(job_name, plan, tags, run_config)
     if selection is not None:
         _say(quiet, f"rebuilding {len(selection)} of the job's assets (the changed inputs and what depends on them)")
     return _run(job_name, config, quiet, tags, asset_selection=selection)
+
+
+def loads_without_ssb(plan) -> bool:
+    """Whether the run loads a source but not SSB, whose load is the run's largest memory peak: then GX's
+    process can start with the run (quality/worker.py); otherwise the SSB load starts it when done."""
+    from orchestration import changes
+
+    loads = {key for key in plan.roots if key[0] == "raw"}
+    return not plan.everything and bool(loads) and not loads & {tuple(k) for k in changes.SOURCE_ASSETS["ssb"]}
 
 
 def planned_selection(job_name: str, plan, tags: dict | None, run_config: dict | None = None):

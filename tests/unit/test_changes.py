@@ -57,3 +57,14 @@ def test_a_backfill_forces_ssb(monkeypatch):
     monkeypatch.setattr(changes, "recorded", lambda warehouse=None: fp())
     plan = changes.plan_run(force_sources=("ssb",))
     assert plan.roots == {("raw", "ssb_observations")} and not plan.nothing_changed
+
+
+def test_gx_starts_with_a_run_that_loads_sources_but_not_ssb():
+    """runner.loads_without_ssb: such a run starts GX's process before Dagster's; one that loads SSB, the
+    largest peak, leaves it to the SSB step, and one that loads nothing (a dbt change) has no raw check."""
+    from orchestration.runner import loads_without_ssb
+
+    assert loads_without_ssb(changes.diff(fp({"husbanken": "kept:h2"}), fp(), MANIFEST))
+    assert not loads_without_ssb(changes.diff(fp({"husbanken": "kept:h2", "ssb": "s2"}), fp(), MANIFEST))
+    assert not loads_without_ssb(changes.diff(fp(), None, MANIFEST))  # everything: SSB too
+    assert not loads_without_ssb(changes.diff(fp(nodes={"model.boligsosial.a": "a2"}), fp(), MANIFEST))
