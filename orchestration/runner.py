@@ -33,8 +33,10 @@ class ProgressPrinter(logging.Handler):
                 print(f"{time.strftime('%H:%M:%S')}  ✘ {step}: {first}" + (" (in full below)" if rest else ""),
                       flush=True)
             elif kind == "ASSET_CHECK_EVALUATION":
+                from orchestration.assets.quality import GX_CHECK_PREFIX
+
                 data = event.event_specific_data
-                if data.passed and not data.check_name.startswith(("gx_", "files_", "freshness")):
+                if data.passed and not data.check_name.startswith((GX_CHECK_PREFIX, "files_", "freshness")):
                     return  # passing dbt tests are counted in the dbt summary line
                 warning = getattr(data.severity, "value", str(data.severity)) == "WARN"
                 mark = "✔" if data.passed else "⚠" if warning else "✘"  # a warning publishes and is reported
@@ -155,23 +157,34 @@ def _planned_run(job_name: str, run_config: dict | None, quiet: bool, tags: dict
         return Unchanged(plan)
     for line in plan.summary_lines():
         _say(quiet, line)
-    if loads_without_ssb(plan):
+    selection, config = planned_selection(job_name, plan, tags, run_config)
+    if starts_validation_with_run(selection):
         from orchestration.quality import worker
 
-        worker.start()  # GX imports while the definitions load: a small load leaves nothing else to overlap
-    selection, config = planned_selection(job_name, plan, tags, run_config)
+        worker.start()  # GX imports while Dagster plans the run: a small load leaves nothing else to overlap
     if selection is not None:
         _say(quiet, f"rebuilding {len(selection)} of the job's assets (the changed inputs and what depends on them)")
     return _run(job_name, config, quiet, tags, asset_selection=selection)
 
 
-def loads_without_ssb(plan) -> bool:
-    """Whether the run loads a source but not SSB, whose load is the run's largest memory peak: then GX's
-    process can start with the run (quality/worker.py); otherwise the SSB load starts it when done."""
-    from orchestration import changes
+def starts_validation_with_run(selection) -> bool:
+    """Whether a planned run (its asset keys; None: the whole job) loads a source but not SSB, whose load is the
+    run's largest memory peak, and validates a GX suite: then GX's process starts with the run
+    (quality/worker.py); a run that loads SSB leaves it to its loads (assets/quality.py)."""
+    if selection is None:
+        return False
+    import dagster as dg
 
-    loads = {key for key in plan.roots if key[0] == "raw"}
-    return not plan.everything and bool(loads) and not loads & {tuple(k) for k in changes.SOURCE_ASSETS["ssb"]}
+    from orchestration import changes
+    from orchestration.assets.quality import GX_CHECK_PREFIX
+    from orchestration.definitions import defs
+
+    keys = set(selection)
+    loads = {key for key in keys if key.path[0] == "raw"}
+    if not loads or loads & {dg.AssetKey(list(k)) for k in changes.SOURCE_ASSETS["ssb"]}:
+        return False
+    checks = defs.resolve_asset_graph().get_check_keys_for_assets(keys)
+    return any(check.name.startswith(GX_CHECK_PREFIX) for check in checks)
 
 
 def planned_selection(job_name: str, plan, tags: dict | None, run_config: dict | None = None):

@@ -4,6 +4,7 @@ import dagster as dg
 
 from orchestration import settings
 from orchestration.assets import scheduled_run
+from orchestration.assets.quality import start_validation_process
 from orchestration.ingest.klass.load import ingest
 from orchestration.ingest.klass.tables import CHANGES_TABLE, CODES_TABLE, GROUPS_TABLE
 from orchestration.reference import crosswalk
@@ -32,6 +33,7 @@ def klass_structure(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     with warehouse.build(context).connect() as con:
         with settings.http_run(scheduled_run(context), context.log.warning):
             counts = ingest(con, log=context.log.info)
+    start_validation_process(context)
     for table in KLASS_TABLES:
         yield dg.MaterializeResult(asset_key=["raw", table],
                                    metadata={"rows_loaded_this_run": counts.get(table, 0)})

@@ -96,13 +96,30 @@ def gx_checks_in_run(context: dg.AssetExecutionContext) -> bool:
     return any(key.name.startswith(GX_CHECK_PREFIX) for key in keys)
 
 
+# Runs whose SSB load has started and not succeeded yet (a failed attempt waits for its retry meanwhile).
+_ssb_loading: set[str] = set()
+
+
+def ssb_load_started(context: dg.AssetExecutionContext) -> None:
+    _ssb_loading.add(context.run_id)
+
+
+def ssb_load_done(context: dg.AssetExecutionContext) -> None:
+    _ssb_loading.discard(context.run_id)
+    start_validation_process(context)
+
+
 def start_validation_process(context: dg.AssetExecutionContext) -> None:
     """After a load: GX's process (quality/worker.py) imports, ≈ 3 s, beside the steps that follow instead of
-    when the first check asks. The SSB load runs first (its priority tag), so the process never sits beside
-    that step's peak, the run's largest; a later load finds it started."""
+    when the first check asks. Never while the run's SSB load, its largest peak, is unfinished: that load runs
+    first (its priority tag), but a failed attempt waits for its retry while the other loads go on."""
+    if context.run_id in _ssb_loading:
+        return
     if gx_checks_in_run(context):
+        from orchestration.memory import return_freed_memory
         from orchestration.quality import worker
 
+        return_freed_memory()  # the load's pages back first: the child grows beside what the run keeps
         worker.start()
 
 

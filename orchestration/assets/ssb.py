@@ -4,9 +4,9 @@ import dagster as dg
 
 from orchestration import settings
 from orchestration.assets import scheduled_run
+from orchestration.assets.quality import ssb_load_done, ssb_load_started
 from orchestration.ingest.ssb.catalogue import CatalogueMismatch
 from orchestration.ingest.ssb.releases import RAW_TABLE, RejectedData, ingest
-from orchestration.assets.quality import start_validation_process
 from orchestration.partitions import partition_years, yearly_partitions
 from orchestration.resources import WarehouseResource
 
@@ -31,6 +31,7 @@ class SsbLoadConfig(dg.Config):
 def ssb_observations(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                      config: SsbLoadConfig) -> dg.MaterializeResult:
     years = partition_years(context)
+    ssb_load_started(context)
     with warehouse.build(context).connect() as con:
         try:
             with settings.http_run(scheduled_run(context), context.log.warning):
@@ -47,7 +48,7 @@ def ssb_observations(context: dg.AssetExecutionContext, warehouse: WarehouseReso
                 raise dg.Failure(description=str(err), allow_retries=False) from err
             raise
         total_rows = con.execute(f"select count(*) from raw.{RAW_TABLE}").fetchone()[0]
-    start_validation_process(context)
+    ssb_load_done(context)
     return dg.MaterializeResult(
         metadata={"cells_loaded_this_run": sum(loaded.values()), "cells_total": total_rows,
                   "per_table": dg.MetadataValue.json(loaded), "mode": settings.source_mode()}

@@ -6,10 +6,11 @@ line. The child (`python -m orchestration.quality.worker`) reads the run's build
 one process write or several read, so the check's step opens its own connection only after the child has
 closed its), runs the suite (`gx.run_suite`) and returns the SuiteResult; the step records it.
 
-- Starting the child takes ≈ 3 s (Python, pandas, GX). A load step starts it when done, in a run with
-  suites to validate (assets/quality.py: start_validation_process), so it imports beside the steps that
-  follow; the SSB load runs first among the loads, so the child never adds its ≈ 250 MiB to that step's
-  peak (≈ 700 MiB in the pipeline). Otherwise the first check starts it. It then serves the checks after.
+- Starting the child takes ≈ 3 s (Python, pandas, GX). In a run with suites to validate, a load step starts
+  it when done (assets/quality.py: start_validation_process), so it imports beside the steps that follow —
+  but not while the run's SSB load is unfinished (it runs first among the loads, and a retry waits): the
+  child never adds its ≈ 250 MiB to that step's peak (≈ 700 MiB in the pipeline). A run that loads sources
+  but not SSB starts it with the run (runner.starts_validation_with_run). Else the first check starts it.
 - `paused()` ends the child for the time dbt builds (the dbt step), so nothing of GX lives beside dbt, and
   starts a new one when dbt is done. The child ends with the process that started it (its stdin closes),
   or with `stop()`; a process that runs several pipelines (the tests) keeps it for the next run's checks.
@@ -64,7 +65,9 @@ def start() -> subprocess.Popen:
     """Start the child if none runs; returns at once (the child imports GX meanwhile, the first request waits)."""
     global _child
     with _lock:
-        if _child is None or _child.poll() is not None:
+        if _child is not None and _child.poll() is not None:
+            stop()  # a child that died: its pipes closed
+        if _child is None:
             # stderr is inherited: what the child warns reaches the run's console
             _child = subprocess.Popen([sys.executable, "-m", "orchestration.quality.worker"],
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE)
@@ -87,18 +90,18 @@ def stop() -> None:
                 pipe.close()
 
 
-atexit.register(stop)  # close the child's stdin and wait for it, before the interpreter tears down
+atexit.register(stop)  # end the child before the interpreter tears down
 
 
 @contextlib.contextmanager
 def paused():
-    """Around dbt's build: no child lives beside dbt's process. One that served before dbt is started again
-    when dbt has built (not when it failed: no check follows), so it imports GX while the dbt step winds up."""
+    """Around dbt's build: no child lives beside dbt's process. One that ran before dbt is started again when
+    dbt has built (not when it failed: no check follows), so it imports GX while the dbt step winds up."""
     with _lock:
-        served = _child is not None and _child.poll() is None
+        running = _child is not None and _child.poll() is None
         stop()
     yield
-    if served:
+    if running:
         start()
 
 

@@ -163,7 +163,21 @@ def _load_husbanken_file(monkeypatch):
     return asset, "raw.husbanken_instruments", {}
 
 
-@pytest.mark.parametrize("load", [_load_ssb, _load_husbanken_file], ids=["ssb", "husbanken_file"])
+def _load_dwelling_register(monkeypatch):
+    from orchestration.assets import dwelling_register
+
+    def import_registers(con, **_kwargs):
+        con.execute("create schema if not exists raw")
+        con.execute("create or replace table raw.dwelling_register as select * from (values "
+                    "('0301', 2020, 'a', 5.0, '..')) as v(municipality_code, year, measure, value, status_symbol)")
+        return []
+
+    monkeypatch.setattr(dwelling_register, "import_registers", import_registers)
+    return dwelling_register.dwelling_register_files, "raw.dwelling_register", {}
+
+
+@pytest.mark.parametrize("load", [_load_ssb, _load_husbanken_file, _load_dwelling_register],
+                         ids=["ssb", "husbanken_file", "dwelling_register"])
 def test_a_load_starts_the_child_for_the_checks_after_it_and_none_for_a_run_without_checks(load, tmp_path,
                                                                                          monkeypatch):
     """A load step (assets/quality.py: start_validation_process) starts GX's process when it has loaded, so
@@ -197,7 +211,28 @@ def test_a_load_starts_the_child_for_the_checks_after_it_and_none_for_a_run_with
         worker.stop()
 
 
-def test_dbt_builds_with_no_child_beside_it_and_a_child_that_served_is_back_after(database):
+def test_no_load_starts_the_child_while_the_runs_ssb_load_is_unfinished(monkeypatch):
+    """The SSB load runs first among the loads; a failed attempt waits for its retry while the other loads go
+    on, and those must not start GX's process beside the retry's peak."""
+    from types import SimpleNamespace
+
+    from orchestration.assets import quality, ssb
+
+    started = []
+    monkeypatch.setattr(quality, "gx_checks_in_run", lambda _context: True)
+    monkeypatch.setattr(worker, "start", lambda: started.append(True))
+    run, other = SimpleNamespace(run_id="run-a"), SimpleNamespace(run_id="run-b")
+    quality.ssb_load_started(run)  # the first attempt failed and waits
+    quality.start_validation_process(run)  # a file load meanwhile
+    assert started == []
+    quality.start_validation_process(other)  # another run (a test process runs many) is not held
+    assert started == [True]
+    quality.ssb_load_done(run)
+    assert started == [True, True]
+    assert ssb.ssb_observations.op.tags["dagster/priority"] == "1"  # first among the loads
+
+
+def test_dbt_builds_with_no_child_beside_it_and_a_child_that_ran_is_back_after(database):
     suite = parse_suite(SUITE, CONFIG)
     worker.run_suite(database, suite, CONFIG)
     before = worker._child

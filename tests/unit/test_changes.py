@@ -59,12 +59,25 @@ def test_a_backfill_forces_ssb(monkeypatch):
     assert plan.roots == {("raw", "ssb_observations")} and not plan.nothing_changed
 
 
-def test_gx_starts_with_a_run_that_loads_sources_but_not_ssb():
-    """runner.loads_without_ssb: such a run starts GX's process before Dagster's; one that loads SSB, the
-    largest peak, leaves it to the SSB step, and one that loads nothing (a dbt change) has no raw check."""
-    from orchestration.runner import loads_without_ssb
+def test_gx_starts_with_a_run_that_loads_sources_but_not_ssb_and_validates_a_suite(monkeypatch):
+    """runner: such a run starts GX's process before Dagster's run; one that loads SSB (the largest peak)
+    leaves it to its loads, and a job without GX checks (the monthly Husbanken job) starts none."""
+    from orchestration import runner
+    from orchestration.quality import worker
 
-    assert loads_without_ssb(changes.diff(fp({"husbanken": "kept:h2"}), fp(), MANIFEST))
-    assert not loads_without_ssb(changes.diff(fp({"husbanken": "kept:h2", "ssb": "s2"}), fp(), MANIFEST))
-    assert not loads_without_ssb(changes.diff(fp(), None, MANIFEST))  # everything: SSB too
-    assert not loads_without_ssb(changes.diff(fp(nodes={"model.boligsosial.a": "a2"}), fp(), MANIFEST))
+    events = []
+    monkeypatch.setattr(changes, "recorded", lambda warehouse=None: fp())
+    monkeypatch.setattr(worker, "start", lambda: events.append("gx started"))
+    monkeypatch.setattr(runner, "_run", lambda job, *args, **kwargs: events.append(f"run {job}"))
+
+    def run(job: str, sources: dict) -> list[str]:
+        events.clear()
+        monkeypatch.setattr(changes, "plan_run", lambda **_: changes.diff(fp(sources), fp(), MANIFEST))
+        runner._planned_run(job, None, True, None, True, ())
+        return list(events)
+
+    assert run("full_pipeline", {"husbanken": "kept:h2"}) == ["gx started", "run full_pipeline"]
+    assert run("inbox_load", {"kmd_survey": "m2"}) == ["gx started", "run inbox_load"]
+    assert run("full_pipeline", {"husbanken": "kept:h2", "ssb": "s2"}) == ["run full_pipeline"]
+    assert run("husbanken_monthly", {"husbanken": "kept:h2"}) == ["run husbanken_monthly"]
+    assert run("kostra_release", {"husbanken": "kept:h2"}) == ["run kostra_release"]
