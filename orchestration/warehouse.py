@@ -200,7 +200,7 @@ def _file_lock(path: Path) -> Iterator[None]:
 
 def duckdb_settings() -> dict[str, str]:
     """Memory cap and threads for loads and checks; dbt_project/profiles.yml sets the same defaults for the models
-    (issue 19: the pipeline process and dbt run side by side)."""
+    (issue 19: the pipeline process and dbt run side by side; tests/unit/test_duckdb_settings.py keeps them equal)."""
     return {"memory_limit": os.environ.get("BOLIGSOSIAL_DUCKDB_MEMORY_LIMIT", "256MB"),
             "threads": os.environ.get("BOLIGSOSIAL_DUCKDB_THREADS", "2")}
 
