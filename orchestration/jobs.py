@@ -5,7 +5,7 @@ inferred from the selected assets: statistics years, or months for Husbanken's m
 
 import dagster as dg
 
-from orchestration.memory import return_freed_memory
+from orchestration.memory import return_freed_memory, return_freed_memory_if_grown
 
 WRITER_TAGS = {"boligsosial/warehouse-writer": "true"}
 
@@ -19,10 +19,11 @@ TRANSFORM_AND_PUBLISH = dg.AssetSelection.groups("staging", "intermediate", "mar
 EVERYTHING_YEARLY = dg.AssetSelection.all() - MONTHLY_SOURCES
 
 
-# Steps share one process (the in-process executor): what a step freed goes back before the next one.
+# Steps share one process (the in-process executor): what a step freed goes back before the next one
+# (memory.py: only after a step that grew the process; after a failure always).
 @dg.success_hook(name="return_freed_memory_after_success")
 def _after_success(_context: dg.HookContext) -> None:
-    return_freed_memory()
+    return_freed_memory_if_grown()
 
 
 @dg.failure_hook(name="return_freed_memory_after_failure")

@@ -88,17 +88,11 @@ class TreeSampler:
         self._thread.join()
 
 
-def _rss_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def child_pipeline() -> None:
     import threading
 
     from orchestration import runner
+    from orchestration.memory import resident_mib
 
     # which step holds the process's largest resident set: sample it, and note when each step starts/ends
     samples: list[tuple[float, float]] = []
@@ -107,7 +101,7 @@ def child_pipeline() -> None:
 
     def sample() -> None:
         while not done.wait(0.25):
-            samples.append((time.time(), _rss_mib()))
+            samples.append((time.time(), resident_mib() or 0.0))
 
     def note(_self, record) -> None:  # replaces the progress printer: no output, only the step times
         meta = getattr(record, "dagster_meta", None) or {}
@@ -117,7 +111,7 @@ def child_pipeline() -> None:
 
     runner.ProgressPrinter.emit = note
     started_at = time.time()
-    rss_at_start = _rss_mib()
+    rss_at_start = resident_mib() or 0.0
     threading.Thread(target=sample, daemon=True).start()
     started = time.perf_counter()
     with TreeSampler() as tree:

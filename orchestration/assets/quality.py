@@ -116,10 +116,10 @@ def start_validation_process(context: dg.AssetExecutionContext) -> None:
     if context.run_id in _ssb_loading:
         return
     if gx_checks_in_run(context):
-        from orchestration.memory import return_freed_memory
+        from orchestration.memory import return_freed_memory_if_grown
         from orchestration.quality import worker
 
-        return_freed_memory()  # the load's pages back first: the child grows beside what the run keeps
+        return_freed_memory_if_grown()  # the load's pages back first: the child grows beside what the run keeps
         worker.start()
 
 
