@@ -72,10 +72,12 @@ def has_rows(name: str, where: str = "true") -> bool:
     return bool(query(f"select count(*) from {name} where {where}")[0][0])
 
 
-def run(quiet: bool = True):
+def run(quiet: bool = True, changed_only: bool = False):
+    """A full rebuild re-evaluates every check; `changed_only` is `make demo`'s and the schedules' run, which
+    after a register edit or an SMTP retry runs the findings and what follows them, not the checks."""
     from orchestration.runner import run_pipeline
 
-    return run_pipeline(quiet=quiet)
+    return run_pipeline(quiet=quiet, changed_only=changed_only)
 
 
 def run_id_of(result) -> str:
@@ -223,8 +225,10 @@ def test_second_unchanged_run_sends_nothing_and_register_edits_survive(first, en
                                f'"feil i skjema 13, rettes i 2023-tallene"\n'
     env["register"].write_text(edited, encoding="utf-8")
     before = sha256(env["register"])
-    result = run()
+    result = run(changed_only=True)
     assert result.success
+    ran = {e.step_key for e in result.all_events if e.is_step_success}
+    assert "quality__findings" in ran and "dbt_models" not in ran, "a register edit reruns the findings only"
     assert len(digests(env["outbox"])) == 1 and not digests(env["outbox"] / "pending")
     assert query("select count(*) from quality.digest_log where run_id = ?", [result.run_id]) == [(0,)]
     assert query("select followup_status, followup_cause, followup_note from quality.findings where finding_id = ?",
@@ -240,6 +244,7 @@ def test_worsened_finding_is_reported_and_an_unreachable_smtp_server_does_not_fa
     drop = sorted(as_reported(world.wheelchair_drop_codes, 2022))[-1]
     fid = f"yoy_drop:{drop}:2022:dwellings_wheelchair"
     (old_deviation,) = query("select deviation from quality.findings where finding_id = ?", [fid])[0]
+    first_seen = dict(query("select finding_id, first_seen from quality.findings"))
     # A revised release halves the 2022 figure once more: the deviation grows by far more than worsened_pct.
     con = duckdb.connect(str(settings.warehouse_path()))
     try:
@@ -255,8 +260,10 @@ def test_worsened_finding_is_reported_and_an_unreachable_smtp_server_does_not_fa
                                                       f"2018-10-30,oppfølging 1a\n", encoding="utf-8")
     env["mp"].setenv("BOLIGSOSIAL_SMTP_HOST", "127.0.0.1")
     env["mp"].setenv("BOLIGSOSIAL_SMTP_PORT", str(free_port()))   # nothing listens there
-    result = run()
+    result = run()  # the cells changed in place, not through a source: every check runs again
     assert result.success, "an unreachable SMTP server must not fail the run"
+    again = dict(query("select finding_id, first_seen from quality.findings"))
+    assert {f: again[f] for f in first_seen} == first_seen, "a finding seen again keeps when it was first seen"
     pending = digests(env["outbox"] / "pending")
     assert len(pending) == 1 and len(digests(env["outbox"])) == 1
     text = email.message_from_bytes(pending[0].read_bytes(), policy=email.policy.default) \
@@ -279,7 +286,7 @@ def test_next_run_sends_the_queued_digest_and_a_bad_register_keeps_the_previous(
     port = free_port()
     env["mp"].setenv("BOLIGSOSIAL_SMTP_PORT", str(port))
     with smtp_server(port) as server:
-        result = run()
+        result = run(changed_only=True)
     assert result.success
     assert len(server.received) == 1, "the queued digest only: nothing else changed"
     assert "1 forverret" in server.received[0]["Subject"]

@@ -21,6 +21,7 @@ import duckdb
 import pytest
 
 from orchestration import settings
+from shared_warehouse import demo_env
 
 # every mart, as the manifest lists them: the indicator marts, the qualitative (issue 15) and register (issue 18) ones
 MARTS = ["dim_goal", "dim_indicator", "dim_municipality", "fct_answer_theme", "fct_indicator_group_value",
@@ -45,34 +46,37 @@ def _sha256(path: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def served(module_env, request):
-    """One `boligsosial demo` with BOLIGSOSIAL_POSTGRES_URL set (when PostgreSQL exists) and exports beside it."""
+def served(demo_warehouse, tmp_path_factory, request):
+    """`boligsosial demo` on a copy of the session's demo warehouse after PostgreSQL (when its binaries exist)
+    and a new exports folder were configured: the serving settings changed, so the run publishes again and
+    serves every mart (orchestration/changes.py), as it does for a team that adds PostgreSQL later."""
     from orchestration import cli
 
+    base = demo_warehouse.copy_to(tmp_path_factory.mktemp("served") / "warehouse")
     server, url, reason = None, None, ""
     try:
         server = request.getfixturevalue("postgres_server")
     except pytest.skip.Exception as exc:
         reason = str(exc)
-    mp = pytest.MonkeyPatch()
-    mp.setenv("BOLIGSOSIAL_EXPORTS", str(module_env / "exports"))
-    mp.delenv("BOLIGSOSIAL_POSTGRES_READER", raising=False)
-    if server is not None:
-        import psycopg
+    with demo_env(base) as mp:
+        mp.setenv("BOLIGSOSIAL_EXPORTS", str(base / "served-exports"))
+        mp.delenv("BOLIGSOSIAL_POSTGRES_READER", raising=False)
+        if server is not None:
+            import psycopg
 
-        with psycopg.connect(server.url(), autocommit=True) as admin:
-            admin.execute("drop database if exists boligsosial_bi")
-            admin.execute("create database boligsosial_bi")
-        url = server.url(database="boligsosial_bi")
-        mp.setenv("BOLIGSOSIAL_POSTGRES_URL", url)
-    else:
-        mp.delenv("BOLIGSOSIAL_POSTGRES_URL", raising=False)
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        code = cli.main(["demo"])
-    assert code == 0, out.getvalue()[-3000:]
-    yield Served(settings.warehouse_path(), module_env / "exports", server, url, out.getvalue(), reason)
-    mp.undo()
+            with psycopg.connect(server.url(), autocommit=True) as admin:
+                admin.execute("drop database if exists boligsosial_bi")
+                admin.execute("create database boligsosial_bi")
+            url = server.url(database="boligsosial_bi")
+            mp.setenv("BOLIGSOSIAL_POSTGRES_URL", url)
+        else:
+            mp.delenv("BOLIGSOSIAL_POSTGRES_URL", raising=False)
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            code = cli.main(["demo"])
+        assert code == 0, out.getvalue()[-3000:]
+        assert "code serve" in out.getvalue(), "the run must say it publishes again because serving changed"
+        yield Served(settings.warehouse_path(), base / "served-exports", server, url, out.getvalue(), reason)
 
 
 @pytest.fixture
