@@ -10,15 +10,20 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from orchestration.writer_lock import WriterLock, WriterLockBusy
 
+# The holder takes SIGTERM's default (die) whatever the test process hands down: a run in the pytest process
+# may leave SIGTERM caught or, through Dagster's interrupt handling, mapped to SIGINT's disposition.
 HOLD = """
-import sys, time
+import signal, sys, time
 from pathlib import Path
 from orchestration.writer_lock import WriterLock
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+signal.signal(signal.SIGTERM, signal.SIG_DFL)
 WriterLock(Path(sys.argv[1])).acquire(command="boligsosial demo (test holder)", progress=None)
 print("held", flush=True)
 time.sleep(120)
@@ -59,6 +64,12 @@ def test_second_writer_waits_with_progress_lines(holder):
 def test_waiting_writer_gets_the_lock_when_the_holder_ends(holder):
     path, proc = holder
     proc.send_signal(signal.SIGTERM)  # ends without releasing: the kernel drops the flock
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        status = Path(f"/proc/{proc.pid}/status").read_text()
+        pytest.fail("the holder outlived SIGTERM: "
+                    + "; ".join(line for line in status.splitlines() if line.startswith(("State", "Sig"))))
     lock = WriterLock(path).acquire(wait=True, timeout=10, poll=0.1, progress=None)
     try:
         assert json.loads(path.read_text())["pid"] == os.getpid()
