@@ -31,6 +31,7 @@ except OSError:  # not glibc: nothing to trim
     _LIBC = None
 
 WORTH_RETURNING_MIB = 32
+_PAGE_MIB = os.sysconf("SC_PAGE_SIZE") / 2**20
 _resident_after_return: float | None = None
 
 
@@ -38,7 +39,7 @@ def resident_mib() -> float | None:
     """The process's resident set; None where there is no /proc (then every step hands back)."""
     try:
         with open("/proc/self/statm") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+            return int(statm.read().split()[1]) * _PAGE_MIB
     except (OSError, ValueError, IndexError):
         return None
 

@@ -15,9 +15,10 @@ RUN = r"""
 import gc, sys
 import dagster as dg, numpy as np, pandas as pd
 from orchestration import jobs
+from orchestration.memory import resident_mib
 
 def rss_mib():
-    return int(open("/proc/self/statm").read().split()[1]) * 4096 // 2**20
+    return int(resident_mib())
 
 seen = {}
 

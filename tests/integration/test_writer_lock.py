@@ -16,8 +16,8 @@ import pytest
 
 from orchestration.writer_lock import WriterLock, WriterLockBusy
 
-# The holder takes SIGTERM's default (die) whatever the test process hands down: a run in the pytest process
-# may leave SIGTERM caught or, through Dagster's interrupt handling, mapped to SIGINT's disposition.
+# The holder takes SIGTERM's default (die) whatever signal state the pytest process hands down. Once in CI the
+# lock was still held 10 s after SIGTERM (cause not found); the test below names the holder's signal state then.
 HOLD = """
 import signal, sys, time
 from pathlib import Path
