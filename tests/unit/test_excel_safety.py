@@ -14,6 +14,7 @@ import pytest
 from orchestration.ingest.files.excel import (
     FileValidationError,
     check_xlsx_bytes,
+    clean_label,
     decode_text,
     parse_number,
     read_csv_bytes,
@@ -138,15 +139,24 @@ def test_decode_text_falls_back_to_cp1252_and_latin1():
     (12, (12.0, None)), ("12 345,5", (12345.5, None)), ("12\u00a0345", (12345.0, None)),
     ("1.234,5", (1234.5, None)), ("3,5", (3.5, None)), ("3.5", (3.5, None)), ("", (None, None)),
     ("<4", (None, "<4")), (":", (None, ":")), ("..", (None, "..")), ("*", (None, "*")), ("-", (0.0, "-")),
+    # digits only (the fast path) and its neighbours
+    ("0471", (471.0, None)), (" 471 ", (471.0, None)), ("\u0664\u0667", (47.0, None)), ("+5", (5.0, None)),
+    ("-5", (-5.0, None)), ("1e3", (1000.0, None)),
 ])
 def test_parse_number(cell, expected):
     assert parse_number(cell) == expected
 
 
-@pytest.mark.parametrize("cell", ["tolv", "12a", True, dt.date(2019, 1, 1), "1,2,3"])
+@pytest.mark.parametrize("cell", ["tolv", "12a", True, dt.date(2019, 1, 1), "1,2,3", "\u00b2", "4\u00b2"])
 def test_parse_number_refuses_non_numbers(cell):
     with pytest.raises(ValueError):
         parse_number(cell)
+
+
+def test_clean_label_tells_equal_values_of_other_types_apart():
+    # the labels are cached by value and type: 1 == 1.0 == True, but each prints differently
+    assert [clean_label(v) for v in (1.0, 1, True, "  Antall\u00a0 HUSSTANDER ", None)] == \
+        ["1.0", "1", "true", "antall husstander", ""]
 
 
 def test_deterministic_workbook_bytes(tmp_path):

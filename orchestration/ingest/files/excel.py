@@ -26,6 +26,7 @@ import re
 import zipfile
 import zlib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,8 @@ RATIO_CHECK_FROM_BYTES = 1024 * 1024
 SUPPRESSED_PATTERN = re.compile(r"^(:|\.{1,3}|\*+|x|<\s*\d+)$", re.IGNORECASE)
 NIL_SYMBOLS = {"-", "–", "—"}  # SSB's «null»: the value is exactly zero
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009]+")
+_DOT_THOUSANDS = re.compile(r"[+-]?\d{1,3}(\.\d{3})+(,\d+)?")  # 1.234,5
+_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 
 DAMAGED = "the file is damaged or was not copied completely: send it again"
@@ -233,7 +236,7 @@ def read_xlsx_bytes(data: bytes, name: str) -> Spreadsheet:
 def _sheet_values(ws: Any) -> list[list[Any]]:
     ws.reset_dimensions()  # trust the cells, not the <dimension> tag some tools write wrongly
     rows = [list(r) for r in ws.iter_rows(values_only=True)]
-    while rows and all(_blank(v) for v in rows[-1]):
+    while rows and all(is_blank(v) for v in rows[-1]):
         rows.pop()
     return rows
 
@@ -290,7 +293,7 @@ def read_csv_bytes(data: bytes, name: str, max_file_bytes: int = MAX_FILE_BYTES)
         rows: list[list[Any]] = [[None if v.strip() == "" else v for v in row] for row in reader]
     except csv.Error as err:
         raise FileValidationError(name, reader.line_num, None, f"malformed CSV ({err})") from None
-    while rows and all(_blank(v) for v in rows[-1]):
+    while rows and all(is_blank(v) for v in rows[-1]):
         rows.pop()
     return Spreadsheet(name=name, sheets=[Sheet("", rows)], is_csv=True)
 
@@ -319,7 +322,7 @@ def find_header(rows: list[list[Any]], known_labels: set[str], search_rows: int 
     Rows above it (a title, «Kilde: Husbanken», an export date) are skipped. Without any row matching two
     labels the first non-blank row is taken, so the mapping errors name what that row holds.
     """
-    candidates = [i for i, row in enumerate(rows) if any(not _blank(v) for v in row)][:search_rows]
+    candidates = [i for i, row in enumerate(rows) if any(not is_blank(v) for v in row)][:search_rows]
     if not candidates:
         raise ValueError("no rows")
     scores = [(sum(clean_label(v) in known_labels for v in rows[i]), -n) for n, i in enumerate(candidates)]
@@ -345,17 +348,18 @@ def check_text(value: Any, name_or_code: bool = False) -> str | None:
     return None
 
 
-def _blank(value: Any) -> bool:
+def is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and value.strip() == "")
 
 
-def is_blank(value: Any) -> bool:
-    return _blank(value)
+@lru_cache(maxsize=8192)  # typed: 1 and 1.0 print differently. Rows repeat their labels (names, years, totals)
+def _clean_label(value: Any, _type: type) -> str:
+    return _SPACES.sub(" ", str(value)).strip().casefold() if value is not None else ""
 
 
 def clean_label(value: Any) -> str:
     """A header label normalised for matching: whitespace collapsed, case folded."""
-    return _SPACES.sub(" ", str(value)).strip().casefold() if value is not None else ""
+    return _clean_label(value, type(value))
 
 
 def parse_number(value: Any) -> tuple[float | None, str | None]:
@@ -373,16 +377,18 @@ def parse_number(value: Any) -> tuple[float | None, str | None]:
     if isinstance(value, (dt.date, dt.datetime, dt.time)):
         raise ValueError(f"{value!r} is a date, not a number")
     text = _SPACES.sub("", str(value))
+    if text.isdecimal():  # digits only, the common cell: what the pattern below accepts first, without it
+        return float(text), None
     if text == "":
         return None, None
     if SUPPRESSED_PATTERN.match(text):
         return None, text
     if text in NIL_SYMBOLS:
         return 0.0, "-"
-    if re.fullmatch(r"[+-]?\d{1,3}(\.\d{3})+(,\d+)?", text):  # 1.234,5
+    if _DOT_THOUSANDS.fullmatch(text):
         text = text.replace(".", "")
     if text.count(",") == 1 and "." not in text:
         text = text.replace(",", ".")
-    if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", text):
+    if not _DECIMAL.fullmatch(text):
         raise ValueError(f"{str(value)!r} is not a number")
     return float(text), None

@@ -88,15 +88,18 @@ def instrument_from_text(text: str, config: dict) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
+_MONTH_NUMBER, _YEAR_MONTH = re.compile(r"\d{1,2}"), re.compile(r"(\d{4})[-m/ ]?(\d{2})")
+
+
 def parse_month(value: Any, year: int) -> int:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 12:
         return value
     text = str(value).strip().casefold()
-    if re.fullmatch(r"\d{1,2}", text) and 1 <= int(text) <= 12:
+    if _MONTH_NUMBER.fullmatch(text) and 1 <= int(text) <= 12:
         return int(text)
-    match = re.fullmatch(r"(\d{4})[-m/ ]?(\d{2})", text)
+    match = _YEAR_MONTH.fullmatch(text)
     if match and int(match.group(1)) == year and 1 <= int(match.group(2)) <= 12:
         return int(match.group(2))
     if text.rstrip(".") in MONTHS:
@@ -217,15 +220,15 @@ def _parse_sheet(sheet: Sheet, is_csv: bool, file: str, config: dict, mapping: M
     shared.check_text_cells(sheet.rows, header.row, label_of, name_or_code, errors)
     if len(errors.errors) > before:
         return False
+    width = 1 + max(columns)  # every field is a mapped column
     for index in range(header.row, len(sheet.rows)):
         row = sheet.rows[index]
         row_number = index + 1
-
-        def cell(c: int) -> Any:
-            return row[c] if c < len(row) else None
-
         if all(is_blank(v) for v in row):
             continue
+        if len(row) < width:  # a short row's missing cells are empty
+            row = [*row, *[None] * (width - len(row))]
+        cell = row.__getitem__
         if "note" in fields and shared.text_is_synthetic(cell(fields["note"])):
             synthetic = True
         if any(clean_label(cell(c)) in mapping.totals for c in dimension_columns):

@@ -33,6 +33,7 @@ import importlib
 import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Union
 
@@ -64,6 +65,9 @@ PROVENANCE_DDL = """
 # from 2018, the 2020 and 2024 counties), and never the county level `xx00`.
 COUNTY_PREFIXES = {f"{n:02d}" for n in list(range(1, 13)) + list(range(14, 21))} | {
     "30", "31", "32", "33", "34", "38", "39", "40", "42", "46", "50", "54", "55", "56"}
+
+_THREE_DIGITS, _FOUR_DIGITS, _OSLO_DISTRICT = re.compile(r"\d{3}"), re.compile(r"\d{4}"), re.compile(r"0301\d\d")
+_WHOLE_NUMBER = re.compile(r"\s*\d+\s*")
 
 ValidCodes = Union[Collection[str], Callable[[int], Collection[str]], "codes.MunicipalityCodes", None]
 
@@ -149,16 +153,21 @@ def municipality_code(value: Any) -> str:
     saves, so 3 digits are padded: unambiguous, since only counties 01–09 start with a zero. An Oslo
     city district code (0311–0325, or KLASS 103's 6-digit 0301xx) is returned as received.
     """
+    return _municipality_code(value, type(value))
+
+
+@lru_cache(maxsize=4096)  # typed: True is not 1. A file repeats each code on many rows
+def _municipality_code(value: Any, _type: type) -> str:
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a municipality code")
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = f"{value:04d}" if isinstance(value, int) and 0 < value < 10000 else str(value).strip()
-    if re.fullmatch(r"\d{3}", text):
+    if _THREE_DIGITS.fullmatch(text):
         text = "0" + text
-    if re.fullmatch(r"0301\d\d", text) and codes.is_oslo_district(text):
+    if _OSLO_DISTRICT.fullmatch(text) and codes.is_oslo_district(text):
         return text
-    if not re.fullmatch(r"\d{4}", text) or text[:2] not in COUNTY_PREFIXES or text[2:] == "00":
+    if not _FOUR_DIGITS.fullmatch(text) or text[:2] not in COUNTY_PREFIXES or text[2:] == "00":
         raise ValueError(f"{str(value)!r} is not a municipality code")
     return text
 
@@ -201,7 +210,7 @@ def parse_int(value: Any, low: int, high: int) -> int:
         raise ValueError(f"{value!r} is not a whole number")
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    if isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value):
+    if isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value):
         value = int(value)
     if not isinstance(value, int) or not low <= value <= high:
         raise ValueError(f"{value!r} is not a whole number in {low}–{high}")
