@@ -58,13 +58,11 @@ def _suite_check(suite: Suite, asset_key: dg.AssetKey) -> dg.AssetChecksDefiniti
         blocking=True,  # downstream waits; only an ERROR result stops it
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        from orchestration.quality import store, worker
+        from orchestration.quality import worker
 
         build = warehouse.build(context)
-        run_id = context.op_execution_context.run_id
-        result = worker.run_suite(build.ensure(), suite, load_quality_config())
-        with build.connect() as con:
-            store.record_check(con, run_id, result)
+        result = worker.run_suite(build.ensure(), suite, load_quality_config(),
+                                  record_for_run=context.op_execution_context.run_id)
         severity = dg.AssetCheckSeverity.ERROR if suite.severity == "ERROR" else dg.AssetCheckSeverity.WARN
         if result.skipped:
             context.log.info(f"{suite.name}: {result.skipped}")

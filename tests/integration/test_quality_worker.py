@@ -59,6 +59,18 @@ def test_the_caller_gets_the_findings_and_never_imports_great_expectations(tmp_p
     assert out.stdout.split("\n")[-2] == "['value_with_symbol:0301:2020:a'] False 3 True True False"
 
 
+def test_for_a_run_the_child_records_the_result_and_its_findings_and_a_retry_replaces_them(database):
+    suite = parse_suite(SUITE, CONFIG)
+    for _attempt in range(2):  # a retried check step validates again
+        result = worker.run_suite(database, suite, CONFIG, record_for_run="run-1")
+    with duckdb.connect(database, read_only=True) as con:  # the child has closed its connection
+        checks = con.execute("select check_name, passed, findings, rows_checked from quality.check_results "
+                             "where run_id = 'run-1'").fetchall()
+        observed = con.execute("select finding_id from quality.run_observations where run_id = 'run-1'").fetchall()
+    assert checks == [("gx_probe", False, 1, 3)]
+    assert [f for (f,) in observed] == [f["finding_id"] for f in result.findings] == ["value_with_symbol:0301:2020:a"]
+
+
 def test_an_error_in_the_child_fails_the_caller_naming_the_suite_and_the_cause(database):
     suite = parse_suite({**SUITE, "frame": {"sql": "select * from raw.no_such_table"}}, CONFIG)
     with pytest.raises(RuntimeError) as raised:
