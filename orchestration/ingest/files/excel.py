@@ -352,14 +352,10 @@ def is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and value.strip() == "")
 
 
-@lru_cache(maxsize=8192)  # typed: 1 and 1.0 print differently. Rows repeat their labels (names, years, totals)
-def _clean_label(value: Any, _type: type) -> str:
-    return _SPACES.sub(" ", str(value)).strip().casefold() if value is not None else ""
-
-
+@lru_cache(maxsize=2048, typed=True)  # rows repeat their names, codes and years; typed: 1, 1.0 and True print apart
 def clean_label(value: Any) -> str:
     """A header label normalised for matching: whitespace collapsed, case folded."""
-    return _clean_label(value, type(value))
+    return _SPACES.sub(" ", str(value)).strip().casefold() if value is not None else ""
 
 
 def parse_number(value: Any) -> tuple[float | None, str | None]:

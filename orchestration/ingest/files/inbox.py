@@ -146,6 +146,7 @@ def display_name(landed: LandedFile) -> str:
 # --- shared validation helpers --------------------------------------------------------------------
 
 
+@lru_cache(maxsize=2048, typed=True)  # a file repeats each code on many rows; typed: True is not 1
 def municipality_code(value: Any) -> str:
     """A municipality code as 4 digits. Raises ValueError naming the value when it is not one.
 
@@ -153,11 +154,6 @@ def municipality_code(value: Any) -> str:
     saves, so 3 digits are padded: unambiguous, since only counties 01–09 start with a zero. An Oslo
     city district code (0311–0325, or KLASS 103's 6-digit 0301xx) is returned as received.
     """
-    return _municipality_code(value, type(value))
-
-
-@lru_cache(maxsize=4096)  # typed: True is not 1. A file repeats each code on many rows
-def _municipality_code(value: Any, _type: type) -> str:
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a municipality code")
     if isinstance(value, float) and value.is_integer():
