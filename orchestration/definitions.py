@@ -28,6 +28,10 @@ defs = dg.Definitions(
     assets=[*all_assets, *quality_assets, *report_assets, serve.postgres_marts, serve.exports],
     asset_checks=quality_checks,
     jobs=ALL_JOBS,
+    # Also a run the UI or `dagster asset materialize` starts outside the jobs runs its steps in one process,
+    # as the jobs do: the build has one DuckDB writer, and a process per step would pay the definitions'
+    # import each time and hand the writer lock from step to step.
+    executor=dg.in_process_executor,
     schedules=ALL_SCHEDULES,
     sensors=ALL_SENSORS,
     resources={
