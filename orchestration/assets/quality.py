@@ -157,8 +157,11 @@ def _findings_asset(deps: list[dg.AssetKey]) -> dg.AssetsDefinition:
                     "joined with the working group's follow-up register; written before publication.",
     )
     def quality_findings(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-        from orchestration.quality import file_coverage, frames, freshness, store
+        from orchestration.quality import file_coverage, frames, freshness, store, worker
 
+        # Every check of the run has run (they come before this step): GX's child goes, so its memory is
+        # back before publication, the report's browser and the exports (a later check would start another).
+        worker.stop()
         config = load_quality_config()
         run_id = context.run_id
         path = store.register_path()

@@ -461,7 +461,8 @@ def build_report(year: int | None = None, out_dir: Path | None = None, warehouse
     codes = set(data.municipalities.municipality_code)
     findings = _findings(data, codes, today)
 
-    # The municipality pages go to the process pool first; the main page and its PDF are made meanwhile.
+    # The municipality pages go to the process pool first; the main page is made meanwhile, its PDF after the
+    # pages (below): Chromium (≈ 0.55 GiB) beside the pool's processes took `make demo` past 1 GiB.
     t = time.perf_counter()
     panels = _rate_panels(data)
     contexts = _municipality_contexts(data, panels, findings, municipalities)
@@ -496,14 +497,6 @@ def build_report(year: int | None = None, out_dir: Path | None = None, warehouse
         index.write_text(env.get_template("index.html").render(**main), encoding="utf-8")
         timings["main_page"] = time.perf_counter() - t
 
-        pdf_path, pdf_note = None, None
-        if pdf:
-            from orchestration.report.pdf import print_pdf
-
-            t = time.perf_counter()
-            pdf_path, pdf_note = print_pdf(index, target / f"rapport-{data.year}.pdf")
-            timings["pdf"] = time.perf_counter() - t
-
         t = time.perf_counter()
         if pool is None:
             _init_worker(panels, first_year, data.year, common)
@@ -514,7 +507,19 @@ def build_report(year: int | None = None, out_dir: Path | None = None, warehouse
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
-    result = ReportResult(year=data.year, directory=target, index=index, municipality_pages=written, pdf=pdf_path,
-                          pdf_note=pdf_note, seconds=time.perf_counter() - started, synthetic=data.synthetic,
+
+    report_year, synthetic = data.year, data.synthetic
+    pdf_path, pdf_note = None, None
+    if pdf:
+        from orchestration.memory import return_freed_memory
+        from orchestration.report.pdf import print_pdf
+
+        del data, panels, contexts, findings, main, batches, pending  # the report's frames go before Chromium
+        return_freed_memory()
+        t = time.perf_counter()
+        pdf_path, pdf_note = print_pdf(index, target / f"rapport-{report_year}.pdf")
+        timings["pdf"] = time.perf_counter() - t
+    result = ReportResult(year=report_year, directory=target, index=index, municipality_pages=written, pdf=pdf_path,
+                          pdf_note=pdf_note, seconds=time.perf_counter() - started, synthetic=synthetic,
                           timings={k: round(v, 2) for k, v in timings.items()})
     return result

@@ -262,6 +262,9 @@ def test_worsened_finding_is_reported_and_an_unreachable_smtp_server_does_not_fa
     env["mp"].setenv("BOLIGSOSIAL_SMTP_PORT", str(free_port()))   # nothing listens there
     result = run()  # the cells changed in place, not through a source: every check runs again
     assert result.success, "an unreachable SMTP server must not fail the run"
+    from orchestration.quality import worker
+
+    assert worker._child is None, "GX's child ends with the run's last check, before publication and the report"
     again = dict(query("select finding_id, first_seen from quality.findings"))
     assert {f: again[f] for f in first_seen} == first_seen, "a finding seen again keeps when it was first seen"
     pending = digests(env["outbox"] / "pending")
