@@ -267,8 +267,8 @@ def report(rounds: list[dict], out: Path, demo: dict | None = None) -> str:
         "set of the child or of its dbt subprocess, and (`together`) the largest sum over the child and every "
         "process it started, sampled every 0.25 s as proportional set size (shared pages once): what the machine "
         "holds at once while dbt runs beside the pipeline. The annual report is not rendered in these runs "
-        "(BOLIGSOSIAL_REPORT=off; one more cold run with it is below the table). The machine is shared: the load average (1 min, before→after, per round) "
-        "stretches every figure.",
+        "(BOLIGSOSIAL_REPORT=off; one more cold run with it is below the table). The machine is shared: the "
+        "load average (1 min, before→after, per round) stretches every figure.",
         "",
         "| run | elapsed | process | CPU (user + system) | peak memory (pipeline / dbt) | together | load average |",
         "|---|---:|---:|---:|---:|---:|---|",

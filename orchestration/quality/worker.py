@@ -14,8 +14,8 @@ read, and a connection opened, written and closed per check in the step cost ≈
   but not SSB starts it with the run (runner.starts_validation_with_run). Else the first check starts it.
 - `paused()` ends the child for the time dbt builds (the dbt step), so nothing of GX lives beside dbt, and
   starts a new one when dbt is done. The child ends with the process that started it (its stdin closes),
-  or with `stop()` (the findings step calls it: no check of the run follows, and the report's browser needs the room); a
-  process that runs several pipelines (the tests) starts one again for the next run's checks.
+  or with `stop()`: the findings step calls it, as no check of the run follows and the report's browser
+  needs the room; a process that runs several pipelines (the tests) starts one again for the next run.
 - Each request carries the caller's environment, so a child that outlived a run (a test's `materialize`)
   still reads the settings of the run that calls it.
 

@@ -12,7 +12,7 @@ import math
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import jinja2
@@ -447,6 +447,26 @@ def build_report(year: int | None = None, out_dir: Path | None = None, warehouse
     `municipalities` limits the pages to those codes (the index still lists every municipality)."""
     started = time.perf_counter()
     timings: dict[str, float] = {}
+    html = _write_html(year, out_dir, warehouse, municipalities, timings)
+    pdf_path, pdf_note = None, None
+    # The PDF after the pages, with the report's frames gone: Chromium (≈ 0.55 GiB) beside the page workers
+    # took `make demo` past 1 GiB.
+    if pdf:
+        from orchestration.memory import return_freed_memory
+        from orchestration.report.pdf import print_pdf
+
+        return_freed_memory()
+        t = time.perf_counter()
+        pdf_path, pdf_note = print_pdf(html.index, html.directory / f"rapport-{html.year}.pdf")
+        timings["pdf"] = time.perf_counter() - t
+    return replace(html, pdf=pdf_path, pdf_note=pdf_note, seconds=time.perf_counter() - started,
+                   timings={k: round(v, 2) for k, v in timings.items()})
+
+
+def _write_html(year: int | None, out_dir: Path | None, warehouse: Path | None, municipalities: set[str] | None,
+                timings: dict[str, float]) -> ReportResult:
+    """`index.html` and the municipality pages (no PDF yet); the frames they are made from die with this call."""
+    started = time.perf_counter()
     data = load(warehouse or settings.warehouse_path(), year)
     timings["read"] = time.perf_counter() - started
     target = (out_dir or reports_dir()) / str(data.year)
@@ -461,8 +481,7 @@ def build_report(year: int | None = None, out_dir: Path | None = None, warehouse
     codes = set(data.municipalities.municipality_code)
     findings = _findings(data, codes, today)
 
-    # The municipality pages go to the process pool first; the main page is made meanwhile, its PDF after the
-    # pages (below): Chromium (≈ 0.55 GiB) beside the pool's processes took `make demo` past 1 GiB.
+    # The municipality pages go to the process pool first; the main page is made meanwhile.
     t = time.perf_counter()
     panels = _rate_panels(data)
     contexts = _municipality_contexts(data, panels, findings, municipalities)
@@ -507,19 +526,5 @@ def build_report(year: int | None = None, out_dir: Path | None = None, warehouse
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
-
-    report_year, synthetic = data.year, data.synthetic
-    pdf_path, pdf_note = None, None
-    if pdf:
-        from orchestration.memory import return_freed_memory
-        from orchestration.report.pdf import print_pdf
-
-        del data, panels, contexts, findings, main, batches, pending  # the report's frames go before Chromium
-        return_freed_memory()
-        t = time.perf_counter()
-        pdf_path, pdf_note = print_pdf(index, target / f"rapport-{report_year}.pdf")
-        timings["pdf"] = time.perf_counter() - t
-    result = ReportResult(year=report_year, directory=target, index=index, municipality_pages=written, pdf=pdf_path,
-                          pdf_note=pdf_note, seconds=time.perf_counter() - started, synthetic=synthetic,
-                          timings={k: round(v, 2) for k, v in timings.items()})
-    return result
+    return ReportResult(year=data.year, directory=target, index=index, municipality_pages=written, pdf=None,
+                        pdf_note=None, seconds=0.0, synthetic=data.synthetic)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,12 +22,11 @@ def test_definitions_load_every_layer():
 
 
 def test_a_materialization_outside_the_jobs_runs_in_one_process_holding_the_writer_lock_once(module_env, tmp_path):
-    import os
-
     dagster = Path(sys.executable).parent / "dagster"
     (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}  # module_env: a warehouse of its own, demo sources
-    selection = ",".join(f"raw/{t}{s}" for t in ("dwelling_register", "programme_municipalities") for s in ("", "_current"))
+    selection = ",".join(f"raw/{table}{view}" for table in ("dwelling_register", "programme_municipalities")
+                         for view in ("", "_current"))
     result = subprocess.run([str(dagster), "asset", "materialize", "-m", "orchestration.definitions",
                              "--select", selection], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
                             timeout=300)
@@ -35,6 +35,7 @@ def test_a_materialization_outside_the_jobs_runs_in_one_process_holding_the_writ
     assert "Executing steps in process" in log and "Launching subprocess" not in log, log[-3000:]
     # one holder for the whole run: no step waits for another's lock or finds it left behind
     assert "writer lock" not in log, log[-3000:]
+
 
 
 def test_dagster_definitions_validate_cli():
