@@ -428,3 +428,25 @@ def test_free_text_that_looks_like_a_formula_is_neutralised(served, tmp_path):
         reasons = [r[column] for r in rows[1:7]]
         assert reasons == ["'=HYPERLINK(\"http://example.invalid\",\"klikk\")", "'@SUM(A1:A9)",
                            "'+47 22 00 00 00", "'-2+3", "-12.5", "'\t=1+1"]
+
+
+def test_an_export_whose_file_fails_leaves_the_previous_exports_whole(served, tmp_path, monkeypatch):
+    """Files are written two at a time on threads: one failing file fails the export, and the export folder
+    readers see is still the previous one, with no half-written folder beside it."""
+    import orchestration.serve.exports as exports
+
+    out = tmp_path / "exports"
+    exports.write_exports(served.warehouse, out, log=lambda _m: None)
+    files_before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    original = exports._file_entry
+
+    def failing(root, path, fmt, **extra):
+        if path.name == "rpt_municipality_profile.csv" and fmt == "csv-excel-no":
+            raise OSError(f"disk full while writing {path.name}")
+        return original(root, path, fmt, **extra)
+
+    monkeypatch.setattr(exports, "_file_entry", failing)
+    with pytest.raises(OSError, match="disk full while writing rpt_municipality_profile.csv"):
+        exports.write_exports(served.warehouse, out, log=lambda _m: None)
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == files_before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exports"], "no staging folder is left behind"
