@@ -169,11 +169,11 @@ def load_release(con: duckdb.DuckDBPyConnection, table: dict, release: Release, 
                     f"and year in ({', '.join(str(int(y)) for y in years)})", [release.table_id, release.updated])
     # Record every year this release was consulted for, also those it has no cells for (an unrevised
     # release covers only its newest year), so the next run does not consult it again.
-    for year in sorted(loaded_now | (years or set())):
-        con.execute(
-            "insert into raw.ssb_table_versions values (?, ?, ?, ?, now()::timestamp, ?, ?)",
-            [release.table_id, release.updated, year, release.origin, total, release.synthetic],
-        )
+    # One statement for all the years (a row per year, one insert each took ≈ 2 ms, ≈ 200 a cold load).
+    consulted = sorted(int(y) for y in loaded_now | (years or set()))
+    if consulted:
+        con.execute("insert into raw.ssb_table_versions select ?, ?, unnest(?::integer[]), ?, now()::timestamp, ?, ?",
+                    [release.table_id, release.updated, consulted, release.origin, total, release.synthetic])
     return total
 
 
