@@ -1,8 +1,8 @@
 """Everything the report shows, read from the published warehouse read-only, for one statistics year.
 
 The report computes nothing the marts compute: colours, changes, ratios of sums, shares and trend verdicts
-come from the marts as they are. Tables another issue may add (marts.rpt_qualitative_summary) or columns it
-may add (lower/upper bounds) are read when present and left out, with a note, when not.
+come from the marts as they are. A warehouse built before a mart existed (marts.rpt_qualitative_summary,
+rpt_programme_comparison, …) still gets its report, with a note where that mart's section would be.
 """
 
 from __future__ import annotations
@@ -46,7 +46,6 @@ class ReportData:
     attainment: pd.DataFrame
     attainment_period: str
     attainment_note: str | None
-    bound_columns: list[tuple[str, str]]
     comparison: pd.DataFrame
     shares: pd.DataFrame
     group_series: pd.DataFrame
@@ -61,26 +60,6 @@ class ReportData:
 
 def relation_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     return warehouse_relation_exists(con, f"{schema}.{table}")
-
-
-def columns_of(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
-    return [r[0] for r in con.execute(
-        "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
-        "order by ordinal_position", [schema, table]).fetchall()]
-
-
-def bound_pairs(columns: list[str]) -> list[tuple[str, str]]:
-    """(lower, upper) column pairs: `x_lower`/`x_upper`, `lower_x`/`upper_x`, `x_lower_bound`/`x_upper_bound`."""
-    present = set(columns)
-    pairs = []
-    for c in columns:
-        for lo, hi in (("_lower_bound", "_upper_bound"), ("_lower", "_upper"), ("_low", "_high")):
-            if c.endswith(lo) and c[: -len(lo)] + hi in present:
-                pairs.append((c, c[: -len(lo)] + hi))
-        for lo, hi in (("lower_", "upper_"), ("low_", "high_")):
-            if c.startswith(lo) and hi + c[len(lo):] in present:
-                pairs.append((c, hi + c[len(lo):]))
-    return pairs
 
 
 def available_years(con: duckdb.DuckDBPyConnection) -> list[int]:
@@ -137,8 +116,6 @@ def _load(con: duckdb.DuckDBPyConnection, warehouse: Path, year: int | None) -> 
 
     periods = df("select period, max(period_end_year) as period_end_year from marts.rpt_goal_attainment group by 1")
     period, period_note = choose_attainment_period(periods, year, latest)
-    ga_columns = columns_of(con, "marts", "rpt_goal_attainment")
-    bounds = bound_pairs(ga_columns)
     attainment = df("""
         select g.*, i.name_no, i.kind, i.goal_id, i.goal_name_no, i.main_goal_id, i.main_goal_name_no, i.unit,
                i.source, i.report_label, i.quality_note, n.is_lower_bound as national_is_lower_bound
@@ -148,9 +125,6 @@ def _load(con: duckdb.DuckDBPyConnection, warehouse: Path, year: int | None) -> 
           on n.indicator_id = g.indicator_id and n.year = g.end_year and n.group_type = 'national'
         where g.period = ?
         order by i.main_goal_id, i.goal_id, i.kind desc, i.indicator_id""", [period])
-    if not bounds:
-        notes.append("Usikkerhetsgrenser (nedre/øvre) finnes ennå ikke i marts.rpt_goal_attainment; der et tall "
-                     "er summert over kommuner med skjulte eller manglende verdier, er det merket «minst».")
 
     comparison = (df("select * from marts.rpt_programme_comparison")
                   if relation_exists(con, "marts", "rpt_programme_comparison") else pd.DataFrame())
@@ -187,7 +161,7 @@ def _load(con: duckdb.DuckDBPyConnection, warehouse: Path, year: int | None) -> 
     return ReportData(
         year=year, years=years, latest_year=latest, synthetic=synthetic, warehouse_path=str(warehouse),
         warehouse_published_at=published, indicators=indicators, goals=goals, colour_rules=colour_rules,
-        attainment=attainment, attainment_period=period, attainment_note=period_note, bound_columns=bounds,
+        attainment=attainment, attainment_period=period, attainment_note=period_note,
         comparison=comparison, shares=shares, group_series=group_series, trend=trend, qualitative=qualitative,
         findings=findings, municipalities=municipalities, municipalities_previous=previous, profile=profile,
         notes=notes)

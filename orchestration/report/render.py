@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
+import re
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -47,6 +48,10 @@ TABLE_57_COLUMNS = [("total", "all", "all"), ("size_class_programme", "large", "
 TABLE_57_HEADINGS = ["I alt", "Store med", "Store ikke med", "Mellomstore med", "Mellomstore ikke med", "Små med",
                      "Små ikke med"]
 SYNTHETIC_MARK = "SYNTETISKE DEMODATA"
+SOURCE_LABELS = {"own reporting": "kommunenes egenrapportering"}  # dim_indicator.source, in the report's language
+QUALITATIVE_SIZE_COLUMNS = [("large", "Store"), ("medium", "Mellomstore"), ("small", "Små"),
+                            ("unknown", "Ukjent størrelse")]
+_DECIMAL = re.compile(r"(?<![\w.,])([+-]?)(\d+\.\d+)(?![\d.])( %)?")  # in the marts' texts
 
 
 def reports_dir() -> Path:
@@ -112,7 +117,8 @@ def fmt_change_pct(value) -> str:
 def _jinja_env() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(num=fmt_number, value=fmt_value, change=fmt_change_pct)
+    env.filters.update(num=fmt_number, value=fmt_value, change=fmt_change_pct,
+                       source=lambda s: SOURCE_LABELS.get(s, s))
     env.globals.update(STATUS=STATUS, RULE_LABELS=RULE_LABELS, SYNTHETIC_MARK=SYNTHETIC_MARK, SYMBOLS=SYMBOLS)
     return env
 
@@ -132,32 +138,69 @@ def _definition(ind: dict) -> dict:
             "note": ind.get("quality_note"), "series_breaks": ind.get("series_break_years")}
 
 
-def _attainment_figure(row: dict) -> tuple[str, str]:
-    """(the figure the ambition is judged on, what it is) — as tables 5.1–5.5 show it."""
+def _attainment_figure(row: dict) -> dict:
+    """The figure the ambition is judged on, what it is, its bounds when they differ, and the change to the
+    latest year when the ambition was judged earlier (a 2020 target on 2025 data) — as tables 5.1–5.5 show it.
+
+    The years are the mart's: change_from_baseline_pct and cumulative_value run to assessed_year."""
     kind = row.get("ambition_type")
     unit = row.get("unit")
+    end = row.get("end_year")
+    judged = row.get("assessed_year") or end
     prefix = "minst " if row.get("national_is_lower_bound") else ""
+    later = None
+    if judged != end and not _missing(row.get("change_pct")):
+        later = f"endring {row.get('start_year')}–{end}: {fmt_change_pct(row['change_pct'])}"
+
+    def shown(figure, what, low=None, high=None, value_format=None):
+        value_format = value_format or (lambda v: fmt_value(v, unit))
+        bounds = None
+        if low and high and not _missing(row.get(low)) and not _missing(row.get(high)):
+            lo, hi = value_format(row[low]), value_format(row[high])
+            bounds = f"{lo} til {hi}" if lo != hi else None
+        return {"figure": figure, "what": what, "bounds": bounds, "later": later}
+
+    if row.get("start_year") == end and kind not in ("cumulative_min",):  # one year with figures: no change
+        return shown(prefix + fmt_value(row.get("latest_value"), unit), f"nivå {end} (bare ett år med tall)",
+                     "latest_value_low", "latest_value_high")
     if kind in ("level_min_pct", "level_min"):
-        return prefix + fmt_value(row.get("latest_value"), unit), f"nivå {row.get('end_year') or ''}"
+        if judged != end and not _missing(row.get("assessed_level")):
+            return shown(fmt_value(row["assessed_level"], unit), f"nivå {judged} (målåret)")
+        return shown(prefix + fmt_value(row.get("latest_value"), unit), f"nivå {end}",
+                     "latest_value_low", "latest_value_high")
     if kind == "cumulative_min" and not _missing(row.get("cumulative_value")):
-        return prefix + fmt_value(row.get("cumulative_value"), unit), \
-            f"kumulert {row.get('baseline_year')}–{row.get('end_year')}"
+        return shown(prefix + fmt_value(row.get("cumulative_value"), unit),
+                     f"kumulert {row.get('baseline_year')}–{judged}")
     if row.get("baseline_year") and not _missing(row.get("change_from_baseline_pct")):
-        return fmt_change_pct(row["change_from_baseline_pct"]), f"endring {row['baseline_year']}–{row['end_year']}"
+        return shown(fmt_change_pct(row["change_from_baseline_pct"]), f"endring {row['baseline_year']}–{judged}",
+                     "change_from_baseline_pct_low", "change_from_baseline_pct_high", fmt_change_pct)
     if _missing(row.get("change_pct")):
-        return prefix + fmt_value(row.get("latest_value"), unit), f"nivå {row.get('end_year') or ''}"
-    return fmt_change_pct(row["change_pct"]), f"endring {row.get('start_year')}–{row.get('end_year')}"
+        return shown(prefix + fmt_value(row.get("latest_value"), unit), f"nivå {end or ''}",
+                     "latest_value_low", "latest_value_high")
+    return shown(fmt_change_pct(row["change_pct"]), f"endring {row.get('start_year')}–{end}",
+                 "change_pct_low", "change_pct_high", fmt_change_pct)
+
+
+def fmt_reason(text: str | None, unit: str | None) -> str:
+    """The mart's colour_reason with its decimal numbers written as the report writes numbers (the mart's text is
+    the same on DuckDB and PostgreSQL, with a decimal point): «nivå 108066.0» → «nivå 108 066» for a count,
+    «endring -16.3 %» → «endring −16,3 %»."""
+    def norwegian(match: re.Match) -> str:
+        sign, digits, percent = match.groups()
+        value = -float(digits) if sign == "-" else float(digits)
+        text = fmt_number(value, 1 if percent else decimals_for(unit))
+        return ("+" if sign == "+" else "") + text + (percent or "")
+
+    return _DECIMAL.sub(norwegian, text or "")
 
 
 def _goal_sections(data: ReportData) -> list[dict]:
     rows = _records(data.attainment)
     by_goal: dict[int, list[dict]] = {}
     for row in rows:
-        figure, what = _attainment_figure(row)
-        row["figure"], row["figure_what"] = figure, what
+        row["shown"] = _attainment_figure(row)
         row["level_text"] = fmt_value(row.get("latest_value"), row.get("unit"))
-        row["bounds"] = [(fmt_value(row.get(lo), row.get("unit")), fmt_value(row.get(hi), row.get("unit")))
-                         for lo, hi in data.bound_columns if not _missing(row.get(lo)) or not _missing(row.get(hi))]
+        row["reason_text"] = fmt_reason(row.get("colour_reason"), row.get("unit"))
         by_goal.setdefault(int(row["goal_id"]), []).append(row)
     main_goals: list[dict] = []
     for goal in _records(data.goals):
@@ -284,19 +327,32 @@ def _time_series(data: ReportData) -> list[dict]:
 
 
 def _qualitative(data: ReportData) -> dict | None:
+    """Per goal, the themes the programme municipalities describe (rpt_qualitative_summary): the mart's sentence
+    for all of them, and how many of each size class, most common theme first."""
     frame = data.qualitative
     if frame is None:
         return None
-    hidden = {"synthetic", "goal_id", "main_goal_id"}
-    columns = [c for c in frame.columns if c not in hidden]
     goals = dict(zip(data.goals.goal_id, data.goals.name_no))
+    present = set(frame.size_class)
+    sizes = [(code, label) for code, label in QUALITATIVE_SIZE_COLUMNS if code in present]
     groups: list[dict] = []
-    if "goal_id" in frame.columns:
-        for goal_id, g in frame.groupby("goal_id", sort=True):
-            groups.append({"title": f"Mål {goal_id}: {goals.get(goal_id, '')}", "rows": _records(g[columns])})
-    else:
-        groups.append({"title": None, "rows": _records(frame[columns])})
-    return {"columns": columns, "groups": groups, "rows": len(frame)}
+    for goal_id, g in frame.groupby("goal_id", sort=True):
+        by_class = {(r["theme"], r["size_class"]): r for r in _records(g)}
+        everyone = sorted((r for r in by_class.values() if r["size_class"] == "all"),
+                          key=lambda r: (-r["share"], r["theme_name"] or r["theme"]))
+        rows = []
+        for r in everyone:
+            cells = []
+            for code, label in sizes:
+                c = by_class.get((r["theme"], code))
+                cells.append({"text": f"{c['n_municipalities']} av {c['n_answered']}" if c else "–",
+                              "title": f"{label}: {c['frequency_word']} ({fmt_number(c['share'] * 100)} %)"
+                              if c else f"{label}: ingen beskriver temaet"})
+            rows.append({"theme": r["theme_name"] or r["theme"], "sentence": r["sentence"], "cells": cells})
+        groups.append({"title": f"Mål {goal_id}: {goals.get(goal_id, '')}", "rows": rows})
+    years = sorted(set(frame.year))
+    return {"groups": groups, "rows": len(frame), "year": years[-1] if years else None,
+            "size_headings": [label for _, label in sizes]}
 
 
 def _findings(data: ReportData, codes: set[str], today: dt.date) -> dict:
@@ -505,7 +561,7 @@ def _write_html(year: int | None, out_dir: Path | None, warehouse: Path | None, 
             "years": data.years, "latest_year": data.latest_year,
             "goal_sections": _goal_sections(data), "period": data.attainment_period,
             "period_label": PERIOD_LABELS.get(data.attainment_period, data.attainment_period),
-            "period_note": data.attainment_note, "notes": data.notes, "has_bounds": bool(data.bound_columns),
+            "period_note": data.attainment_note, "notes": data.notes,
             "colour_rules": _records(data.colour_rules),
             "colour_counts": data.attainment.status_colour.value_counts().to_dict() if len(data.attainment) else {},
             "table_57": _table_57(data), "shares": _share_figures(data), "time_series": _time_series(data),

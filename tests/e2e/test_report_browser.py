@@ -145,6 +145,39 @@ def test_goal_tables_show_the_colours_of_the_marts(published, page, shots):
     assert page.outside_requests == []
 
 
+def test_each_figure_names_the_years_it_covers_and_the_qualitative_summary_reads_as_prose(published, page):
+    """A 2020 target on 2025 data is judged on 2014–2020 (rpt_goal_attainment.assessed_year): the figure says so and
+    shows the change to the latest year apart; the qualitative section shows the mart's sentences, not its columns."""
+    warehouse, _ = published
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        year = _latest_year(con)
+        judged = con.execute("""select indicator_id, baseline_year, assessed_year, end_year
+                                from marts.rpt_goal_attainment where period = 'latest'
+                                  and ambition_type = 'change_pct_from_baseline'
+                                  and change_from_baseline_pct is not null""").fetchall()
+        sentences = [s for (s,) in con.execute("""select sentence from marts.rpt_qualitative_summary
+                     where size_class = 'all' and year = (select max(year) from marts.rpt_qualitative_summary
+                                                          where year <= ?)""", [year]).fetchall()]
+    finally:
+        con.close()
+    assert any(assessed != end for _, _, assessed, end in judged)  # the demo has one: dwellings_total
+    page.goto((warehouse.parent / "reports" / str(year) / "index.html").as_uri())
+    for indicator, baseline, assessed, end in judged:
+        figure = page.locator(f"tr[data-indicator='{indicator}'] td.num").inner_text()
+        assert f"endring {baseline}–{assessed}" in figure, (indicator, figure)
+        assert (f"–{end}: " in figure) == (assessed != end), (indicator, figure)
+    tables = page.get_by_test_id("qualitative")
+    assert tables.count() >= 10
+    assert tables.first.locator("thead th").all_inner_texts()[:3] == ["Tema", "Alle som svarte", "Store"]
+    shown = "\n".join(tables.all_inner_texts())
+    assert sentences and all(s in shown for s in sentences)
+    assert not re.search(r"n_municipalities|size_class|theme_name|0\.\d{6}", shown)
+    reasons = "\n".join(page.locator("td.reason").all_inner_texts())
+    assert not re.search(r"\d\.\d", reasons), "a reason still writes a decimal point"
+    assert page.outside_requests == []
+
+
 def test_charts_render_with_a_size(published, page, shots):
     warehouse, _ = published
     index = next((warehouse.parent / "reports").glob("*/index.html"))
@@ -198,10 +231,11 @@ def test_free_text_is_escaped_and_the_qualitative_summary_is_shown_when_it_exist
                        values ('test:1804', 'test', 'WARNING', '1804', 'Bodø', ?, 
                                '<script>window.pwned = 1</script><b>fet</b> & mer', 'open', now(), 'contacted')""",
                     [year])
-        con.execute("""create or replace table marts.rpt_qualitative_summary as
-                       select 5 as goal_id, 'Samarbeid' as theme, 'mange' as frequency,
-                              '<img src=x onerror="window.pwned=2">Flere kommuner samarbeider' as summary,
-                              true as synthetic""")
+        con.execute("""insert into marts.rpt_qualitative_summary (goal_id, year, theme, theme_name, size_class,
+                       n_municipalities, n_answered, share, frequency_word, sentence, synthetic)
+                       select 5, max(year), 'test', 'Samarbeid', 'all', 1, 2, 0.5, 'om lag halvparten',
+                              '<img src=x onerror="window.pwned=2">Flere kommuner samarbeider', true
+                       from marts.rpt_qualitative_summary""")
     finally:
         con.close()
     from orchestration.report import build_report
@@ -212,7 +246,7 @@ def test_free_text_is_escaped_and_the_qualitative_summary_is_shown_when_it_exist
     findings = page.get_by_test_id("municipality-findings")
     assert "<script>window.pwned = 1</script><b>fet</b> & mer" in findings.inner_text()
     page.goto(result.index.as_uri())
-    assert "onerror=\"window.pwned=2\"" in page.get_by_test_id("qualitative").inner_text()
+    assert "onerror=\"window.pwned=2\"" in "\n".join(page.get_by_test_id("qualitative").all_inner_texts())
     assert page.evaluate("() => window.pwned") is None
     assert page.get_by_test_id("qualitative-missing").count() == 0
     assert page.outside_requests == []

@@ -1,5 +1,5 @@
 """The report's pure parts: Norwegian number formatting, which goal-attainment period answers for a year,
-bound columns found by name, escaping of free text, and the figure shown for each kind of ambition."""
+escaping of free text, and the figure shown for each kind of ambition, with its years and bounds."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from orchestration.report import render
-from orchestration.report.data import bound_pairs, choose_attainment_period
+from orchestration.report.data import choose_attainment_period
 
 NNBSP = "\u202f"
 
@@ -39,13 +39,6 @@ def test_attainment_period_for_a_year(year, expected, note):
         assert "2017" in text
 
 
-def test_bound_columns_are_found_by_name():
-    columns = ["indicator_id", "change_pct", "change_pct_lower", "change_pct_upper", "lower_value", "upper_value",
-               "latest_value", "lower_only"]
-    assert bound_pairs(columns) == [("change_pct_lower", "change_pct_upper"), ("lower_value", "upper_value")]
-    assert bound_pairs(["change_pct", "latest_value"]) == []
-
-
 def test_free_text_is_escaped_by_the_templates():
     env = render._jinja_env()
     html = env.get_template("_macros.html").module.definitions(
@@ -69,4 +62,54 @@ def test_free_text_is_escaped_by_the_templates():
       "national_is_lower_bound": True}, "minst 486", "nivå 2019"),
 ])
 def test_the_figure_each_ambition_is_judged_on(row, figure, what):
-    assert render._attainment_figure(row) == (figure, what)
+    shown = render._attainment_figure(row)
+    assert (shown["figure"], shown["what"]) == (figure, what)
+    assert shown["bounds"] is None and shown["later"] is None
+
+
+# The demo's 2025 figures for a 2020 target: rpt_goal_attainment runs change_from_baseline_pct to assessed_year.
+DWELLINGS_2025 = {"ambition_type": "change_pct_from_baseline", "unit": "boliger", "baseline_year": 2014,
+                  "start_year": 2014, "end_year": 2025, "assessed_year": 2020, "change_pct": 11.316,
+                  "change_from_baseline_pct": 2.472, "latest_value": 117393.0, "assessed_level": 108066.0,
+                  "change_from_baseline_pct_low": 2.472, "change_from_baseline_pct_high": 2.472}
+
+
+def test_a_target_judged_before_the_latest_year_is_labelled_with_the_years_it_covers():
+    shown = render._attainment_figure(DWELLINGS_2025)
+    assert (shown["figure"], shown["what"]) == ("+2,5 %", "endring 2014–2020")
+    assert shown["later"] == "endring 2014–2025: +11 %"
+    assert shown["bounds"] is None  # equal bounds are no uncertainty
+    wheelchair = {"ambition_type": "level_min_pct", "unit": "prosent", "start_year": 2014, "end_year": 2025,
+                  "assessed_year": 2020, "latest_value": 45.83, "assessed_level": 49.5, "change_pct": -5.09}
+    shown = render._attainment_figure(wheelchair)
+    assert (shown["figure"], shown["what"]) == ("49,5 %", "nivå 2020 (målåret)")
+    cumulative = {"ambition_type": "cumulative_min", "unit": "boliger", "cumulative_value": 517.0,
+                  "baseline_year": 2017, "start_year": 2016, "end_year": 2022, "assessed_year": 2020}
+    assert render._attainment_figure(cumulative)["what"] == "kumulert 2017–2020"
+
+
+def test_bounds_are_shown_for_the_figure_shown_and_only_when_they_differ():
+    row = DWELLINGS_2025 | {"change_from_baseline_pct_low": -1.04, "change_from_baseline_pct_high": 6.2,
+                            "change_pct_low": 0.0, "change_pct_high": 20.0}
+    assert render._attainment_figure(row)["bounds"] == "−1,0 % til +6,2 %"
+    level = {"ambition_type": "level_min_pct", "unit": "prosent", "start_year": 2014, "end_year": 2025,
+             "latest_value": 67.56, "latest_value_low": 48.61, "latest_value_high": 91.92}
+    assert render._attainment_figure(level)["bounds"] == "48,6 % til 91,9 %"
+
+
+def test_a_single_year_is_a_level_not_a_change():
+    row = {"ambition_type": "none", "unit": "boliger", "start_year": 2017, "end_year": 2017, "change_pct": 0.0,
+           "latest_value": 52832.89}
+    shown = render._attainment_figure(row)
+    assert (shown["figure"], shown["what"]) == (f"52{NNBSP}833", "nivå 2017 (bare ett år med tall)")
+
+
+def test_the_reason_text_gets_norwegian_numbers_and_keeps_years_and_whole_numbers():
+    reason = ("langt unna ambisjonen (endring +2.5 % fra 2014, nivå 108066.0; mål +10 % fra 2014; "
+              "vurdert i 2020, målåret, ikke i 2025).")
+    assert render.fmt_reason(reason, "boliger") == (
+        f"langt unna ambisjonen (endring +2,5 % fra 2014, nivå 108{NNBSP}066; mål +10 % fra 2014; "
+        "vurdert i 2020, målåret, ikke i 2025).")
+    assert render.fmt_reason("(endring -16.3 %, nivå 11.4)", "nyinnflyttede per 100 boliger") == \
+        "(endring −16,3 %, nivå 11,4)"
+    assert render.fmt_reason(None, "prosent") == ""
