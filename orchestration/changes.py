@@ -257,10 +257,15 @@ class Plan:
     def nothing_changed(self) -> bool:
         return not self.everything and not self.changes
 
-    def summary_lines(self) -> list[str]:
-        if self.everything:
-            return [self.reason] + [f"  {c}" for c in self.changes[:10]]
-        return [f"  {c}" for c in self.changes]
+    def summary_lines(self, most: int = 10) -> list[str]:
+        """What changed, for the run's first lines: the first `most` changes and how many more (a project-wide
+        dbt change moves every node; the publication's «rebuilt_because» in the UI lists up to 200)."""
+        lines = [self.reason] if self.everything else []
+        lines += [f"  {c}" for c in self.changes[:most]]
+        if len(self.changes) > most:
+            dbt = sum(c.what.startswith("dbt ") for c in self.changes[most:])
+            lines.append(f"  … and {len(self.changes) - most} more" + (f" ({dbt} of them dbt nodes)" if dbt else ""))
+        return lines
 
 
 def diff(now: Fingerprint, before: Fingerprint | None, manifest: dict) -> Plan:

@@ -27,15 +27,21 @@ def _configure_logging() -> None:
 
 
 def summarise(result, started: float) -> int:
-    from orchestration.warehouse import open_published, relation_exists
+    from orchestration.warehouse import open_published
 
     path = settings.warehouse_path()
-    import dagster as dg
-
     if getattr(result, "skipped", False):
         print(f"\n✔ Nothing changed: the published warehouse was left as it was: {path}")
+        con = open_published(path)
+        try:
+            if _is_synthetic(con):
+                print(SYNTHETIC_NOTE)
+        finally:
+            con.close()
         print(f"  elapsed: {time.time() - started:.1f} s (`boligsosial demo --all` rebuilds everything anyway)")
         return 0
+    import dagster as dg
+
     checks = list(result.get_asset_check_evaluations())
     passed = sum(1 for c in checks if c.passed)
     warned = sum(1 for c in checks if not c.passed and c.severity == dg.AssetCheckSeverity.WARN)
@@ -53,7 +59,7 @@ def summarise(result, started: float) -> int:
         rows = con.execute(
             "select schema_name, table_name, estimated_size from duckdb_tables() order by 1, 2"
         ).fetchall()
-        synthetic = relation_exists(con, "raw.load_log") and con.execute("select bool_or(synthetic) from raw.load_log").fetchone()[0]
+        synthetic = _is_synthetic(con)
     finally:
         con.close()
     by_schema: dict[str, list[tuple[str, int]]] = {}
@@ -61,7 +67,7 @@ def summarise(result, started: float) -> int:
         by_schema.setdefault(schema, []).append((name, size))
     print(f"✔ Warehouse published: {path}")
     if synthetic:
-        print("  (built from SYNTHETIC demo data — not official statistics)")
+        print(SYNTHETIC_NOTE)
     for schema in ("raw", "staging", "intermediate", "marts", "quality"):
         if schema in by_schema:
             tables = by_schema[schema]
@@ -89,6 +95,16 @@ def summarise(result, started: float) -> int:
     return 0
 
 
+SYNTHETIC_NOTE = "  (built from SYNTHETIC demo data — not official statistics)"
+
+
+def _is_synthetic(con) -> bool:
+    from orchestration.warehouse import relation_exists
+
+    return bool(relation_exists(con, "raw.load_log")
+                and con.execute("select bool_or(synthetic) from raw.load_log").fetchone()[0])
+
+
 def _served(result) -> dict:
     """Metadata of this run's serving materializations, by asset key."""
     return {e.asset_key.to_user_string(): e.materialization.metadata
@@ -96,27 +112,30 @@ def _served(result) -> dict:
             ("postgres_marts", "exports")}
 
 
-def dbt_docs() -> int:
+def dbt_docs(target: Path | None = None) -> int:
     """Generate dbt's documentation site; works on a copy so a running load is never blocked."""
     import shutil
     import subprocess
     import tempfile
 
-    from orchestration.project import dbt_executable
+    from orchestration.project import DOCS_TARGET_DIR, dbt_executable
 
     published = settings.warehouse_path()
     if not published.exists():
         print(f"no published warehouse at {published}: run `make demo` first", file=sys.stderr)
         return 1
+    target = target or DOCS_TARGET_DIR
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / "docs.duckdb"
         shutil.copyfile(published, copy)
         env = {**os.environ, "BOLIGSOSIAL_DBT_DATABASE": str(copy)}
         result = subprocess.run([dbt_executable(), "docs", "generate", "--project-dir", str(settings.DBT_PROJECT_DIR),
-                                 "--profiles-dir", str(settings.DBT_PROJECT_DIR)], env=env)
+                                 "--profiles-dir", str(settings.DBT_PROJECT_DIR), "--target-path", str(target)],
+                                env=env)
     if result.returncode == 0:
-        print(f"dbt docs: {settings.DBT_PROJECT_DIR / 'target' / 'index.html'} "
-              f"(serve with: .venv/bin/dbt docs serve --project-dir dbt_project --profiles-dir dbt_project)")
+        relative = os.path.relpath(target, settings.DBT_PROJECT_DIR)  # dbt reads --target-path from the project
+        print(f"dbt docs: {target / 'index.html'} (serve with: .venv/bin/dbt docs serve --project-dir dbt_project "
+              f"--profiles-dir dbt_project --target-path {relative})")
     return result.returncode
 
 
@@ -136,7 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     backfill = sub.add_parser("backfill", help="reload a range of statistics years, e.g. `backfill 2008 2019`")
     backfill.add_argument("first_year", type=int)
     backfill.add_argument("last_year", type=int)
-    backfill.add_argument("--job", default="kostra_release")
+    backfill.add_argument("--job", default="kostra_release",
+                          help="the job to run over the years (default: kostra_release, SSB and what depends on it; "
+                               "full_pipeline also imports the file sources)")
     backfill.add_argument("--no-reload", action="store_true",
                           help="only load years not loaded before (default: replace the years' cells)")
     for writer in (demo, run, backfill):
@@ -187,11 +208,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "backfill":
             from orchestration.partitions import year_range_tags
 
+            try:
+                tags = year_range_tags(args.first_year, args.last_year)
+            except ValueError as err:
+                print(f"✘ backfill {args.first_year} {args.last_year}: {err}", file=sys.stderr, flush=True)
+                return 2
             print(f"backfilling statistics years {args.first_year}–{args.last_year} with job {args.job}", flush=True)
             config = {"ops": {"raw__ssb_observations": {"config": {"reload": not args.no_reload}}}}
             # only what depends on the reloaded SSB cells (and any other change) rebuilds
-            result = run_pipeline(args.job, run_config=config, tags=year_range_tags(args.first_year, args.last_year),
-                                  force_sources=("ssb",), **lock)
+            result = run_pipeline(args.job, run_config=config, tags=tags, force_sources=("ssb",), **lock)
         else:
             result = run_pipeline("full_pipeline" if args.command == "demo" else args.job, **lock)
     except WriterLockBusy as err:

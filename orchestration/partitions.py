@@ -34,4 +34,12 @@ def all_years_tags() -> dict[str, str]:
 
 
 def year_range_tags(first: str | int, last: str | int) -> dict[str, str]:
+    """Tags for the statistics years first–last; a ValueError names a reversed range or a year with no partition
+    (before 2008, or not over yet), before any run starts."""
+    keys = yearly_partitions.get_partition_keys()
+    if int(first) > int(last):
+        raise ValueError(f"the years are reversed: {first}–{last} (the first year comes first)")
+    outside = [str(y) for y in (first, last) if str(y) not in keys]
+    if outside:
+        raise ValueError(f"no statistics year {' or '.join(outside)}: the years are {keys[0]}–{keys[-1]}")
     return {RANGE_START_TAG: str(first), RANGE_END_TAG: str(last)}

@@ -9,7 +9,12 @@ from pathlib import Path
 
 from orchestration import settings
 
-MANIFEST_PATH = settings.DBT_PROJECT_DIR / "target" / "manifest.json"
+TARGET_DIR = settings.DBT_PROJECT_DIR / "target"
+MANIFEST_PATH = TARGET_DIR / "manifest.json"  # the pipeline's: the change check compares its nodes (changes.py)
+# dbt's other commands write target folders of their own: a docs or PostgreSQL manifest in target/ names
+# another database in every node, and the next run would rebuild them all.
+DOCS_TARGET_DIR = TARGET_DIR / "docs"
+POSTGRES_TARGET_DIR = TARGET_DIR / "postgres"
 
 
 def __getattr__(name: str):

@@ -17,14 +17,14 @@ TABLE = "dwelling_register"
 DESCRIPTION = "Municipal dwelling registers (one row per dwelling and tenancy; personal data refused)"
 
 
-def import_registers(con, log=print) -> list:
+def import_registers(con, log=print, warn=None) -> list:
     from orchestration.ingest.files import dwelling_register  # openpyxl loads only when a run needs it
 
     reports = []
     for inbox, keep in inboxes():
         report = dwelling_register.import_inbox(con, inbox)
         reports.append(report)
-        log(report.summary())
+        report.log_to(log, warn)
         if keep:
             continue
         for outcome in [*report.loaded, *report.skipped, *report.rejected]:
@@ -48,11 +48,9 @@ def import_registers(con, log=print) -> list:
 )
 def dwelling_register_files(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     with warehouse.build(context).connect() as con:
-        reports = import_registers(con, log=context.log.info)
+        reports = import_registers(con, log=context.log.info, warn=context.log.warning)
     start_validation_process(context)
     rejected = {o.file: o.messages for r in reports for o in r.rejected}
-    for file, messages in rejected.items():
-        context.log.warning(f"rejected {file}: " + "; ".join(messages[:5]))
     yield dg.MaterializeResult(asset_key=["raw", TABLE], metadata={
         "files_loaded": dg.MetadataValue.json([o.file for r in reports for o in r.loaded]),
         "rows_loaded": sum(r.rows_loaded for r in reports),

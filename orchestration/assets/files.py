@@ -37,12 +37,10 @@ def _file_asset(table: str, module_name: str, description: str) -> dg.AssetsDefi
                     check_specs=[dg.AssetCheckSpec("files_accepted", asset=["raw", table])])
     def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         with warehouse.build(context).connect() as con:
-            reports = import_inboxes(con, module_name, log=context.log.info)
+            reports = import_inboxes(con, module_name, log=context.log.info, warn=context.log.warning)
         start_validation_process(context)
         loaded = [o.file for r in reports for o in r.loaded]
         rejected = {o.file: o.messages for r in reports for o in r.rejected}
-        for file, messages in rejected.items():
-            context.log.warning(f"rejected {file}: " + "; ".join(messages[:5]))
         yield dg.MaterializeResult(asset_key=["raw", table], metadata={
             "files_loaded": dg.MetadataValue.json(loaded),
             "rows_loaded": sum(r.rows_loaded for r in reports),
@@ -69,7 +67,7 @@ file_assets = [_file_asset(table, module_name, text) for table, (module_name, te
 def husbanken_monthly(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     month = context.partition_key[:7]
     with warehouse.build(context).connect() as con:
-        import_inboxes(con, "husbanken", log=context.log.info)
+        import_inboxes(con, "husbanken", log=context.log.info, warn=context.log.warning)
         rows = con.execute(
             "select count(*) from raw.husbanken_instruments_current where grain = 'month' and period = ?", [month]
         ).fetchone()[0] if relation_exists(con, "raw.husbanken_instruments_current") else 0

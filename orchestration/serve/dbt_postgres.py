@@ -88,7 +88,7 @@ def profile_env(url: str) -> dict[str, str]:
 
 def run_dbt(url: str, *args: str, target_path: Path | None = None) -> subprocess.CompletedProcess:
     """`dbt <args> --target postgres` in the dbt project, against the database at `url`."""
-    from orchestration.project import dbt_executable
+    from orchestration.project import POSTGRES_TARGET_DIR, dbt_executable
     from orchestration.settings import DBT_PROJECT_DIR as dbt_project
 
     # PGOPTIONS (unless set): the models are one-off queries over CTEs whose rows PostgreSQL cannot estimate
@@ -96,9 +96,8 @@ def run_dbt(url: str, *args: str, target_path: Path | None = None) -> subprocess
     # millions of pairs (int_cohort_codes_mapped 564 s, int_municipality_year 5.9 s → 0.5 s without); and
     # JIT compiling cost more than it saved (int_municipality_year: 4.8 s of 9.1 s).
     env = {"PGOPTIONS": "-c jit=off -c enable_nestloop=off", **os.environ, **profile_env(url)}
-    extra = ["--target-path", str(target_path)] if target_path else []
     return subprocess.run([dbt_executable(), *args, "--target", "postgres", "--project-dir", str(dbt_project),
-                           "--profiles-dir", str(dbt_project), *extra],
+                           "--profiles-dir", str(dbt_project), "--target-path", str(target_path or POSTGRES_TARGET_DIR)],
                           capture_output=True, text=True, env=env, cwd=dbt_project)
 
 

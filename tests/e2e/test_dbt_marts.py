@@ -13,6 +13,7 @@ import yaml
 
 from orchestration.serve.contract import duckdb_type
 from repo_paths import REPO_ROOT
+from shared_warehouse import demo_env
 
 DBT_DIR = REPO_ROOT / "dbt_project"
 MARTS_DIR = DBT_DIR / "models" / "marts"
@@ -397,22 +398,24 @@ def test_harmonisation_on_real_merges_and_splits(warehouse):
     assert math.isclose(value, numerator / denominator * 1000)
 
 
-def test_dbt_docs_generate_documents_the_marts(warehouse, demo_warehouse, tmp_path):
-    import os
-    import shutil
-    import subprocess
-    import sys
-
-    copy = tmp_path / "docs.duckdb"
-    shutil.copyfile(demo_warehouse.path, copy)
-    target = tmp_path / "target"
-    env = {**os.environ, "BOLIGSOSIAL_DBT_DATABASE": str(copy)}
-    result = subprocess.run([str(Path(sys.executable).parent / "dbt"), "docs", "generate", "--project-dir",
-                             str(DBT_DIR), "--profiles-dir", str(DBT_DIR), "--target-path", str(target)],
-                            env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stdout[-2000:]
+def test_dbt_docs_generate_documents_the_marts(warehouse, demo_warehouse, tmp_path, capsys):
+    """`boligsosial dbt-docs` (make docs): every mart column documented, and the pipeline's manifest untouched —
+    the docs' manifest names another database in every node, which would make the next run rebuild them all."""
+    import hashlib
     import json
 
+    from orchestration.cli import dbt_docs
+    from orchestration.project import MANIFEST_PATH, ensure_manifest
+
+    def pipeline_manifest() -> str:
+        return hashlib.sha256(ensure_manifest().read_bytes()).hexdigest()
+
+    before = pipeline_manifest()
+    target = tmp_path / "docs"
+    with demo_env(demo_warehouse.base):
+        assert dbt_docs(target) == 0
+    assert f"dbt docs: {target / 'index.html'}" in capsys.readouterr().out
+    assert hashlib.sha256(MANIFEST_PATH.read_bytes()).hexdigest() == before
     catalog = json.loads((target / "catalog.json").read_text())
     manifest = json.loads((target / "manifest.json").read_text())
     marts = [n for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["schema"] == "marts"]

@@ -56,6 +56,7 @@ def test_demo_twice_the_second_does_nothing(env, capsys):
     assert "nothing changed since the last publication" in out
     assert "raw/ssb_observations not reloaded: source ssb" in out
     assert "Nothing changed: the published warehouse was left as it was" in out
+    assert "(built from SYNTHETIC demo data — not official statistics)" in out  # said on every run, as README does
     assert sha256(published) == before, "the published warehouse is byte-identical"
     assert not list((env / ".build").glob("*.duckdb")), "no build copy was made"
 

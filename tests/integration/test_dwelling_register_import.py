@@ -75,7 +75,7 @@ def test_a_windows_csv_with_other_labels_loads(place):
     path.parent.mkdir(parents=True)
     path.write_bytes(("\r\n".join([header, *rows]) + "\r\n").encode("cp1252"))
     report = dr.import_inbox(con, tmp / "inbox", landing_root=tmp / "landing")
-    assert report.ok, report.summary()
+    assert report.ok, report.rejections()
     assert con.execute("select dwelling_type, age_band, status, target_group from raw.dwelling_register order by dwelling_id"
                        ).fetchall() == [("omsorg_pluss", "67_79", "bebodd", "eldre"),
                                         ("kommunal_utleiebolig", None, "under_oppussing", None)]

@@ -168,6 +168,12 @@ def test_bad_file_is_rejected_naming_file_row_and_column(env, case):
     again = husbanken.import_inbox(con, inbox, landing_root)  # dropped again unchanged: rejected, not re-logged
     assert again.rejected[0].messages[0].startswith("rejected earlier:")
     assert rows(con, "select count(*) from raw.load_log where status = 'rejected'") == [(1,)]
+    # a run says it once: the counts to its log, the rejection as a warning naming file, row and column
+    said, warned = [], []
+    again.log_to(said.append, warned.append)
+    assert len(said) == 1 and said[0].startswith("husbanken: 0 loaded (0 rows), ") and ", 1 rejected, " in said[0]
+    assert len(warned) == 1 and warned[0].startswith("rejected husbanken/startlan_2019.xlsx: rejected earlier:")
+    assert expected in warned[0]
 
 
 def test_code_not_valid_in_the_period(env):

@@ -81,3 +81,14 @@ def test_gx_starts_with_a_run_that_loads_sources_but_not_ssb_and_validates_a_sui
     assert run("full_pipeline", {"husbanken": "kept:h2", "ssb": "s2"}) == ["run full_pipeline"]
     assert run("husbanken_monthly", {"husbanken": "kept:h2"}) == ["run husbanken_monthly"]
     assert run("kostra_release", {"husbanken": "kept:h2"}) == ["run kostra_release"]
+
+
+def test_a_run_names_the_first_ten_changes_and_counts_the_rest():
+    many = {f"model.boligsosial.m{i:03}": "v1" for i in range(269)}
+    plan = changes.diff(fp(nodes={k: "v2" for k in many}), fp(nodes=many), MANIFEST)
+    lines = plan.summary_lines()
+    assert len(plan.changes) == 269 and len(lines) == 11
+    assert lines[0] == "  dbt model.boligsosial.m000: v1 → v2"
+    assert lines[-1] == "  … and 259 more (259 of them dbt nodes)"
+    few = changes.diff(fp({"ssb": "s2"}), fp(), MANIFEST)
+    assert few.summary_lines() == ["  source ssb: s1 → s2"]

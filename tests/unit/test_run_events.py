@@ -8,6 +8,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import dagster as dg
+import pytest
 
 from orchestration.partitions import all_years_tags, partition_years, year_range_tags, yearly_partitions
 from orchestration.runner import _one_planned_event_per_asset
@@ -24,6 +25,22 @@ def test_a_run_window_comes_from_the_run_tags():
     assert partition_years(_context(all_years_tags())) == list(range(int(keys[0]), int(keys[-1]) + 1))
     assert partition_years(_context({"dagster/asset_partition_range_start": "2019"})) is None
     assert partition_years(_context({})) is None
+
+
+@pytest.mark.parametrize("first, last, said", [
+    (2020, 2019, "the years are reversed: 2020–2019"),
+    (1990, 1991, "no statistics year 1990 or 1991: the years are 2008–"),
+    (2019, 2999, "no statistics year 2999: the years are 2008–"),
+])
+def test_a_backfill_of_years_with_no_partition_is_refused_before_any_run(first, last, said, capsys, monkeypatch):
+    import orchestration.cli as cli
+
+    monkeypatch.setattr(cli, "run_pipeline", lambda *a, **k: pytest.fail("a run started"))
+    with pytest.raises(ValueError, match=said.split(":")[0]):
+        year_range_tags(first, last)
+    assert cli.main(["backfill", str(first), str(last)]) == 2
+    err = capsys.readouterr().err
+    assert f"✘ backfill {first} {last}: {said}" in err
 
 
 def test_the_models_are_unpartitioned_and_the_ssb_asset_is_yearly():

@@ -104,11 +104,21 @@ class ImportReport:
         return [m for o in self.rejected for m in o.messages]
 
     def summary(self) -> str:
+        """The counts and what was superseded; the rejections are `rejections()`, each a warning of its own."""
         lines = [f"{self.source}: {len(self.loaded)} loaded ({self.rows_loaded} rows), {len(self.skipped)} "
                  f"already loaded, {len(self.rejected)} rejected, {len(self.superseded)} superseded"]
-        lines += [f"  rejected {o.file}: {m}" for o in self.rejected for m in o.messages]
         lines += [f"  superseded {o.file}: {'; '.join(o.messages)}" for o in self.superseded]
         return "\n".join(lines)
+
+    def rejections(self) -> list[str]:
+        """One line per rejected file: file, row, column and reason (its first five problems)."""
+        return [f"rejected {o.file}: " + "; ".join(o.messages[:5]) for o in self.rejected]
+
+    def log_to(self, log, warn=None) -> None:
+        """The summary to `log`, each rejection to `warn` (a run's warnings; `log` when None)."""
+        log(self.summary())
+        for line in self.rejections():
+            (warn or log)(line)
 
 
 @dataclass
@@ -420,14 +430,14 @@ def inboxes() -> list[tuple[Path, bool]]:
     return [(path, keep) for path, keep in found if path.is_dir()]
 
 
-def import_inboxes(con: duckdb.DuckDBPyConnection, module_name: str, log=print) -> list:
+def import_inboxes(con: duckdb.DuckDBPyConnection, module_name: str, log=print, warn=None) -> list:
     """Import one source's inboxes; its importer (and openpyxl) load only when a run needs them."""
     module = importlib.import_module(f"orchestration.ingest.files.{module_name}")
     reports = []
     for inbox, keep in inboxes():
         report = module.import_inbox(con, inbox)
         reports.append(report)
-        log(report.summary())
+        report.log_to(log, warn)
         if not keep:
             for outcome in [*report.loaded, *report.skipped, *report.rejected]:
                 dropped = inbox / outcome.file
