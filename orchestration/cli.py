@@ -91,11 +91,14 @@ def summarise(result, started: float) -> int:
             print(f"  annual report: {event.materialization.metadata['index'].value}")
     print(f"  elapsed: {time.time() - started:.1f} s")
     print(f"  query it (read-only, also while a load runs):\n    {Path(sys.executable)} -c \"import duckdb; "
-          f"print(duckdb.connect('{path}', read_only=True).sql('select * from marts.rpt_goal_attainment'))\"")
+          f"print(duckdb.connect('{path}', read_only=True).sql(\\\"{GOAL_QUERY}\\\"))\"")
     return 0
 
 
 SYNTHETIC_NOTE = "  (built from SYNTHETIC demo data — not official statistics)"
+# the quick start's query (README.md): each indicator's latest level, its colour and the rule that chose it
+GOAL_QUERY = ("select indicator_id, end_year, round(latest_value, 1) as latest_value, status_colour, colour_rule, "
+              "synthetic from marts.rpt_goal_attainment where period = 'latest' order by indicator_id")
 
 
 def _is_synthetic(con) -> bool:
@@ -130,7 +133,8 @@ def dbt_docs(target: Path | None = None) -> int:
         shutil.copyfile(published, copy)
         env = {**os.environ, "BOLIGSOSIAL_DBT_DATABASE": str(copy)}
         result = subprocess.run([dbt_executable(), "docs", "generate", "--project-dir", str(settings.DBT_PROJECT_DIR),
-                                 "--profiles-dir", str(settings.DBT_PROJECT_DIR), "--target-path", str(target)],
+                                 "--profiles-dir", str(settings.DBT_PROJECT_DIR), "--target-path", str(target),
+                                 "--use-colors" if sys.stdout.isatty() else "--no-use-colors"],  # no escapes in logs
                                 env=env)
     if result.returncode == 0:
         relative = os.path.relpath(target, settings.DBT_PROJECT_DIR)  # dbt reads --target-path from the project

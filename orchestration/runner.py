@@ -46,9 +46,13 @@ class ProgressPrinter(logging.Handler):
                 print(f"{time.strftime('%H:%M:%S')}  ↷ {step} skipped", flush=True)
         elif message.startswith("Dependencies for step"):
             return  # Dagster lists every failed upstream output, one name per output: the summary counts them
+        elif _DAGSTER_DBT_HOUSEKEEPING.match(message):
+            return  # dagster-dbt's notes on its own selection and parse cache (the UI's log keeps them)
         elif record.levelno >= logging.INFO and step and not message.startswith(("Executing", "Finished")):
             print(f"{time.strftime('%H:%M:%S')}    {message}", flush=True)
 
+
+_DAGSTER_DBT_HOUSEKEEPING = re.compile(r"A dbt subsetted execution is not being performed|Copying `.*partial_parse")
 
 # A dg.Failure wraps the message the step chose to show; its class name says nothing to the reader.
 _WRAPPER = "dagster._core.definitions.events.Failure: "

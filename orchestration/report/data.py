@@ -118,11 +118,18 @@ def _load(con: duckdb.DuckDBPyConnection, warehouse: Path, year: int | None) -> 
     period, period_note = choose_attainment_period(periods, year, latest)
     attainment = df("""
         select g.*, i.name_no, i.kind, i.goal_id, i.goal_name_no, i.main_goal_id, i.main_goal_name_no, i.unit,
-               i.source, i.report_label, i.quality_note, n.is_lower_bound as national_is_lower_bound
+               i.source, i.report_label, i.quality_note, n.is_lower_bound as national_is_lower_bound,
+               a.is_lower_bound as assessed_is_lower_bound,
+               (select bool_or(c.is_lower_bound) from marts.fct_indicator_group_value c
+                where c.indicator_id = g.indicator_id and c.group_type = 'national'
+                  and c.year between g.baseline_year and coalesce(g.assessed_year, g.end_year))
+                 as cumulative_is_lower_bound
         from marts.rpt_goal_attainment g
         join marts.dim_indicator i using (indicator_id)
         left join marts.fct_indicator_group_value n
           on n.indicator_id = g.indicator_id and n.year = g.end_year and n.group_type = 'national'
+        left join marts.fct_indicator_group_value a  -- a target year's level is judged there (assessed_year)
+          on a.indicator_id = g.indicator_id and a.year = g.assessed_year and a.group_type = 'national'
         where g.period = ?
         order by i.main_goal_id, i.goal_id, i.kind desc, i.indicator_id""", [period])
 

@@ -48,10 +48,16 @@ TABLE_57_COLUMNS = [("total", "all", "all"), ("size_class_programme", "large", "
 TABLE_57_HEADINGS = ["I alt", "Store med", "Store ikke med", "Mellomstore med", "Mellomstore ikke med", "Små med",
                      "Små ikke med"]
 SYNTHETIC_MARK = "SYNTETISKE DEMODATA"
-SOURCE_LABELS = {"own reporting": "kommunenes egenrapportering"}  # dim_indicator.source, in the report's language
+# codes of the marts and the follow-up register, in the report's language (a code not listed is shown as it is)
+SOURCE_LABELS = {"own reporting": "kommunenes egenrapportering"}  # dim_indicator.source
+FOLLOWUP_LABELS = {"new": "ny", "contacted": "kontaktet", "explained": "forklart", "resolved": "løst"}
+SEVERITY_LABELS = {"WARNING": "advarsel", "ERROR": "feil"}
+APPLIES_LABELS = {"every ambition": "alle ambisjoner",  # seeds/colour_rules.csv applies_to
+                  "every ambition except cumulative_min": "alle ambisjoner unntatt kumulative (cumulative_min)"}
 QUALITATIVE_SIZE_COLUMNS = [("large", "Store"), ("medium", "Mellomstore"), ("small", "Små"),
                             ("unknown", "Ukjent størrelse")]
-_DECIMAL = re.compile(r"(?<![\w.,])([+-]?)(\d+\.\d+)(?![\d.])( %)?")  # in the marts' texts
+# the figures macros/colour_rule.sql writes into colour_reason: «endring %+.1f %%», «nivå %.1f», «kumulert %.0f»
+_OBSERVED = re.compile(r"\b(endring|nivå|kumulert) ([+-]?)(\d+(?:\.\d+)?)( %)?")
 
 
 def reports_dir() -> Path:
@@ -118,7 +124,8 @@ def _jinja_env() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(num=fmt_number, value=fmt_value, change=fmt_change_pct,
-                       source=lambda s: SOURCE_LABELS.get(s, s))
+                       source=lambda s: SOURCE_LABELS.get(s, s), severity=lambda s: SEVERITY_LABELS.get(s, s),
+                       followup=lambda s: FOLLOWUP_LABELS.get(s or "new", s), applies=lambda s: APPLIES_LABELS.get(s, s))
     env.globals.update(STATUS=STATUS, RULE_LABELS=RULE_LABELS, SYNTHETIC_MARK=SYNTHETIC_MARK, SYMBOLS=SYMBOLS)
     return env
 
@@ -142,56 +149,58 @@ def _attainment_figure(row: dict) -> dict:
     """The figure the ambition is judged on, what it is, its bounds when they differ, and the change to the
     latest year when the ambition was judged earlier (a 2020 target on 2025 data) — as tables 5.1–5.5 show it.
 
-    The years are the mart's: change_from_baseline_pct and cumulative_value run to assessed_year."""
+    The years are the mart's: change_from_baseline_pct, cumulative_value and assessed_level run to assessed_year,
+    change_pct from start_year to end_year."""
     kind = row.get("ambition_type")
     unit = row.get("unit")
     end = row.get("end_year")
     judged = row.get("assessed_year") or end
-    prefix = "minst " if row.get("national_is_lower_bound") else ""
-    later = None
-    if judged != end and not _missing(row.get("change_pct")):
-        later = f"endring {row.get('start_year')}–{end}: {fmt_change_pct(row['change_pct'])}"
 
-    def shown(figure, what, low=None, high=None, value_format=None):
+    def shown(figure, what, low=None, high=None, value_format=None, later=True):
         value_format = value_format or (lambda v: fmt_value(v, unit))
         bounds = None
         if low and high and not _missing(row.get(low)) and not _missing(row.get(high)):
             lo, hi = value_format(row[low]), value_format(row[high])
             bounds = f"{lo} til {hi}" if lo != hi else None
-        return {"figure": figure, "what": what, "bounds": bounds, "later": later}
+        to_latest = (f"endring {row.get('start_year')}–{end}: {fmt_change_pct(row['change_pct'])}"
+                     if later and judged != end and not _missing(row.get("change_pct")) else None)
+        return {"figure": figure, "what": what, "bounds": bounds, "later": to_latest}
 
-    if row.get("start_year") == end and kind not in ("cumulative_min",):  # one year with figures: no change
-        return shown(prefix + fmt_value(row.get("latest_value"), unit), f"nivå {end} (bare ett år med tall)",
-                     "latest_value_low", "latest_value_high")
+    def level(value, year, lower_bound, low=None, high=None, note=""):
+        return shown(("minst " if lower_bound else "") + fmt_value(value, unit), f"nivå {year or ''}{note}".strip(),
+                     low, high)
+
+    latest = (row.get("latest_value"), end, row.get("national_is_lower_bound"), "latest_value_low",
+              "latest_value_high")
     if kind in ("level_min_pct", "level_min"):
-        if judged != end and not _missing(row.get("assessed_level")):
-            return shown(fmt_value(row["assessed_level"], unit), f"nivå {judged} (målåret)")
-        return shown(prefix + fmt_value(row.get("latest_value"), unit), f"nivå {end}",
-                     "latest_value_low", "latest_value_high")
+        if judged != end and not _missing(row.get("assessed_level")):  # the mart has no bounds for that year
+            return level(row["assessed_level"], judged, row.get("assessed_is_lower_bound"), note=" (målåret)")
+        return level(*latest)
     if kind == "cumulative_min" and not _missing(row.get("cumulative_value")):
-        return shown(prefix + fmt_value(row.get("cumulative_value"), unit),
-                     f"kumulert {row.get('baseline_year')}–{judged}")
+        return shown(("minst " if row.get("cumulative_is_lower_bound") else "") +
+                     fmt_value(row["cumulative_value"], unit), f"kumulert {row.get('baseline_year')}–{judged}")
     if row.get("baseline_year") and not _missing(row.get("change_from_baseline_pct")):
         return shown(fmt_change_pct(row["change_from_baseline_pct"]), f"endring {row['baseline_year']}–{judged}",
                      "change_from_baseline_pct_low", "change_from_baseline_pct_high", fmt_change_pct)
     if _missing(row.get("change_pct")):
-        return shown(prefix + fmt_value(row.get("latest_value"), unit), f"nivå {end or ''}",
-                     "latest_value_low", "latest_value_high")
+        return level(*latest)
+    if end is not None and row.get("start_year") == end:  # one year with figures: a level, not a change
+        return level(*latest, note=" (bare ett år med tall)")
     return shown(fmt_change_pct(row["change_pct"]), f"endring {row.get('start_year')}–{end}",
-                 "change_pct_low", "change_pct_high", fmt_change_pct)
+                 "change_pct_low", "change_pct_high", fmt_change_pct, later=False)
 
 
 def fmt_reason(text: str | None, unit: str | None) -> str:
-    """The mart's colour_reason with its decimal numbers written as the report writes numbers (the mart's text is
-    the same on DuckDB and PostgreSQL, with a decimal point): «nivå 108066.0» → «nivå 108 066» for a count,
-    «endring -16.3 %» → «endring −16,3 %»."""
+    """The mart's colour_reason with the numbers it wrote itself (endring, nivå, kumulert) as the report writes
+    numbers — the mart's text is the same on DuckDB and PostgreSQL, with a decimal point: «nivå 108066.0» →
+    «nivå 108 066» for a count, «endring -16.3 %» → «endring −16,3 %». Years and targets stay as written."""
     def norwegian(match: re.Match) -> str:
-        sign, digits, percent = match.groups()
+        word, sign, digits, percent = match.groups()
         value = -float(digits) if sign == "-" else float(digits)
-        text = fmt_number(value, 1 if percent else decimals_for(unit))
-        return ("+" if sign == "+" else "") + text + (percent or "")
+        decimals = 1 if percent else 0 if word == "kumulert" else decimals_for(unit)
+        return f"{word} " + ("+" if sign == "+" else "") + fmt_number(value, decimals) + (percent or "")
 
-    return _DECIMAL.sub(norwegian, text or "")
+    return _OBSERVED.sub(norwegian, text or "")
 
 
 def _goal_sections(data: ReportData) -> list[dict]:

@@ -398,6 +398,16 @@ def test_harmonisation_on_real_merges_and_splits(warehouse):
     assert math.isclose(value, numerator / denominator * 1000)
 
 
+def test_the_quick_start_query_is_the_one_the_summary_prints_and_it_answers(warehouse):
+    from orchestration.cli import GOAL_QUERY
+
+    assert GOAL_QUERY in (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    rows = warehouse.execute(GOAL_QUERY).fetchall()
+    assert len(rows) == warehouse.execute(
+        "select count(*) from marts.rpt_goal_attainment where period = 'latest'").fetchone()[0] > 20
+    assert all(r[-1] is True for r in rows)  # the demo's rows say they are synthetic
+
+
 def test_dbt_docs_generate_documents_the_marts(warehouse, demo_warehouse, tmp_path, capsys):
     """`boligsosial dbt-docs` (make docs): every mart column documented, and the pipeline's manifest untouched —
     the docs' manifest names another database in every node, which would make the next run rebuild them all."""

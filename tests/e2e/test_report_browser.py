@@ -245,6 +245,8 @@ def test_free_text_is_escaped_and_the_qualitative_summary_is_shown_when_it_exist
     page.goto((result.directory / "kommune" / "1804.html").as_uri())
     findings = page.get_by_test_id("municipality-findings")
     assert "<script>window.pwned = 1</script><b>fet</b> & mer" in findings.inner_text()
+    # the register's and the checks' codes, in Norwegian
+    assert "kontaktet" in findings.inner_text() and "advarsel" in findings.inner_text()
     page.goto(result.index.as_uri())
     assert "onerror=\"window.pwned=2\"" in "\n".join(page.get_by_test_id("qualitative").all_inner_texts())
     assert page.evaluate("() => window.pwned") is None

@@ -92,3 +92,13 @@ def test_a_run_names_the_first_ten_changes_and_counts_the_rest():
     assert lines[-1] == "  … and 259 more (259 of them dbt nodes)"
     few = changes.diff(fp({"ssb": "s2"}), fp(), MANIFEST)
     assert few.summary_lines() == ["  source ssb: s1 → s2"]
+
+
+def test_a_rejected_file_with_many_problems_names_five_and_counts_the_rest():
+    from orchestration.ingest.files.inbox import FileOutcome, ImportReport
+
+    problems = [f"husbanken/x.xlsx: row {n}, column \"Verdi\": not a number" for n in range(2, 10)]
+    report = ImportReport("husbanken", rejected=[FileOutcome("husbanken/x.xlsx", "rejected", "c", "", None, problems)])
+    [line] = report.rejections()
+    assert line.startswith("rejected husbanken/x.xlsx: husbanken/x.xlsx: row 2, column") and "row 6," in line
+    assert "row 7," not in line and line.endswith(" (+3 more)")

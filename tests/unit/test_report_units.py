@@ -97,11 +97,31 @@ def test_bounds_are_shown_for_the_figure_shown_and_only_when_they_differ():
     assert render._attainment_figure(level)["bounds"] == "48,6 % til 91,9 %"
 
 
-def test_a_single_year_is_a_level_not_a_change():
+def test_a_single_year_is_a_level_not_a_change_unless_the_ambition_is_judged_from_a_baseline():
     row = {"ambition_type": "none", "unit": "boliger", "start_year": 2017, "end_year": 2017, "change_pct": 0.0,
            "latest_value": 52832.89}
     shown = render._attainment_figure(row)
     assert (shown["figure"], shown["what"]) == (f"52{NNBSP}833", "nivå 2017 (bare ett år med tall)")
+    # the report period 2015–2019 with one year of figures, judged on the change from 2014
+    baseline = row | {"ambition_type": "change_pct_from_baseline", "start_year": 2019, "end_year": 2019,
+                      "baseline_year": 2014, "change_from_baseline_pct": -9.25}
+    assert render._attainment_figure(baseline)["what"] == "endring 2014–2019"
+    # no national value in the period: no years at all, and no «None» in the table
+    empty = {"ambition_type": "none", "unit": "boliger", "start_year": None, "end_year": None}
+    assert render._attainment_figure(empty) == {"figure": "–", "what": "nivå", "bounds": None, "later": None}
+
+
+def test_a_level_judged_at_the_target_year_carries_that_years_lower_bound_flag():
+    row = {"ambition_type": "level_min", "unit": "boliger", "start_year": 2014, "end_year": 2025,
+           "assessed_year": 2020, "latest_value": 599.0, "assessed_level": 486.0, "assessed_is_lower_bound": True,
+           "national_is_lower_bound": False, "change_pct": 383.1}
+    shown = render._attainment_figure(row)
+    assert (shown["figure"], shown["what"], shown["later"]) == ("minst 486", "nivå 2020 (målåret)",
+                                                                 "endring 2014–2025: +383 %")
+    # a change over the period shown is not repeated as «the change to the latest year»
+    change = {"ambition_type": "level_max", "unit": "husstander", "start_year": 2014, "end_year": 2025,
+              "assessed_year": 2020, "change_pct": -28.2}
+    assert render._attainment_figure(change)["later"] is None
 
 
 def test_the_reason_text_gets_norwegian_numbers_and_keeps_years_and_whole_numbers():
@@ -113,3 +133,6 @@ def test_the_reason_text_gets_norwegian_numbers_and_keeps_years_and_whole_number
     assert render.fmt_reason("(endring -16.3 %, nivå 11.4)", "nyinnflyttede per 100 boliger") == \
         "(endring −16,3 %, nivå 11,4)"
     assert render.fmt_reason(None, "prosent") == ""
+    # only the figures the mart wrote are rewritten: targets and other numbers stay as written
+    assert render.fmt_reason("(kumulert 123456; mål minst 0.5, tabell 3.1)", "boliger") == \
+        f"(kumulert 123{NNBSP}456; mål minst 0.5, tabell 3.1)"

@@ -58,3 +58,19 @@ def test_one_planned_event_per_asset_only_inside_the_switch(monkeypatch):
     with _one_planned_event_per_asset():
         assert storage.supports_partition_subset_in_asset_materialization_planned_events
     assert not storage.supports_partition_subset_in_asset_materialization_planned_events
+
+
+def test_the_progress_shows_a_steps_messages_but_not_dagster_dbts_housekeeping(capsys):
+    import logging
+
+    from orchestration.runner import ProgressPrinter
+
+    def emit(message: str) -> str:
+        record = logging.LogRecord("dagster", logging.INFO, __file__, 1, message, None, None)
+        record.dagster_meta = {"orig_message": message, "step_key": "dbt_models"}
+        ProgressPrinter().emit(record)
+        return capsys.readouterr().out
+
+    assert "Running dbt command: `dbt build`" in emit("Running dbt command: `dbt build`")
+    assert emit("A dbt subsetted execution is not being performed. Using the default dbt selection") == ""
+    assert emit("Copying `/p/target/partial_parse.msgpack` to `/p/target/dbt_models-1/partial_parse.msgpack`") == ""

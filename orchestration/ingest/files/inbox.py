@@ -111,8 +111,9 @@ class ImportReport:
         return "\n".join(lines)
 
     def rejections(self) -> list[str]:
-        """One line per rejected file: file, row, column and reason (its first five problems)."""
-        return [f"rejected {o.file}: " + "; ".join(o.messages[:5]) for o in self.rejected]
+        """One line per rejected file: file, row, column and reason (its first five problems, and how many more)."""
+        return [f"rejected {o.file}: " + "; ".join(o.messages[:5])
+                + (f" (+{len(o.messages) - 5} more)" if len(o.messages) > 5 else "") for o in self.rejected]
 
     def log_to(self, log, warn=None) -> None:
         """The summary to `log`, each rejection to `warn` (a run's warnings; `log` when None)."""
