@@ -49,10 +49,16 @@ class ProgressPrinter(logging.Handler):
         elif _DAGSTER_DBT_HOUSEKEEPING.match(message):
             return  # dagster-dbt's notes on its own selection and parse cache (the UI's log keeps them)
         elif record.levelno >= logging.INFO and step and not message.startswith(("Executing", "Finished")):
-            print(f"{time.strftime('%H:%M:%S')}    {message}", flush=True)
+            print(f"{time.strftime('%H:%M:%S')}    {_DBT_SELECTION.sub(_count_selected, message)}", flush=True)
 
 
-_DAGSTER_DBT_HOUSEKEEPING = re.compile(r"A dbt subsetted execution is not being performed|Copying `.*partial_parse")
+_DAGSTER_DBT_HOUSEKEEPING = re.compile(r"A dbt subsetted execution is (not )?being performed|Copying `.*partial_parse")
+# `dbt build … --select <every selected model>`: a run after one change names dozens; the progress counts them
+_DBT_SELECTION = re.compile(r"(--select )((?:\S+ ){10,}\S+?)(`\.?)$")
+
+
+def _count_selected(match: re.Match) -> str:
+    return f"{match.group(1)}<{len(match.group(2).split())} models>{match.group(3)}"
 
 # A dg.Failure wraps the message the step chose to show; its class name says nothing to the reader.
 _WRAPPER = "dagster._core.definitions.events.Failure: "

@@ -73,4 +73,9 @@ def test_the_progress_shows_a_steps_messages_but_not_dagster_dbts_housekeeping(c
 
     assert "Running dbt command: `dbt build`" in emit("Running dbt command: `dbt build`")
     assert emit("A dbt subsetted execution is not being performed. Using the default dbt selection") == ""
+    assert emit("A dbt subsetted execution is being performed. Overriding default dbt selection arguments") == ""
+    selected = " ".join(f"boligsosial.marts.m{i}" for i in range(52))
+    shown = emit(f"Running dbt command: `dbt build --vars {{}} --select {selected}`.")
+    assert shown.rstrip().endswith("Running dbt command: `dbt build --vars {} --select <52 models>`.")
+    assert "--select fqn:*`." in emit("Running dbt command: `dbt build --select fqn:*`.")
     assert emit("Copying `/p/target/partial_parse.msgpack` to `/p/target/dbt_models-1/partial_parse.msgpack`") == ""
