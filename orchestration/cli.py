@@ -27,7 +27,7 @@ def _configure_logging() -> None:
 
 
 def summarise(result, started: float) -> int:
-    from orchestration.warehouse import open_published
+    from orchestration.warehouse import open_published, table_row_counts
 
     path = settings.warehouse_path()
     if getattr(result, "skipped", False):
@@ -56,9 +56,7 @@ def summarise(result, started: float) -> int:
         return 1
     con = open_published(path)
     try:
-        rows = con.execute(
-            "select schema_name, table_name, estimated_size from duckdb_tables() order by 1, 2"
-        ).fetchall()
+        rows = table_row_counts(con)
         synthetic = _is_synthetic(con)
     finally:
         con.close()

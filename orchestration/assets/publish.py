@@ -8,6 +8,7 @@ import duckdb
 
 from orchestration.assets.dbt import dbt_models
 from orchestration.resources import WarehouseResource
+from orchestration.warehouse import table_row_counts
 
 
 class PublishConfig(dg.Config):
@@ -38,10 +39,7 @@ def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseR
     with duckdb.connect(str(build.ensure())) as con:
         if fingerprint is not None:
             changes.record(con, fingerprint, context.run_id, config.changes)
-        tables = con.execute(
-            "select schema_name, table_name, estimated_size from duckdb_tables() "
-            "where schema_name = 'marts' order by table_name"
-        ).fetchall()
+        tables = table_row_counts(con, "marts")
     path = build.publish()
     context.log.info(f"published {path} ({len(tables)} mart tables)")
     metadata = {"path": str(path), "mart_tables": len(tables),

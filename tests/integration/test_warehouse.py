@@ -64,3 +64,22 @@ def test_discard_leaves_the_published_file_alone(tmp_path):
     failed.discard()
     assert not failed.path.exists() and not failed.base_marker.exists()
     assert _read(published) == 7
+
+
+def test_row_counts_are_counted_not_estimated(tmp_path):
+    """A year rebuilt by delete + insert in one transaction, as dbt's incremental fct_indicator_value does:
+    DuckDB's estimated_size then still counts the deleted rows; the summary and the publication count."""
+    from orchestration.warehouse import table_row_counts
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("create schema marts")
+    con.execute('create table marts."odd ""name" as select range as i, range % 18 as year from range(163851)')
+    con.execute("begin; create temp table window_rows as select * from marts.\"odd \"\"name\" where year = 11; "
+                "delete from marts.\"odd \"\"name\" where year = 11; "
+                "insert into marts.\"odd \"\"name\" select * from window_rows; commit")
+    con.execute("checkpoint")
+    estimated = con.execute("select estimated_size from duckdb_tables() where schema_name = 'marts'").fetchone()[0]
+    assert estimated > 163851  # what the summary printed before
+    assert table_row_counts(con) == [("marts", 'odd "name', 163851)]
+    assert table_row_counts(con, "raw") == []
+    con.close()
