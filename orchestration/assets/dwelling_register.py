@@ -1,16 +1,14 @@
 """Dwelling registers from the inbox (`<inbox>/dwelling_register/`): a thin wrapper over the importer.
 
-A file refused for personal data is neither landed nor loaded; from the data team's inbox it is deleted
-too (the demo inbox is never emptied). Loaded and rejected files leave the inbox as for the other sources:
-the landing zone keeps them as received.
+As for every file source, a file refused for personal data is neither landed nor loaded, and deleted from the
+data team's inbox (the demo inbox is never emptied); loaded and rejected files leave the inbox for the landing
+zone, which keeps them as received.
 """
-
-from pathlib import Path
 
 import dagster as dg
 
 from orchestration.assets.quality import start_validation_process
-from orchestration.ingest.files.inbox import inboxes
+from orchestration.ingest.files.inbox import import_inboxes
 from orchestration.resources import WarehouseResource
 
 TABLE = "dwelling_register"
@@ -18,21 +16,8 @@ DESCRIPTION = "Municipal dwelling registers (one row per dwelling and tenancy; p
 
 
 def import_registers(con, log=print, warn=None) -> list:
-    from orchestration.ingest.files import dwelling_register  # openpyxl loads only when a run needs it
-
-    reports = []
-    for inbox, keep in inboxes():
-        report = dwelling_register.import_inbox(con, inbox)
-        reports.append(report)
-        report.log_to(log, warn)
-        if keep:
-            continue
-        for outcome in [*report.loaded, *report.skipped, *report.rejected]:
-            dropped = inbox / outcome.file
-            refused = outcome.landed_path == dwelling_register.NOT_STORED
-            if dropped.exists() and (refused or Path(outcome.landed_path).exists()):
-                dropped.unlink()  # landed as received, or refused: personal data is not kept anywhere
-    return reports
+    """The registers' inboxes, imported as every file source's (openpyxl loads only when a run needs it)."""
+    return import_inboxes(con, "dwelling_register", log=log, warn=warn)
 
 
 @dg.multi_asset(

@@ -276,3 +276,52 @@ def test_demo_files_import_end_to_end(world, demo_inbox, tmp_path):
     for code in confused:
         assert got[code] == pytest.approx(yearly.loc[code, 2019], abs=1)
         assert world.figures["municipal_housing_allowance_households"].loc[code, 2019] > 0
+
+
+def _fnr(n: int) -> str:
+    from orchestration.ingest.files.personal_data import with_check_digits
+
+    return next(v for v in (with_check_digits(f"0101{80 + n:02d}{k:03d}") for k in range(100, 200)) if v)
+
+
+@pytest.mark.parametrize("header_label, value_of", [
+    ("Fødselsnummer", lambda n: f"{n:011d}"),  # named like an identity number: refused whatever its values
+    ("Søker", _fnr),                           # an innocent name, but every cell a valid (synthetic) number
+])
+def test_personal_data_in_a_husbanken_file_is_refused_at_the_door_and_stored_nowhere(env, header_label, value_of):
+    """Every file source, not only the dwelling registers: not landed, not loaded, the load log keeps name,
+    checksum and the column at fault (no value), and a dropped file leaves the data team's inbox too."""
+    from orchestration.ingest.files.inbox import NOT_STORED
+
+    con, inbox, landing_root = env
+    body = [row + [value_of(n)] for n, row in enumerate(GOOD_2019[:3])]
+    path = drop(inbox, "startlan_2019_med_fnr.xlsx", xlsx(body, header=HEADER + [header_label]))
+    report = husbanken.import_inbox(con, inbox, landing_root)
+    [refused] = report.rejected
+    assert refused.landed_path == NOT_STORED and not report.loaded
+    assert 'column 7' in refused.messages[0] and "personal data is refused, nothing of the file is stored" in \
+        refused.messages[0]
+    assert not list(landing_root.rglob("*med_fnr*")), "nothing of the file is landed"
+    assert rows(con, "select count(*) from raw.husbanken_instruments") == [(0,)]
+    [(status, message)] = rows(con, "select status, message from raw.load_log "
+                                    "where original_name = 'startlan_2019_med_fnr.xlsx'")
+    assert status == "refused" and value_of(1) not in message
+    again = husbanken.import_inbox(con, inbox, landing_root)  # dropped again: refused, not logged twice
+    assert again.rejected[0].messages[0].startswith("refused earlier:")
+    assert rows(con, "select count(*) from raw.load_log where status = 'refused'") == [(1,)]
+    assert path.exists()  # import_inbox leaves the inbox to its caller, which deletes it (below)
+
+
+def test_amounts_that_pass_the_check_digits_now_and_then_are_not_taken_for_identity_numbers(env):
+    """A column of kroner amounts with one 11-digit value that happens to be a valid number: a share of the
+    column, not one cell, refuses a file (config/personal_data.yaml id_value_share)."""
+    con, inbox, landing_root = env
+    amounts = [12_000_000_000 + 7_919 * n for n in range(40)] + [int(_fnr(3))]
+    body = [["0301", "Oslo", 2019, "Kjøp av bolig", 500 + n, 300] for n in range(len(amounts))]
+    from orchestration.ingest.files import personal_data
+    from orchestration.ingest.files.excel import read_spreadsheet
+    from orchestration.ingest.files.inbox import data_sheets
+
+    data = xlsx([b + [a] for b, a in zip(body, amounts)], header=HEADER + ["Beløp (kr)"])
+    book = read_spreadsheet(data, "husbanken/x.xlsx")
+    assert personal_data.screen_cells(data_sheets(book), "husbanken/x.xlsx", False) == []

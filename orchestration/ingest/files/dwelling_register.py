@@ -28,7 +28,6 @@ import pandas as pd
 import yaml
 
 from orchestration import settings
-from orchestration.ingest import landing, raw
 from orchestration.ingest.files import personal_data
 from orchestration.ingest.files import inbox as shared
 from orchestration.ingest.files.kmd_survey import _yes_no  # the same Ja/Nei rule and config keys
@@ -38,7 +37,7 @@ from orchestration.ingest.files.excel import ErrorCollector, FileValidationError
 SOURCE = "dwelling_register"
 TABLE = "dwelling_register"
 CONFIG_PATH = settings.CONFIG_DIR / "dwelling_register_columns.yaml"
-NOT_STORED = "(not stored: refused before landing)"
+NOT_STORED = shared.NOT_STORED
 NOTE_COLUMN = "merknad"
 
 SPEC = shared.RawTable(
@@ -99,7 +98,7 @@ def screen(book: Spreadsheet, file: str, config: dict | None = None) -> list[str
     Messages name the file, sheet and column, never a value.
     """
     config = config or load_config()
-    rules = config["personal_data"]
+    rules = personal_data.rules()
     known = column_lookup(config)
     problems: list[str] = []
     for sheet in shared.data_sheets(book):
@@ -144,31 +143,6 @@ def screen(book: Spreadsheet, file: str, config: dict | None = None) -> list[str
                                 f'remove the column, or add its label to dwelling_register_columns.yaml if it '
                                 f'is one of the listed fields')
     return problems
-
-
-def screen_inbox_file(con: duckdb.DuckDBPyConnection, path: Path) -> shared.FileOutcome | None:
-    """The inbox hook: refuse a file with personal data before landing; None lets it through."""
-    data = path.read_bytes()
-    name = f"{SOURCE}/{path.name}"
-    try:
-        book = read_spreadsheet(data, name)
-    except FileValidationError:
-        return None  # unreadable: landed and rejected by the ordinary path, which names the problem
-    messages = screen(book, name)
-    if not messages:
-        return None
-    checksum = landing.sha256(data)
-    outcome = shared.FileOutcome(name, "rejected", checksum, NOT_STORED, messages=messages)
-    earlier = con.execute(
-        "select message from raw.load_log where checksum = ? and target_table = ? and status = 'refused' limit 1",
-        [checksum, TABLE]).fetchone()
-    if earlier:  # the same bytes dropped again (the demo inbox is read every run): already logged
-        outcome.messages = [f"refused earlier: {m}" for m in earlier[0].split("\n")]
-        return outcome
-    note = landing.LandedFile(SOURCE, path.name, NOT_STORED, checksum,
-                              dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), origin=str(path))
-    raw.record(con, note, TABLE, "refused", message="\n".join(messages))
-    return outcome
 
 
 # --- row validation -------------------------------------------------------------------------------
@@ -356,4 +330,4 @@ def import_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, landing_root: Path
     valid_codes = shared.klass_codes(con, valid_codes)
     return shared.import_source(
         con, inbox, SPEC, lambda data, file: parse_file(data, file, valid_codes), landing_root=landing_root,
-        screen=lambda path: screen_inbox_file(con, path))
+        screen=screen)

@@ -29,6 +29,7 @@ or a document property containing `SYNTHETIC_MARKER`; csv: a `Merknad` column co
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import re
 from collections.abc import Callable, Collection
@@ -267,24 +268,63 @@ def ensure_table(con: duckdb.DuckDBPyConnection, spec: RawTable) -> None:
     """)
 
 
+NOT_STORED = "(not stored: refused before landing)"  # a refused file's landed_path: it is nowhere
+
+
+def refuse_personal_data(con: duckdb.DuckDBPyConnection, path: Path, spec: RawTable,
+                         screen: Callable[[Spreadsheet, str], list[str]] | None = None) -> FileOutcome | None:
+    """Before landing: a file whose screen finds personal data is refused — not landed, nothing loaded, the load
+    log keeps its name, checksum and the columns at fault (status `refused`). None lets the file through.
+
+    `screen(book, file)` is the source's own (the dwelling registers know every column they may receive);
+    by default every source refuses identity numbers (personal_data.screen_cells)."""
+    from orchestration.ingest.files import personal_data
+    from orchestration.ingest.files.excel import read_spreadsheet
+
+    data = path.read_bytes()
+    name = f"{spec.source}/{path.name}"
+    checksum = landing.sha256(data)
+    earlier = con.execute(  # the same bytes seen before (the demo inbox is read every run): screened then
+        "select status, message from raw.load_log where checksum = ? and target_table = ? "
+        "order by status = 'refused' desc limit 1", [checksum, spec.table]).fetchone()
+    if earlier and earlier[0] == "refused":
+        return FileOutcome(name, "rejected", checksum, NOT_STORED,
+                           messages=[f"refused earlier: {m}" for m in earlier[1].split("\n")])
+    if earlier:
+        return None
+    try:
+        book = read_spreadsheet(data, name)
+    except FileValidationError:
+        return None  # unreadable: landed and rejected by the ordinary path, which names the problem
+    messages = (screen(book, name) if screen else
+                personal_data.screen_cells(data_sheets(book), name, book.is_csv))
+    if not messages:
+        return None
+    outcome = FileOutcome(name, "rejected", checksum, NOT_STORED, messages=messages)
+    note = LandedFile(spec.source, path.name, NOT_STORED, checksum,
+                      dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), origin=str(path))
+    raw.record(con, note, spec.table, "refused", message="\n".join(messages))
+    return outcome
+
+
 def import_source(
     con: duckdb.DuckDBPyConnection,
     inbox: Path,
     spec: RawTable,
     parse: Callable[[bytes, str], ParsedFile],
     landing_root: Path | None = None,
-    screen: Callable[[Path], FileOutcome | None] | None = None,
+    screen: Callable[[Spreadsheet, str], list[str]] | None = None,
 ) -> ImportReport:
     """Land, validate and load the source's inbox files (see the module doc).
 
-    `screen` sees each inbox file before landing; an outcome it returns means the file is refused and must
-    not be stored at all (personal data in a dwelling register), so it is neither landed nor loaded.
+    Each inbox file is screened for personal data before landing (`refuse_personal_data`, with the source's
+    `screen` when it has one): a refused file is neither landed nor loaded.
     """
     ensure_table(con, spec)
     report = ImportReport(spec.source)
     in_inbox: set[str] = set()
     for path in inbox_files(inbox, spec.source):
-        refused = screen(path) if screen else None
+        refused = refuse_personal_data(con, path, spec, screen)
         if refused is not None:
             report.rejected.append(refused)
             continue
@@ -442,6 +482,7 @@ def import_inboxes(con: duckdb.DuckDBPyConnection, module_name: str, log=print, 
         if not keep:
             for outcome in [*report.loaded, *report.skipped, *report.rejected]:
                 dropped = inbox / outcome.file
-                if dropped.exists() and Path(outcome.landed_path).exists():
-                    dropped.unlink()  # the landing zone keeps it, as received
+                refused = outcome.landed_path == NOT_STORED  # personal data: kept nowhere, not even here
+                if dropped.exists() and (refused or Path(outcome.landed_path).exists()):
+                    dropped.unlink()  # else the landing zone keeps it, as received
     return reports

@@ -1,4 +1,4 @@
-"""Personal-data screening for files that must never hold it (the dwelling registers).
+"""Personal-data screening: every file source refuses a file holding identity numbers before it is stored.
 
 A Norwegian national identity number is 11 digits DDMMYYIIIKK with two mod-11 check digits. Variants
 that carry the same check digits: the D-number (day + 40), the H-number (month + 40) and the synthetic
@@ -9,7 +9,15 @@ plausible and both check digits match; a random 11-digit string passes by chance
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
+
+import yaml
+
+from orchestration import settings
+
+CONFIG_PATH = settings.CONFIG_DIR / "personal_data.yaml"
+HEADER_ROWS = 10  # where a file's header can be: the labels are looked for in a sheet's first rows
 
 WEIGHTS_1 = (3, 7, 6, 1, 8, 9, 4, 5, 2)
 WEIGHTS_2 = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
@@ -72,3 +80,45 @@ def label_matches(label: str, patterns: list[str]) -> str | None:
         if re.search(pattern, label, re.IGNORECASE):
             return pattern
     return None
+
+
+@lru_cache(maxsize=1)
+def rules() -> dict:
+    """config/personal_data.yaml: label patterns and the value rule."""
+    return yaml.safe_load(CONFIG_PATH.read_text(encoding="utf-8"))
+
+
+def screen_cells(sheets: list, file: str, is_csv: bool, config: dict | None = None) -> list[str]:
+    """Why a file of any source must be refused before it is stored: a column of fødselsnumre / D-numbers
+    (by value), or a header label naming one. Messages name file, sheet, row and column, never a value."""
+    config = config or rules()
+    problems: list[str] = []
+    for sheet in sheets:
+        where = "" if is_csv else f"sheet «{sheet.title}», "
+        width = max((len(r) for r in sheet.rows), default=0)
+        for c in range(width):
+            cells = [(r + 1, row[c]) for r, row in enumerate(sheet.rows) if c < len(row)
+                     and row[c] is not None and str(row[c]).strip() != ""]
+            label = next(((r, str(v).strip()) for r, v in cells[:HEADER_ROWS] if isinstance(v, str)
+                          and len(v.strip()) <= 40 and label_matches(v.strip(), config["id_columns"])), None)
+            if label:
+                problems.append(f'{file}: {where}row {label[0]}, column {c + 1} "{label[1]}": names an identity '
+                                f'number; personal data is refused, nothing of the file is stored')
+                continue
+            if not config.get("scan_values", True):
+                continue
+            hits = [r for r, v in cells if _id_shaped(v) and is_national_id(v)]
+            if hits and len(hits) >= config.get("id_value_share", 0.5) * len(cells):
+                problems.append(f"{file}: {where}column {c + 1}: holds a national identity number (fødselsnummer/"
+                                f"D-nummer) in {len(hits)} row(s), first row {hits[0]}; personal data is refused, "
+                                f"nothing of the file is stored")
+    return problems
+
+
+def _id_shaped(value: Any) -> bool:
+    """Text, or a whole number of 10–11 digits (an identity number that Excel stored as a number)."""
+    if isinstance(value, str):
+        return True
+    if isinstance(value, float) and not value.is_integer():
+        return False
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 10**9 <= value < 10**11
