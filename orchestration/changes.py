@@ -240,7 +240,8 @@ class Change:
     def __str__(self) -> str:
         if self.before is None:
             return f"{self.what}: not recorded at the last publication"
-        return f"{self.what}: {self.before[:24]} → {self.after[:24] if self.after else 'removed'}"
+        # 60: an inbox's version is «kept:<hash> new:<hash>»; cut shorter, both sides read the same
+        return f"{self.what}: {self.before[:60]} → {self.after[:60] if self.after else 'removed'}"
 
 
 @dataclass

@@ -102,3 +102,9 @@ def test_a_rejected_file_with_many_problems_names_five_and_counts_the_rest():
     [line] = report.rejections()
     assert line.startswith("rejected husbanken/x.xlsx: husbanken/x.xlsx: row 2, column") and "row 6," in line
     assert "row 7," not in line and line.endswith(" (+3 more)")
+
+
+def test_a_new_file_in_an_inbox_is_visible_in_the_change_line():
+    before, now = "kept:08e7147d75f26589", "kept:08e7147d75f26589 new:1234abcd5678ef90"
+    [change] = changes.diff(fp({"husbanken": now}), fp({"husbanken": before}), MANIFEST).changes
+    assert str(change) == f"source husbanken: {before} → {now}"
