@@ -12,6 +12,7 @@ import pytest
 from openpyxl import Workbook
 
 from orchestration.ingest.files import dwelling_register as dr
+from orchestration.ingest.files.inbox import NOT_STORED
 from orchestration.ingest.files.personal_data import with_check_digits
 
 HEADER = ["Bolig-ID", "Kommunenummer", "Referansedato", "Boligtype", "Eierform", "Rullestoltilgjengelig",
@@ -128,7 +129,7 @@ def test_a_file_with_identity_numbers_is_refused_and_nothing_of_it_is_stored(pla
         assert number.encode() not in stored                            # not in landing, warehouse or anywhere
     log = con.execute("select status, landed_path, message from raw.load_log where original_name = ?",
                       [path.name]).fetchall()
-    assert log[0][0] == "refused" and log[0][1] == dr.NOT_STORED and "Personnr" in log[0][2]
+    assert log[0][0] == "refused" and log[0][1] == NOT_STORED and "Personnr" in log[0][2]
 
 
 def test_the_demo_register_with_identity_numbers_is_refused_and_kept_out(place):
@@ -136,7 +137,7 @@ def test_the_demo_register_with_identity_numbers_is_refused_and_kept_out(place):
     from orchestration import settings
 
     report = dr.import_inbox(con, settings.DEMO_DATA_DIR / "inbox", landing_root=tmp / "landing")
-    refused = [o for o in report.rejected if o.landed_path == dr.NOT_STORED]
+    refused = [o for o in report.rejected if o.landed_path == NOT_STORED]
     assert [o.file.endswith("_med_fnr.csv") for o in refused] == [True]
     assert 'column "Fødselsnummer"' in refused[0].messages[0]
     assert not list((tmp / "landing").rglob("*med_fnr*"))

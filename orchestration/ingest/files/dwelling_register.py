@@ -37,7 +37,6 @@ from orchestration.ingest.files.excel import ErrorCollector, FileValidationError
 SOURCE = "dwelling_register"
 TABLE = "dwelling_register"
 CONFIG_PATH = settings.CONFIG_DIR / "dwelling_register_columns.yaml"
-NOT_STORED = shared.NOT_STORED
 NOTE_COLUMN = "merknad"
 
 SPEC = shared.RawTable(
