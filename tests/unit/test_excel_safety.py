@@ -9,9 +9,11 @@ import zipfile
 from pathlib import Path
 
 import openpyxl
+import openpyxl.chart
 import pytest
 
 from orchestration.ingest.files.excel import (
+    FileRejected,
     FileValidationError,
     check_xlsx_bytes,
     clean_label,
@@ -111,6 +113,58 @@ def test_formula_with_cached_value_reads_the_cached_value():
     sheet = re.sub(r'<c r="D2"[^>]*>.*?</c>', '<c r="D2"><f>2+3</f><v>5</v></c>', sheet)  # as Excel saves it
     book = read_spreadsheet(rezip(data, replace={"xl/worksheets/sheet1.xml": sheet.encode()}), "x.xlsx")
     assert book.sheets[0].rows[1][3] == 5
+
+
+def _workbook_bytes(wb: openpyxl.Workbook) -> bytes:
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _every_kind_of_cell() -> openpyxl.Workbook:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Ark"  # from C3: two empty rows and columns above and before
+    ws["C3"], ws["D3"], ws["E3"], ws["F3"] = "Kommune", 12, 1.5, True
+    ws["G3"] = dt.datetime(2020, 1, 2, 3, 4)
+    ws["C4"], ws["D4"], ws["E4"], ws["F4"] = dt.time(12, 30), dt.date(2020, 5, 1), "0301", 12345678901
+    hidden = wb.create_sheet("Skjult")
+    hidden["A1"] = "x"
+    hidden.sheet_state = "hidden"
+    chart = openpyxl.chart.BarChart()
+    chart.add_data(openpyxl.chart.Reference(ws, min_col=4, min_row=3, max_row=4))
+    wb.create_chartsheet("Diagram").add_chart(chart)
+    wb.properties.title = "Syntetiske data"
+    return wb
+
+
+def test_a_plain_workbook_reads_as_openpyxl_reads_it():
+    # calamine reads plain-value workbooks, openpyxl those with formulas or error cells: the same cells
+    wb = _every_kind_of_cell()
+    plain = read_spreadsheet(_workbook_bytes(wb), "x.xlsx")
+    wb["Ark"]["A6"] = "#N/A"  # an error cell: this one goes to openpyxl
+    with_error = read_spreadsheet(_workbook_bytes(wb), "x.xlsx")
+    assert [s.title for s in plain.sheets] == ["Ark", "Skjult"]  # a chart sheet has no cells
+    assert plain.sheets[0].rows == [
+        [], [], [None, None, "Kommune", 12, 1.5, True, dt.datetime(2020, 1, 2, 3, 4)],
+        [None, None, dt.time(12, 30), dt.datetime(2020, 5, 1), "0301", 12345678901]]
+    assert [type(v) for v in plain.sheets[0].rows[2][3:5]] == [int, float]
+    assert plain.properties["title"] == "Syntetiske data"
+    assert [(s.title, s.rows) for s in with_error.sheets] == \
+        [("Ark", plain.sheets[0].rows + [[], ["#N/A"]]), ("Skjult", [["x"]])]
+    assert with_error.properties == plain.properties
+
+
+def test_an_error_cell_is_named_not_loaded_as_empty():
+    from orchestration.ingest.files import husbanken
+
+    data = startlan_bytes([["0301", "Oslo", 2019, 17, 5]])
+    sheet = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml").decode()
+    sheet = re.sub(r'<c r="D2"[^>]*>.*?</c>', '<c r="D2" t="e"><v>#DIV/0!</v></c>', sheet)  # as Excel saves it
+    data = rezip(data, replace={"xl/worksheets/sheet1.xml": sheet.encode()})
+    assert read_spreadsheet(data, "x.xlsx").sheets[0].rows[1][3] == "#DIV/0!"
+    with pytest.raises(FileRejected, match=r"startlan_2019.xlsx: row 2, .*'#DIV/0!' is not a number"):
+        husbanken.parse_file(data, "husbanken/startlan_2019.xlsx")
 
 
 # --- csv and numbers ----------------------------------------------------------------------------------
