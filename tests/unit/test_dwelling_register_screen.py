@@ -8,9 +8,11 @@ mod 11 = 0 → 0. So 01019012480. The D-number 410190 124 → k1 = 7 (sum 114), 
 from __future__ import annotations
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from orchestration.ingest.files import dwelling_register as dr
-from orchestration.ingest.files.personal_data import is_national_id, with_check_digits
+from orchestration.ingest.files.personal_data import _id_shaped, is_national_id, screen_cells, with_check_digits
 from orchestration.ingest.files.excel import Sheet, Spreadsheet
 
 
@@ -42,6 +44,28 @@ def test_with_check_digits_agrees_with_the_hand_computation():
 def test_synthetic_test_numbers_month_plus_80_are_refused_too():
     number = with_check_digits("018190124")
     assert number and is_national_id(number)
+
+
+@given(day=st.integers(1, 31), d_number=st.booleans(), month=st.integers(1, 12), month_plus=st.sampled_from([0, 40, 80]),
+       rest=st.integers(0, 99999), separators=st.lists(st.sampled_from(["", "", " ", "\u00a0", "\u202f", ".", "-", "  "]),
+                                                    min_size=12, max_size=12), excel_number=st.booleans())
+def test_the_cheap_gate_lets_every_number_the_checker_accepts_through(day, d_number, month, month_plus, rest,
+                                                                       separators, excel_number):
+    """The screen asks `_id_shaped` first; a shape it turned away would be an identity number let through."""
+    number = with_check_digits(f"{day + 40 * d_number:02d}{month + month_plus:02d}{rest:05d}")
+    assume(number is not None)
+    if excel_number:  # stored as a number: the leading zero is gone
+        assert _id_shaped(int(number)) and _id_shaped(float(number))
+    text = "".join(sep + digit for sep, digit in zip(separators, number)) + separators[-1]
+    assert is_national_id(text) and _id_shaped(text)
+    sheet = Sheet("Ark", [["Løpenummer"], [text], [text]])
+    assert screen_cells([sheet], "x.xlsx", is_csv=False)  # refused by value, whatever the shape
+
+
+@pytest.mark.parametrize("value", ["Nord-Aurdal", "<4", "Kommunalt disponerte boliger", "0301",
+                                   "12 345", "1.234,5"])
+def test_the_cheap_gate_turns_away_names_symbols_and_figures(value):
+    assert not _id_shaped(value)
 
 
 def _book(header, *rows):

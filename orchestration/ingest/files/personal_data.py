@@ -22,6 +22,7 @@ HEADER_ROWS = 10  # where a file's header can be: the labels are looked for in a
 WEIGHTS_1 = (3, 7, 6, 1, 8, 9, 4, 5, 2)
 WEIGHTS_2 = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
 _SEPARATORS = re.compile(r"[\s\u00a0.\-]")
+_ID_TEXT = re.compile(r"[\d\s\u00a0.\-]{10,}")  # what is_national_id can accept: digits and _SEPARATORS
 
 
 def _check_digit(digits: str, weights: tuple[int, ...]) -> int | None:
@@ -98,7 +99,7 @@ def screen_cells(sheets: list, file: str, is_csv: bool, config: dict | None = No
         width = max((len(r) for r in sheet.rows), default=0)
         for c in range(width):
             cells = [(r + 1, row[c]) for r, row in enumerate(sheet.rows) if c < len(row)
-                     and row[c] is not None and str(row[c]).strip() != ""]
+                     and row[c] is not None and (not isinstance(row[c], str) or row[c].strip())]
             label = next(((r, str(v).strip()) for r, v in cells[:HEADER_ROWS] if isinstance(v, str)
                           and len(v.strip()) <= 40 and label_matches(v.strip(), config["id_columns"])), None)
             if label:
@@ -116,9 +117,10 @@ def screen_cells(sheets: list, file: str, is_csv: bool, config: dict | None = No
 
 
 def _id_shaped(value: Any) -> bool:
-    """Text, or a whole number of 10–11 digits (an identity number that Excel stored as a number)."""
+    """Text of 10 or more digits and separators only, or a whole number of 10–11 digits (an identity number
+    that Excel stored as a number): a cheap test before the check digits, which most cells never reach."""
     if isinstance(value, str):
-        return True
+        return len(value) <= 40 and _ID_TEXT.fullmatch(value) is not None
     if isinstance(value, float) and not value.is_integer():
         return False
     return isinstance(value, (int, float)) and not isinstance(value, bool) and 10**9 <= value < 10**11
