@@ -47,7 +47,7 @@ def test_synthetic_test_numbers_month_plus_80_are_refused_too():
 
 
 @given(day=st.integers(1, 31), d_number=st.booleans(), month=st.integers(1, 12), month_plus=st.sampled_from([0, 40, 80]),
-       rest=st.integers(0, 99999), separators=st.lists(st.sampled_from(["", "", " ", "\u00a0", "\u202f", ".", "-", "  "]),
+       rest=st.integers(0, 99999), separators=st.lists(st.sampled_from(["", "", " ", "\u00a0", "\u202f", ".", "-", "  ", " " * 40]),
                                                     min_size=12, max_size=12), excel_number=st.booleans())
 def test_the_cheap_gate_lets_every_number_the_checker_accepts_through(day, d_number, month, month_plus, rest,
                                                                        separators, excel_number):
@@ -66,6 +66,10 @@ def test_the_cheap_gate_lets_every_number_the_checker_accepts_through(day, d_num
                                    "12 345", "1.234,5"])
 def test_the_cheap_gate_turns_away_names_symbols_and_figures(value):
     assert not _id_shaped(value)
+
+
+def test_a_superscript_is_no_digit_of_an_identity_number():
+    assert not is_national_id("\u00b2" * 11) and not is_national_id("0101901248\u00b2")  # isdigit() but not int()
 
 
 def _book(header, *rows):

@@ -12,6 +12,7 @@ import openpyxl
 import openpyxl.chart
 import pytest
 
+from orchestration.ingest.files import excel
 from orchestration.ingest.files.excel import (
     FileRejected,
     FileValidationError,
@@ -165,6 +166,71 @@ def test_an_error_cell_is_named_not_loaded_as_empty():
     assert read_spreadsheet(data, "x.xlsx").sheets[0].rows[1][3] == "#DIV/0!"
     with pytest.raises(FileRejected, match=r"startlan_2019.xlsx: row 2, .*'#DIV/0!' is not a number"):
         husbanken.parse_file(data, "husbanken/startlan_2019.xlsx")
+
+
+def _with_sheet_data(data: bytes, rows_xml: str, member: str = "xl/worksheets/sheet1.xml") -> bytes:
+    """The workbook with its first sheet's cells replaced by `rows_xml` (and no <dimension>)."""
+    sheet = zipfile.ZipFile(io.BytesIO(data)).read(member).decode()
+    sheet = re.sub(r"<sheetData\s*/>|<sheetData>.*</sheetData>", lambda _: f"<sheetData>{rows_xml}</sheetData>", sheet,
+                   flags=re.S)
+    return rezip(data, replace={member: re.sub(r"<dimension[^>]*/>", "", sheet).encode()})
+
+
+def _openpyxl_cells(data: bytes) -> list:
+    wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False, keep_vba=False)
+    try:
+        return [excel._sheet_values(ws) for ws in wb.worksheets]
+    finally:
+        wb.close()
+
+
+# Cells calamine would read otherwise than openpyxl, or could not read at all: each goes to openpyxl.
+ODD_CELLS = {
+    "a date before 1900 (a negative serial)": '<row r="1"><c r="A1" s="1"><v>-18201</v></c></row>',
+    "a whole number of 17 digits": '<row r="1"><c r="A1"><v>12345678901234567</v></c></row>',
+    "an error cell written with a namespace prefix": '<row r="1"><x:c r="A1" t="e" '
+        'xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:v>#DIV/0!</x:v></x:c>'
+        '<c r="B1"><v>7</v></c></row>',
+    "an error cell with the type escaped": '<row r="1"><c r="A1" t="&#101;"><v>#N/A</v></c></row>',
+    "a boolean that is neither 0 nor 1": '<row r="1"><c r="A1" t="b"><v>2</v></c></row>',
+    "a cell whose reference is written otherwise": "<row r='1'><c r = 'A1'><v>3</v></c></row>",
+    # calamine would hold a grid from A1 to XFD1048576 (17 billion cells) and abort the process
+    "a cell at the last row and column": '<row r="1"><c r="A1"><v>1</v></c></row>'
+        '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>',
+}
+
+
+@pytest.mark.parametrize("rows_xml", list(ODD_CELLS.values()), ids=list(ODD_CELLS))
+def test_cells_calamine_reads_otherwise_are_read_by_openpyxl(rows_xml):
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = dt.date(2020, 1, 1)  # a date style (s="1") for the negative serial
+    data = _with_sheet_data(_workbook_bytes(wb), rows_xml)
+    assert read_spreadsheet(data, "x.xlsx").sheets[0].rows == _openpyxl_cells(data)[0]
+
+
+def test_an_error_cell_in_a_sheet_stored_outside_xl_worksheets_is_seen():
+    data = _with_sheet_data(startlan_bytes([]), '<row r="1"><c r="A1" t="e"><v>#N/A</v></c><c r="B1"><v>1</v></c></row>')
+    package = zipfile.ZipFile(io.BytesIO(data))
+    moved = {m: package.read(m) for m in package.namelist() if m != "xl/worksheets/sheet1.xml"}
+    moved["xl/sheet1.xml"] = package.read("xl/worksheets/sheet1.xml")
+    moved["xl/_rels/workbook.xml.rels"] = moved["xl/_rels/workbook.xml.rels"].replace(b"worksheets/sheet1.xml",
+                                                                                      b"sheet1.xml")
+    moved["[Content_Types].xml"] = moved["[Content_Types].xml"].replace(b"/xl/worksheets/sheet1.xml",
+                                                                        b"/xl/sheet1.xml")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for member, content in moved.items():
+            z.writestr(member, content)
+    assert read_spreadsheet(out.getvalue(), "x.xlsx").sheets[0].rows == [["#N/A", 1]]
+
+
+def test_a_sheet_part_in_utf16_is_read_whole():
+    data = _with_sheet_data(startlan_bytes([]), '<row r="1"><c r="A1" t="inlineStr"><is><t>Kommune</t></is></c>'
+                                                 '<c r="B1" t="e"><v>#N/A</v></c></row>')
+    sheet = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml").decode()
+    sheet = '<?xml version="1.0" encoding="UTF-16"?>' + sheet.split("?>", 1)[-1]
+    data = rezip(data, replace={"xl/worksheets/sheet1.xml": sheet.encode("utf-16")})
+    assert read_spreadsheet(data, "x.xlsx").sheets[0].rows == [["Kommune", "#N/A"]]
 
 
 # --- csv and numbers ----------------------------------------------------------------------------------

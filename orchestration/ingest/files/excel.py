@@ -5,15 +5,16 @@ treated as untrusted input:
 
 - only .xlsx (Office Open XML without macros) and .csv are read; .xlsm / files carrying a
   `vbaProject.bin` and legacy binary .xls are refused;
-- the zip is inspected before openpyxl sees it: a size cap on the file, on the declared uncompressed
+- the zip is inspected before a reader sees it: a size cap on the file, on the declared uncompressed
   size and on the compression ratio stops decompression bombs (zipfile never inflates a member past
   its declared size, so checking the declared sizes is enough);
-- a workbook of plain values is read by calamine (python-calamine, ≈ 10× openpyxl here); one holding
-  formulas or error cells (`#N/A`) by openpyxl, with `read_only=True, data_only=True, keep_links=False,
-  keep_vba=False`, because calamine reads both as empty. Formulas are never evaluated, only the value Excel
-  cached when the file was saved is read, and links to other workbooks are neither loaded nor followed. A
-  formula cell without a cached value is an error naming the cell, because reading it as empty would
-  silently lose a figure. Both readers give the same cells (`_plain_cells`).
+- a workbook of plain values is read by calamine (python-calamine, ≈ 10× openpyxl here). One holding
+  formulas, error cells (`#N/A`) or anything else calamine reads otherwise (`_calamine_reads_alike`), or one
+  calamine cannot open, is read by openpyxl with `read_only=True, data_only=True, keep_links=False,
+  keep_vba=False`. Formulas are never evaluated, only the value Excel cached when the file was saved is
+  read, and links to other workbooks are neither loaded nor followed. A formula cell without a cached value
+  is an error naming the cell, because reading it as empty would silently lose a figure. Both readers give
+  the same cells (`_plain_cells`).
 
 Every problem is a `FileValidationError(file, row, column, message)`, the one error type the
 importers report.
@@ -35,7 +36,7 @@ from typing import Any
 import openpyxl
 import python_calamine
 from openpyxl.packaging.core import DocumentProperties
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 from openpyxl.xml.constants import ARC_CORE
 from openpyxl.xml.functions import fromstring
@@ -57,7 +58,15 @@ _DOT_THOUSANDS = re.compile(r"[+-]?\d{1,3}(\.\d{3})+(,\d+)?")  # 1.234,5
 _DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 
-_ERROR_CELL = re.compile(rb"""<c\s[^>]*\bt\s*=\s*["']e["']""")  # a cell of type error: #N/A, #DIV/0! …
+# What sends a workbook past calamine to openpyxl (`_calamine_reads_alike`), in any XML part, any namespace prefix:
+_FORMULA = re.compile(rb"<(?:[\w.-]+:)?f[\s>/]")
+_ERROR_CELL = re.compile(rb"""\st\s*=\s*["'](?:e|&)""")  # a cell of type error (#N/A, #DIV/0! …), or t escaped
+# a negative serial (calamine reads a date before 1900, or before 1904 in a 1904 workbook, as a time of day) or a
+# whole number of 16 digits or more (calamine's float loses its last digits)
+_NEGATIVE_OR_LONG_NUMBER = re.compile(rb"<(?:[\w.-]+:)?v>\s*(?:-|\d{16,}\s*<)")
+_CELL = re.compile(rb"<(?:[\w.-]+:)?c[\s>/]")
+_CELL_REF = re.compile(rb'\sr="([A-Z]{1,3})(\d{1,7})"')  # as every writer puts it; any other form goes to openpyxl
+MAX_DENSE_CELLS = 4_000_000  # calamine holds a sheet as a grid from A1 to its last cell; openpyxl streams
 _PROPERTY_KEYS = ("title", "subject", "description", "keywords", "creator", "category")
 DAMAGED = "the file is damaged or was not copied completely: send it again"
 HEADER_SEARCH_ROWS = 10  # title and note rows above the header that exports and people add
@@ -211,14 +220,15 @@ def read_spreadsheet(data: bytes, name: str) -> Spreadsheet:
 
 def read_xlsx_bytes(data: bytes, name: str) -> Spreadsheet:
     archive = check_xlsx_bytes(data, name)
-    try:
-        sheet_xml = [archive.read(m) for m in archive.namelist()
-                     if m.startswith("xl/worksheets/") and m.endswith(".xml")]
+    try:  # every XML part: a relationship may place a sheet anywhere in the package
+        parts = [archive.read(m) for m in archive.namelist() if m.lower().endswith(".xml")]
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError) as err:
         raise FileValidationError(name, None, None, f"{DAMAGED} ({type(err).__name__}: {err})") from None
-    has_formulas = any(b"<f" in xml for xml in sheet_xml)
-    if not has_formulas and not any(_ERROR_CELL.search(xml) for xml in sheet_xml):
-        return _read_plain_xlsx(data, name, archive)
+    has_formulas = any(_FORMULA.search(xml) for xml in parts)
+    if not has_formulas and _calamine_reads_alike(parts):
+        book = _read_plain_xlsx(data, name, archive)
+        if book is not None:
+            return book
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False, keep_vba=False)
     except Exception as err:  # openpyxl raises many types for broken packages
@@ -246,8 +256,29 @@ def _sheet_values(ws: Any) -> list[list[Any]]:
     return rows
 
 
-def _read_plain_xlsx(data: bytes, name: str, archive: zipfile.ZipFile) -> Spreadsheet:
-    """A workbook without formulas or error cells, by calamine (cells as openpyxl gives them)."""
+def _calamine_reads_alike(parts: list[bytes]) -> bool:
+    """Whether calamine gives the cells openpyxl would: UTF-8 parts without error cells, negative or 16-digit
+    numbers, and no sheet whose grid from A1 to its last cell is huge (a few KB can name cell XFD1048576, and
+    calamine's allocation for it aborts the process)."""
+    for xml in parts:
+        if xml.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in xml[:256]:  # UTF-16
+            return False
+        if _ERROR_CELL.search(xml) or _NEGATIVE_OR_LONG_NUMBER.search(xml):
+            return False
+        cells = len(_CELL.findall(xml))
+        if cells:
+            refs = _CELL_REF.findall(xml)
+            if len(refs) != cells:  # a cell without a reference, or one written otherwise
+                return False
+            columns = max(column_index_from_string(letters.decode()) for letters in {c for c, _ in refs})
+            if columns * max(int(row) for _, row in refs) > MAX_DENSE_CELLS:
+                return False
+    return True
+
+
+def _read_plain_xlsx(data: bytes, name: str, archive: zipfile.ZipFile) -> Spreadsheet | None:
+    """A workbook without formulas or error cells, by calamine (cells as openpyxl gives them); None when calamine
+    cannot read it, for openpyxl to read or to name what is wrong."""
     try:
         wb = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
         try:
@@ -257,9 +288,8 @@ def _read_plain_xlsx(data: bytes, name: str, archive: zipfile.ZipFile) -> Spread
             wb.close()
     except (KeyboardInterrupt, SystemExit):
         raise
-    except BaseException as err:  # calamine's own types (ZipError, XmlError …); a Rust panic is a BaseException
-        raise FileValidationError(name, None, None, f"{DAMAGED} (cannot open as a workbook: {type(err).__name__}: "
-                                  f"{err})") from None
+    except BaseException:  # calamine's own types (ZipError, XmlError …); a Rust panic is a BaseException
+        return None
     return Spreadsheet(name=name, sheets=sheets, properties=_document_properties(archive, name))
 
 

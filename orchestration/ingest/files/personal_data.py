@@ -22,7 +22,8 @@ HEADER_ROWS = 10  # where a file's header can be: the labels are looked for in a
 WEIGHTS_1 = (3, 7, 6, 1, 8, 9, 4, 5, 2)
 WEIGHTS_2 = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
 _SEPARATORS = re.compile(r"[\s\u00a0.\-]")
-_ID_TEXT = re.compile(r"[\d\s\u00a0.\-]{10,}")  # what is_national_id can accept: digits and _SEPARATORS
+# what is_national_id can accept: 10 or 11 digits, with any _SEPARATORS around and between them
+_ID_TEXT = re.compile(r"[\s\u00a0.\-]*(?:\d[\s\u00a0.\-]*){10,11}")
 
 
 def _check_digit(digits: str, weights: tuple[int, ...]) -> int | None:
@@ -46,9 +47,9 @@ def is_national_id(value: Any) -> bool:
         text = f"{value:011d}" if 0 < value < 10**11 else ""
     else:
         text = _SEPARATORS.sub("", str(value))
-        if len(text) == 10 and text.isdigit():  # a text copy of an Excel number
+        if len(text) == 10 and text.isdecimal():  # a text copy of an Excel number
             text = "0" + text
-    if len(text) != 11 or not text.isdigit():
+    if len(text) != 11 or not text.isdecimal():  # not isdigit(): «²» is a digit that int() refuses
         return False
     day, month = int(text[0:2]), int(text[2:4])
     if day > 40:  # D-number
@@ -117,10 +118,10 @@ def screen_cells(sheets: list, file: str, is_csv: bool, config: dict | None = No
 
 
 def _id_shaped(value: Any) -> bool:
-    """Text of 10 or more digits and separators only, or a whole number of 10–11 digits (an identity number
-    that Excel stored as a number): a cheap test before the check digits, which most cells never reach."""
+    """Text of 10–11 digits and separators only, or a whole number of 10–11 digits (an identity number that
+    Excel stored as a number): a cheap test before the check digits, which most cells never reach."""
     if isinstance(value, str):
-        return len(value) <= 40 and _ID_TEXT.fullmatch(value) is not None
+        return _ID_TEXT.fullmatch(value) is not None
     if isinstance(value, float) and not value.is_integer():
         return False
     return isinstance(value, (int, float)) and not isinstance(value, bool) and 10**9 <= value < 10**11
