@@ -87,10 +87,6 @@ def land_bytes(
     return landed, True
 
 
-def land_file(source: str, path: Path, extra: dict | None = None, root: Path | None = None) -> tuple[LandedFile, bool]:
-    return land_bytes(source, path.name, Path(path).read_bytes(), origin=str(path), extra=extra, root=root)
-
-
 def landed_files(source: str, root: Path | None = None) -> list[LandedFile]:
     """All files of a source, oldest first."""
     root = root or settings.landing_dir()

@@ -17,7 +17,8 @@ treated as untrusted input:
   the same cells (`_plain_cells`).
 
 Every problem is a `FileValidationError(file, row, column, message)`, the one error type the
-importers report.
+importers report. The readers are imported when a file is read: this module is on the Dagster definitions'
+import path (the inbox driver's types), openpyxl's import is not.
 """
 
 from __future__ import annotations
@@ -33,13 +34,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import openpyxl
-import python_calamine
-from openpyxl.packaging.core import DocumentProperties
-from openpyxl.utils import column_index_from_string, get_column_letter
-from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
-from openpyxl.xml.constants import ARC_CORE
-from openpyxl.xml.functions import fromstring
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
@@ -229,6 +223,8 @@ def read_xlsx_bytes(data: bytes, name: str) -> Spreadsheet:
         book = _read_plain_xlsx(data, name, archive)
         if book is not None:
             return book
+    import openpyxl
+
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False, keep_vba=False)
     except Exception as err:  # openpyxl raises many types for broken packages
@@ -239,8 +235,7 @@ def read_xlsx_bytes(data: bytes, name: str) -> Spreadsheet:
             sheets = [Sheet(ws.title, _sheet_values(ws)) for ws in wb.worksheets]
         except (zipfile.BadZipFile, zlib.error, EOFError, KeyError) as err:  # a member cut short or missing
             raise FileValidationError(name, None, None, f"{DAMAGED} ({type(err).__name__}: {err})") from None
-        props = wb.properties
-        properties = {key: str(getattr(props, key)) for key in _PROPERTY_KEYS if getattr(props, key, None)}
+        properties = _property_texts(wb.properties)
     finally:
         wb.close()
     if has_formulas:
@@ -260,6 +255,8 @@ def _calamine_reads_alike(parts: list[bytes]) -> bool:
     """Whether calamine gives the cells openpyxl would: UTF-8 parts without error cells, negative or 16-digit
     numbers, and no sheet whose grid from A1 to its last cell is huge (a few KB can name cell XFD1048576, and
     calamine's allocation for it aborts the process)."""
+    from openpyxl.utils import column_index_from_string
+
     for xml in parts:
         if xml.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in xml[:256]:  # UTF-16
             return False
@@ -279,6 +276,8 @@ def _calamine_reads_alike(parts: list[bytes]) -> bool:
 def _read_plain_xlsx(data: bytes, name: str, archive: zipfile.ZipFile) -> Spreadsheet | None:
     """A workbook without formulas or error cells, by calamine (cells as openpyxl gives them); None when calamine
     cannot read it, for openpyxl to read or to name what is wrong."""
+    import python_calamine
+
     try:
         wb = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
         try:
@@ -310,6 +309,10 @@ def _plain_cells(rows: list[list[Any]]) -> list[list[Any]]:
 
 def _document_properties(archive: zipfile.ZipFile, name: str) -> dict[str, str]:
     """Title, creator … of docProps/core.xml, by openpyxl's parser (as `load_workbook` reads them)."""
+    from openpyxl.packaging.core import DocumentProperties
+    from openpyxl.xml.constants import ARC_CORE
+    from openpyxl.xml.functions import fromstring
+
     try:
         props = DocumentProperties.from_tree(fromstring(archive.read(ARC_CORE)))
     except KeyError:  # no core properties in the package
@@ -317,11 +320,19 @@ def _document_properties(archive: zipfile.ZipFile, name: str) -> dict[str, str]:
     except Exception as err:
         raise FileValidationError(name, None, None, f"{DAMAGED} (document properties: "
                                   f"{type(err).__name__}: {err})") from None
+    return _property_texts(props)
+
+
+def _property_texts(props: Any) -> dict[str, str]:
     return {key: str(getattr(props, key)) for key in _PROPERTY_KEYS if getattr(props, key, None)}
 
 
 def _check_cached_values(data: bytes, name: str, sheets: list[Sheet]) -> None:
     """A second, formula-text pass: every formula must have a cached value in the data pass."""
+    import openpyxl
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
+
     wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False, keep_links=False, keep_vba=False)
     try:
         for ws, sheet in zip(wb.worksheets, sheets):

@@ -3,8 +3,9 @@
 The data team drops files into `<inbox>/<source>/` (`husbanken/`, `programme_reports/`,
 `kmd_survey/`, `programme_list/`). An import run
 
-1. lands every file of the source's sub-folder (`landing.land_file`; the same bytes under the same
-   name are landed once, however often they are dropped);
+1. screens every file of the source's sub-folder for personal data (`refuse_personal_data`: a refused
+   file is stored nowhere) and lands the bytes it screened (`landing.land_bytes`; the same bytes under
+   the same name are landed once, however often they are dropped);
 2. for every landed file whose checksum is not yet in `raw.load_log` as loaded: reads it safely,
    validates it against the source's YAML mapping, and either appends all its rows to the raw table
    (with provenance) or rejects it as a whole: `landing.mark_rejected`, a `rejected` row in the load
@@ -271,7 +272,7 @@ def ensure_table(con: duckdb.DuckDBPyConnection, spec: RawTable) -> None:
 NOT_STORED = "(not stored: refused before landing)"  # a refused file's landed_path: it is nowhere
 
 
-def refuse_personal_data(con: duckdb.DuckDBPyConnection, path: Path, spec: RawTable,
+def refuse_personal_data(con: duckdb.DuckDBPyConnection, path: Path, data: bytes, spec: RawTable,
                          screen: Callable[[Spreadsheet, str], list[str]] | None = None) -> FileOutcome | None:
     """Before landing: a file whose screen finds personal data is refused — not landed, nothing loaded, the load
     log keeps its name, checksum and the columns at fault (status `refused`). None lets the file through.
@@ -281,7 +282,6 @@ def refuse_personal_data(con: duckdb.DuckDBPyConnection, path: Path, spec: RawTa
     from orchestration.ingest.files import personal_data
     from orchestration.ingest.files.excel import read_spreadsheet
 
-    data = path.read_bytes()
     name = f"{spec.source}/{path.name}"
     checksum = landing.sha256(data)
     earlier = con.execute(  # the same bytes seen before (the demo inbox is read every run): screened then
@@ -324,11 +324,12 @@ def import_source(
     report = ImportReport(spec.source)
     in_inbox: set[str] = set()
     for path in inbox_files(inbox, spec.source):
-        refused = refuse_personal_data(con, path, spec, screen)
+        data = path.read_bytes()  # read once: what is landed is what was screened
+        refused = refuse_personal_data(con, path, data, spec, screen)
         if refused is not None:
             report.rejected.append(refused)
             continue
-        landed, _ = landing.land_file(spec.source, path, root=landing_root)
+        landed, _ = landing.land_bytes(spec.source, path.name, data, origin=str(path), root=landing_root)
         in_inbox.add(landed.path)
 
     # Files landed in the same second (dropped together) load in the order they were written to the
