@@ -19,6 +19,10 @@ _MOJIBAKE = re.compile(r"Ã[\x80-\xbf¡-ÿ]|â€|Â[\xa0-\xbf]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _TAG = re.compile(r"</?[A-Za-z][^<>]{0,200}>")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_SPACES = re.compile(r"[ \u00a0]+")
+_NEWLINE = re.compile(r"\s*\n\s*")
+_BULLET = re.compile(r"^[-*•–]\s+")
+_BOUNDARY = re.compile(r"[.,;:!?()\n«»\"]")  # between two words: they are not one phrase
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[«\"(A-ZÆØÅ0-9])|\n+")
 # Personal data has no place in a quote: fødselsnummer, e-mail addresses, phone numbers.
 _PERSONAL = re.compile(r"\b\d{6}\s?\d{5}\b|[\w.+-]+@[\w-]+\.[\w.-]+|(?<!\d)(?<!\d[,.])(?:\+47\s?)?\d{2}\s?\d{2}\s?\d{2}\s?\d{2}(?!\d|[,.]\d)")
@@ -44,8 +48,8 @@ def repair(value: object) -> str:
     text = unicodedata.normalize("NFC", text)
     text = html.unescape(_TAG.sub(" ", text))
     text = _CONTROL.sub(" ", text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " "))
-    text = re.sub(r"[ \u00a0]+", " ", text)
-    text = re.sub(r"\s*\n\s*", "\n", text).strip()
+    text = _SPACES.sub(" ", text)
+    text = _NEWLINE.sub("\n", text).strip()
     return text[:MAX_CHARS]
 
 
@@ -60,7 +64,7 @@ def safe_quote(text: str, limit: int = QUOTE_CHARS) -> str:
     """A sentence fit to print anywhere: one line, personal data masked, cut at a word boundary, and never
     read as a spreadsheet formula (a leading = + - @ gets an apostrophe)."""
     text = _PERSONAL.sub("[fjernet]", repair(text).replace("\n", " "))
-    text = re.sub(r"^[-*•–]\s+", "", text)  # a list bullet is not part of the quote
+    text = _BULLET.sub("", text)  # a list bullet is not part of the quote
     if len(text) > limit:
         text = text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " …"
     if text[:1] in ("=", "+", "-", "@"):
@@ -110,6 +114,6 @@ def tokens(text: str) -> list[Token]:
         word = m.group(0)
         gap = text[prev_end:m.start()]
         out.append(Token(word, word.lower(), stem(word), m.start(), m.end(),
-                         boundary_before=bool(re.search(r"[.,;:!?()\n«»\"]", gap))))
+                         boundary_before=_BOUNDARY.search(gap) is not None))
         prev_end = m.end()
     return out
