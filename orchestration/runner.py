@@ -286,16 +286,32 @@ def selection_for_reload(job_name: str, sources: tuple[str, ...] = ("ssb",)):
 
 
 @contextlib.contextmanager
-def _one_planned_event_per_asset():
-    """Dagster records a run over 18 years as one «materialization planned» event per asset and year unless
-    this switch is on; then one per asset with the years as a subset (issue 19: ≈ 2.6 s before the first step).
-    Its cost, that a failed run's partitions are not marked failed, does not touch an ephemeral instance."""
+def _one_planned_event_per_asset_or_check():
+    """What Dagster records before the first step of a run over 18 years (issue 19), cut to one event and one row
+    per asset or check:
+    - without this switch, one «materialization planned» event per asset and year; with it, one per asset with
+      the years as a subset. Its cost, that a failed run's partitions are not marked failed, does not touch an
+      ephemeral instance;
+    - Dagster 1.13 gives every asset and check of a partitioned run the run's years, partitioned or not
+      (`DagsterRun.get_resolved_partitions_subset_for_events` returns the run's subset before it looks at the
+      partitions definition), so each check of the unpartitioned dbt models was planned as 18 rows, each with
+      the whole event serialised: ≈ 0.8–1.0 s a run. Here an unpartitioned asset or check is planned
+      unpartitioned, as it is then evaluated (tests/unit/test_run_events.py)."""
+    from dagster._core.storage.dagster_run import DagsterRun
+
     name = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
     before = os.environ.get(name)
     os.environ[name] = "1"
+    resolved = DagsterRun.get_resolved_partitions_subset_for_events
+
+    def as_partitioned_as_the_asset(run, partitions_def):
+        return None if partitions_def is None else resolved(run, partitions_def)
+
+    DagsterRun.get_resolved_partitions_subset_for_events = as_partitioned_as_the_asset
     try:
         yield
     finally:
+        DagsterRun.get_resolved_partitions_subset_for_events = resolved
         if before is None:
             os.environ.pop(name, None)
         else:
@@ -326,7 +342,7 @@ def _run(job_name: str, run_config: dict | None, quiet: bool, tags: dict | None,
     config.setdefault("loggers", {"console": {"config": {"log_level": "CRITICAL"}}, "progress": {}})
     if job.partitions_def is not None and not tags:
         tags = all_years_tags()
-    with _one_planned_event_per_asset():
+    with _one_planned_event_per_asset_or_check():
         result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
                                         run_config=config, tags=tags or {}, asset_selection=asset_selection)
     if not result.success:  # the published warehouse stays; the half-built copy goes
