@@ -108,7 +108,7 @@ def ssb_load_done(context: dg.AssetExecutionContext) -> None:
 
 
 def start_validation_process(context: dg.AssetExecutionContext) -> None:
-    """After a load: GX's process (quality/worker.py) imports, ≈ 3 s, beside the steps that follow instead of
+    """After a load: GX's process (quality/worker.py) imports, ≈ 2.5–3 s, beside the steps that follow instead of
     when the first check asks. Never while the run's SSB load, its largest peak, is unfinished: that load runs
     first (its priority tag), but a failed attempt waits for its retry while the other loads go on."""
     if context.run_id in _ssb_loading:

@@ -7,10 +7,10 @@ line. The child (`python -m orchestration.quality.worker`) opens the run's build
 SuiteResult. The check's step opens no connection of its own: DuckDB lets one process write or several
 read, and a connection opened, written and closed per check in the step cost ≈ 0.1 s each, 20 a run.
 
-- Starting the child takes ≈ 3 s (Python, pandas, GX). In a run with suites to validate, a load step starts
+- Starting the child takes ≈ 2.5–3 s (Python, pandas, GX). In a run with suites to validate, a load step starts
   it when done (assets/quality.py: start_validation_process), so it imports beside the steps that follow —
   but not while the run's SSB load is unfinished (it runs first among the loads, and a retry waits): the
-  child never adds its ≈ 250 MiB to that step's peak (≈ 700 MiB in the pipeline). A run that loads sources
+  child never adds its ≈ 200 MiB to that step's peak (≈ 700 MiB in the pipeline). A run that loads sources
   but not SSB starts it with the run (runner.starts_validation_with_run). Else the first check starts it.
 - `paused()` ends the child for the time dbt builds (the dbt step), so nothing of GX lives beside dbt, and
   starts a new one when dbt is done. The child ends with the process that started it (its stdin closes),

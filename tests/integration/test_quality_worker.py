@@ -59,6 +59,28 @@ def test_the_caller_gets_the_findings_and_never_imports_great_expectations(tmp_p
     assert out.stdout.split("\n")[-2] == "['value_with_symbol:0301:2020:a'] False 3 True True False"
 
 
+def test_what_gx_imports_for_expectations_no_suite_uses_is_imported_on_first_use(tmp_path):
+    # a fresh interpreter, as the checks' process: GX's context made first, then a suite validated
+    script = textwrap.dedent(f"""
+        import sys, duckdb
+        from orchestration.quality import gx
+        from orchestration.quality.config import load_quality_config
+        from orchestration.quality.suites import parse_suite
+        gx.prepare_context()
+        with duckdb.connect({_warehouse(tmp_path / "w.duckdb")!r}, read_only=True) as con:
+            result = gx.run_suite(con, parse_suite({SUITE!r}, load_quality_config()), load_quality_config())
+        waiting = [n for n in gx.IMPORTED_ON_FIRST_USE if type(sys.modules[n]).__name__ == "_ImportedOnFirstUse"]
+        from scipy import stats
+        import altair as alt
+        entropy, chart = stats.entropy([0.5, 0.5]), alt.Chart.__name__
+        print(result.rows, waiting, round(entropy, 4), chart, type(sys.modules["scipy.stats"]).__name__,
+              "scipy.stats._stats_py" in sys.modules)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.split("\n")[-2] == "3 ['scipy.stats', 'altair'] 0.6931 Chart module True"
+
+
 def test_for_a_run_the_child_records_the_result_and_its_findings_and_a_retry_replaces_them(database):
     suite = parse_suite(SUITE, CONFIG)
     for _attempt in range(2):  # a retried check step validates again
