@@ -339,11 +339,10 @@ def bostotte_pairs(con, config) -> pd.DataFrame | str:
     state = to_reference(state, con)
     municipal = to_reference(municipal, con)
     # a merged municipality's figure is the sum of its parts, unknown when a part is (never the known part alone)
-    whole = {"value": lambda parts: parts.sum(skipna=False)}
-    state = state[state.weight_kind != "split"].groupby(["reference_code", "year"]).agg(whole).rename(
-        columns={"value": "state"})
-    municipal = municipal[municipal.weight_kind != "split"].groupby(["reference_code", "year"]).agg(whole).rename(
-        columns={"value": "municipal"})
+    state = state[state.weight_kind != "split"].groupby(["reference_code", "year"])[["value"]].sum(
+        skipna=False).rename(columns={"value": "state"})
+    municipal = municipal[municipal.weight_kind != "split"].groupby(["reference_code", "year"])[["value"]].sum(
+        skipna=False).rename(columns={"value": "municipal"})
     frame = municipal.join(state, how="inner").dropna().reset_index().rename(
         columns={"reference_code": "municipality_code"})
     frame["measure"] = cfg["municipal_measure"]
