@@ -12,7 +12,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from orchestration.ingest.files import dwelling_register as dr
-from orchestration.ingest.files.personal_data import _id_shaped, is_national_id, screen_cells, with_check_digits
+from orchestration.ingest.files.personal_data import (_id_shaped, holds_national_id, is_national_id, screen_cells,
+                                                       with_check_digits)
 from orchestration.ingest.files.excel import Sheet, Spreadsheet
 
 
@@ -51,13 +52,14 @@ def test_synthetic_test_numbers_month_plus_80_are_refused_too():
                                                     min_size=12, max_size=12), excel_number=st.booleans())
 def test_the_cheap_gate_lets_every_number_the_checker_accepts_through(day, d_number, month, month_plus, rest,
                                                                        separators, excel_number):
-    """The screen asks `_id_shaped` first; a shape it turned away would be an identity number let through."""
+    """Both screens ask `holds_national_id`: the shape first (`_id_shaped`), then the check digits; a shape it
+    turned away would be an identity number let through."""
     number = with_check_digits(f"{day + 40 * d_number:02d}{month + month_plus:02d}{rest:05d}")
     assume(number is not None)
     if excel_number:  # stored as a number: the leading zero is gone
-        assert _id_shaped(int(number)) and _id_shaped(float(number))
+        assert holds_national_id(int(number)) and holds_national_id(float(number))
     text = "".join(sep + digit for sep, digit in zip(separators, number)) + separators[-1]
-    assert is_national_id(text) and _id_shaped(text)
+    assert is_national_id(text) and holds_national_id(text)
     sheet = Sheet("Ark", [["Løpenummer"], [text], [text]])
     assert screen_cells([sheet], "x.xlsx", is_csv=False)  # refused by value, whatever the shape
 

@@ -110,7 +110,7 @@ def screen(book: Spreadsheet, file: str, config: dict | None = None) -> list[str
             if rules.get("scan_values", True):
                 for r in range(index + 1, len(sheet.rows)):
                     row = sheet.rows[r]
-                    if c < len(row) and personal_data.is_national_id(row[c]):
+                    if c < len(row) and personal_data.holds_national_id(row[c]):
                         hits += 1
                         first = first or r + 1
             shown = str(value).strip() if not is_blank(value) else f"(column {c + 1}, no header)"
