@@ -95,6 +95,7 @@ def child_pipeline(job: str = "full_pipeline", partition: str = "") -> None:
 
     from orchestration import runner
     from orchestration.memory import resident_mib
+    from orchestration.partitions import PARTITION_TAG
 
     # which step holds the process's largest resident set: sample it, and note when each step starts/ends
     samples: list[tuple[float, float]] = []
@@ -116,11 +117,9 @@ def child_pipeline(job: str = "full_pipeline", partition: str = "") -> None:
     rss_at_start = resident_mib() or 0.0
     threading.Thread(target=sample, daemon=True).start()
     started = time.perf_counter()
-    with TreeSampler() as tree:
-        if partition:  # as the SSB sensor's run request: the job for the release's latest year
-            result = runner.run_pipeline(job, quiet=False, changed_only=True, tags={"dagster/partition": partition})
-        else:
-            result = runner.run_pipeline(job, quiet=False, changed_only=True)
+    with TreeSampler() as tree:  # with a partition, as the SSB sensor's run request for a release's year
+        result = runner.run_pipeline(job, quiet=False, changed_only=True,
+                                     tags={PARTITION_TAG: partition} if partition else None)
     elapsed = time.perf_counter() - started
     done.set()
     steps = {}
