@@ -9,7 +9,7 @@ from orchestration.assets import dbt as dbt_assets_module
 from orchestration.assets import dwelling_register, files, klass, publish, quality, report, serve, ssb
 from orchestration.jobs import ALL_JOBS
 from orchestration.memory import exclude_from_collection
-from orchestration.project import dbt_executable, dbt_project
+from orchestration.project import dbt_project, pipeline_dbt_executable
 from orchestration.resources import WarehouseResource
 from orchestration.schedules import ALL_SCHEDULES
 from orchestration.sensors import ALL_SENSORS
@@ -37,7 +37,7 @@ defs = dg.Definitions(
     resources={
         "warehouse": WarehouseResource(),
         # the venv's dbt, also when the venv's bin is not on PATH (`.venv/bin/boligsosial demo`)
-        "dbt": dbt_assets_module.DbtCli(project_dir=dbt_project, dbt_executable=dbt_executable()),
+        "dbt": dbt_assets_module.DbtCli(project_dir=dbt_project, dbt_executable=pipeline_dbt_executable()),
     },
 )
 

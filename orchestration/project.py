@@ -36,6 +36,15 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else "dbt"
 
 
+def pipeline_dbt_executable() -> str:
+    """The venv's `boligsosial-dbt` (orchestration/dbt_launcher.py): dbt started in the run's build folder."""
+    candidate = Path(sys.executable).parent / "boligsosial-dbt"
+    if not candidate.exists():
+        raise RuntimeError(f"{candidate} is missing: install the project into this venv (`make demo` does, "
+                           "or `pip install --no-deps -e .`)")
+    return str(candidate)
+
+
 def _newest_input_mtime() -> float:
     newest = 0.0
     for name in _DBT_INPUTS:
@@ -51,11 +60,11 @@ def ensure_manifest() -> Path:
     manifest = MANIFEST_PATH
     if manifest.exists() and manifest.stat().st_mtime >= _newest_input_mtime():
         return manifest
-    from orchestration.warehouse import dbt_link_path
+    from orchestration.warehouse import DBT_LINK_NAME
 
-    # The profile as the run's `dbt build` sees it (parse opens no database), so that build reuses this parse
+    # The profile as every run's `dbt build` sees it (parse opens no database), so that build reuses this parse
     # from target/partial_parse.msgpack instead of parsing again (dbt reparses when the profile differs).
-    env = {**os.environ, "BOLIGSOSIAL_DBT_DATABASE": str(dbt_link_path(settings.warehouse_path()))}
+    env = {**os.environ, "BOLIGSOSIAL_DBT_DATABASE": DBT_LINK_NAME}
     manifest.parent.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
         # a full parse: dbt's partial parsing has kept stale seed column_types after a pull (seen here)

@@ -71,7 +71,8 @@ class WarehouseBuild:
         """A fixed name (`.build/dbt.duckdb`), hard-linked to this run's build file while dbt runs, for its profile.
 
         dbt reuses its parse (target/partial_parse.msgpack) only while the profile is unchanged, and the
-        build file's name changes every run. A hard link, not a symlink: DuckDB resolves a symlink and would
+        build file's name changes every run; dbt starts in this folder and the profile names the link by its
+        name alone (orchestration/dbt_launcher.py), so the profile is the same for every warehouse too. A hard link, not a symlink: DuckDB resolves a symlink and would
         name the catalog after the build file, not the profile's path as dbt-duckdb expects. One writer run
         at a time (writer lock), so one link per warehouse suffices."""
         self.ensure()

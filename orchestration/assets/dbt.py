@@ -4,7 +4,6 @@
 import contextlib
 import importlib.metadata
 import io
-import json
 import os
 import shutil
 from functools import cached_property
@@ -14,6 +13,7 @@ from typing import Any, Mapping
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from orchestration import dbt_launcher
 from orchestration.partitions import partition_years, yearly_partitions
 from orchestration.project import dbt_project, ensure_manifest
 from orchestration.resources import WarehouseResource
@@ -47,15 +47,19 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
 
     build = warehouse.build(context)
     args = production_build_args()
-    years = partition_years(context)
     # the incremental fact rebuilds only the partition window's years; over every year it rebuilds them all
-    # without the window, as a cold build does (and vars on the command line would make dbt parse again)
-    if years and set(map(str, years)) != set(yearly_partitions.get_partition_keys()):
-        args += ["--vars", json.dumps({"min_year": min(years), "max_year": max(years)})]
+    # without the window, as a cold build does. In the environment, not as --vars: those make dbt parse again.
+    window = year_window_env(partition_years(context))
+    os.environ.update(window)
+    if window["BOLIGSOSIAL_DBT_MIN_YEAR"]:
+        context.log.info(f"dbt: year window {window['BOLIGSOSIAL_DBT_MIN_YEAR']}–{window['BOLIGSOSIAL_DBT_MAX_YEAR']} "
+                         "(the indicator fact rebuilds these years only)")
     # the checks' GX process (quality/worker.py) never holds its memory beside dbt's
     with worker.paused(), build.linked_for_dbt() as database:
-        # dbt runs as a subprocess that inherits the environment: point its profile at this run's build file.
-        os.environ["BOLIGSOSIAL_DBT_DATABASE"] = str(database)
+        # dbt runs as a subprocess that inherits the environment: point its profile at this run's build file,
+        # by a name relative to the folder dbt starts in, so the profile reads alike for every warehouse
+        os.environ["BOLIGSOSIAL_DBT_DATABASE"] = database.name
+        os.environ[dbt_launcher.WORKDIR_ENV] = str(database.parent)
         invocation = dbt.cli(args, context=context)
         if os.environ.get("BOLIGSOSIAL_DBT_OUTPUT") == "summary":
             # `boligsosial demo` shows one line for dbt instead of every node's log (the UI keeps them all).
@@ -80,7 +84,13 @@ class DbtCli(DbtCliResource):
 
     - the dbt adapter it opens before each call: it serves only `fetch_column_metadata`/row counts, which
       these assets do not use (≈ 10 CPU-s and 54 MiB to build);
-    - `dbt --version` in a subprocess to learn the version (≈ 10 CPU-s): the venv's dbt is this dbt-core."""
+    - `dbt --version` in a subprocess to learn the version (≈ 10 CPU-s): the venv's dbt is this dbt-core.
+
+    Its target folder is absolute: dagster-dbt passes the folder to dbt relative to the project, and dbt,
+    started in the build folder (orchestration/dbt_launcher.py), would write its log beside the build."""
+
+    def _get_unique_target_path(self, *, context) -> Path:
+        return Path(self.project_dir).resolve() / super()._get_unique_target_path(context=context)
 
     def _initialize_dbt_core_adapter(self, args):  # dagster-dbt 0.29: runs without one when it cannot be built
         return None
@@ -99,6 +109,14 @@ def production_build_args() -> list[str]:
     node, ≈ 2 MB and ≈ 0.5–1 s of a build here; the SQL each node ran stays in the target folder (run/), and
     `dbt … --log-level-file debug` by hand logs it all."""
     return ["build", "--exclude-resource-type", "unit_test", "--log-level-file", "info"]
+
+
+def year_window_env(years: list[int] | None) -> dict[str, str]:
+    """The run's year window for macros/year_window_filter.sql: empty strings (no window) unless the run
+    covers some of the years only; set on every run, since the process outlives it (daemon, tests)."""
+    if not years or set(map(str, years)) == set(yearly_partitions.get_partition_keys()):
+        return {"BOLIGSOSIAL_DBT_MIN_YEAR": "", "BOLIGSOSIAL_DBT_MAX_YEAR": ""}
+    return {"BOLIGSOSIAL_DBT_MIN_YEAR": str(min(years)), "BOLIGSOSIAL_DBT_MAX_YEAR": str(max(years))}
 
 
 def _summary(run_results: dict) -> str:

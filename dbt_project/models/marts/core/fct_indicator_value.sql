@@ -1,4 +1,4 @@
-{#- A partitioned run (vars min_year/max_year) rebuilds only its years: the window is deleted, then
+{#- A partitioned run (its year window: macros/year_window_filter.sql) rebuilds only its years: the window is deleted, then
     re-inserted; a run without a window rebuilds everything. -#}
 {{ config(
     materialized='incremental',
