@@ -50,17 +50,16 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     # the incremental fact rebuilds only the partition window's years; over every year it rebuilds them all
     # without the window, as a cold build does. In the environment, not as --vars: those make dbt parse again.
     window = year_window_env(partition_years(context))
-    os.environ.update(window)
     if window["BOLIGSOSIAL_DBT_MIN_YEAR"]:
         context.log.info(f"dbt: year window {window['BOLIGSOSIAL_DBT_MIN_YEAR']}–{window['BOLIGSOSIAL_DBT_MAX_YEAR']} "
                          "(the indicator fact rebuilds these years only)")
     # the checks' GX process (quality/worker.py) never holds its memory beside dbt's
     with worker.paused(), build.linked_for_dbt() as database:
-        # dbt runs as a subprocess that inherits the environment: point its profile at this run's build file,
-        # by a name relative to the folder dbt starts in, so the profile reads alike for every warehouse
-        os.environ["BOLIGSOSIAL_DBT_DATABASE"] = database.name
-        os.environ[dbt_launcher.WORKDIR_ENV] = str(database.parent)
-        invocation = dbt.cli(args, context=context)
+        # the profile points at this run's build file by a name relative to the folder dbt starts in, so it
+        # reads alike for every warehouse (orchestration/dbt_launcher.py)
+        with _environment({"BOLIGSOSIAL_DBT_DATABASE": database.name, dbt_launcher.WORKDIR_ENV: str(database.parent),
+                           **window}):
+            invocation = dbt.cli(args, context=context)
         if os.environ.get("BOLIGSOSIAL_DBT_OUTPUT") == "summary":
             # `boligsosial demo` shows one line for dbt instead of every node's log (the UI keeps them all).
             # Silenced only while dagster-dbt reads the next event (it echoes dbt's log lines then); each event
@@ -112,11 +111,27 @@ def production_build_args() -> list[str]:
 
 
 def year_window_env(years: list[int] | None) -> dict[str, str]:
-    """The run's year window for macros/year_window_filter.sql: empty strings (no window) unless the run
-    covers some of the years only; set on every run, since the process outlives it (daemon, tests)."""
+    """The run's year window for macros/year_window_filter.sql: empty strings (no window, also when the
+    calling shell set one) unless the run covers some of the years only."""
     if not years or set(map(str, years)) == set(yearly_partitions.get_partition_keys()):
         return {"BOLIGSOSIAL_DBT_MIN_YEAR": "", "BOLIGSOSIAL_DBT_MAX_YEAR": ""}
     return {"BOLIGSOSIAL_DBT_MIN_YEAR": str(min(years)), "BOLIGSOSIAL_DBT_MAX_YEAR": str(max(years))}
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]):
+    """dbt's subprocess takes these when it starts (dagster-dbt copies the environment in `cli`); afterwards the
+    process's environment is as before, so no later dbt call in a long-lived process opens this run's build."""
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _summary(run_results: dict) -> str:

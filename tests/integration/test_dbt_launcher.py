@@ -75,3 +75,35 @@ def test_a_year_window_that_is_not_a_year_is_refused_by_name(tmp_path):
     assert "BOLIGSOSIAL_DBT_MIN_YEAR must be a year, got '2019; drop table marker'" in shown.stdout, shown.stdout[-3000:]
     with duckdb.connect(str(folder / DBT_LINK_NAME), read_only=True) as con:
         assert con.execute("select count(*) from marker").fetchone()[0] == 6
+
+
+def test_the_dbt_step_gives_dbt_its_build_folder_and_window_and_keeps_neither(tmp_path, monkeypatch):
+    """The real dbt step (assets/dbt.py) up to dbt's start: what the dbt process would inherit, and after it."""
+    import dagster as dg
+
+    from orchestration.assets import dbt as dbt_step
+    from orchestration.partitions import PARTITION_TAG
+    from orchestration.project import dbt_executable
+    from orchestration.resources import WarehouseResource
+
+    names = ("BOLIGSOSIAL_DBT_DATABASE", WORKDIR_ENV, "BOLIGSOSIAL_DBT_MIN_YEAR", "BOLIGSOSIAL_DBT_MAX_YEAR")
+    seen = []
+
+    def cli(self, args, context=None, **_kwargs):
+        seen.append({name: os.environ.get(name) for name in names})
+        raise RuntimeError("stopped where dbt would start")
+
+    monkeypatch.setattr(dbt_step.DbtCli, "cli", cli)
+    monkeypatch.setenv("BOLIGSOSIAL_DBT_MIN_YEAR", "2010")  # the calling shell's: never a run's window
+    monkeypatch.delenv(WORKDIR_ENV, raising=False)
+    resources = {"warehouse": WarehouseResource(published_path=str(tmp_path / "warehouse.duckdb")),
+                 "dbt": dbt_step.DbtCli(project_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable())}
+    for tags in (None, {PARTITION_TAG: "2019"}):
+        assert not dg.materialize([dbt_step.dbt_models], resources=resources, tags=tags, raise_on_error=False).success
+    build_folder = str(tmp_path / ".build")
+    assert seen == [
+        {"BOLIGSOSIAL_DBT_DATABASE": DBT_LINK_NAME, WORKDIR_ENV: build_folder,
+         "BOLIGSOSIAL_DBT_MIN_YEAR": "", "BOLIGSOSIAL_DBT_MAX_YEAR": ""},
+        {"BOLIGSOSIAL_DBT_DATABASE": DBT_LINK_NAME, WORKDIR_ENV: build_folder,
+         "BOLIGSOSIAL_DBT_MIN_YEAR": "2019", "BOLIGSOSIAL_DBT_MAX_YEAR": "2019"}]
+    assert os.environ["BOLIGSOSIAL_DBT_MIN_YEAR"] == "2010" and WORKDIR_ENV not in os.environ
