@@ -97,7 +97,6 @@ def child_pipeline(job: str = "full_pipeline", partition: str = "") -> None:
 
     from orchestration import runner
     from orchestration.memory import resident_mib
-    from orchestration.partitions import PARTITION_TAG
 
     # which step holds the process's largest resident set: sample it, and note when each step starts/ends
     samples: list[tuple[float, float]] = []
@@ -115,13 +114,17 @@ def child_pipeline(job: str = "full_pipeline", partition: str = "") -> None:
             marks.append((time.time(), event.event_type_value, meta.get("step_key")))
 
     runner.ProgressPrinter.emit = note
+    tags = None
+    if partition:  # as the SSB sensor requests a release's year; only then: partitions.py imports Dagster (≈ 1 s)
+        from orchestration.partitions import PARTITION_TAG
+
+        tags = {PARTITION_TAG: partition}
     started_at = time.time()
     rss_at_start = resident_mib() or 0.0
     threading.Thread(target=sample, daemon=True).start()
     started = time.perf_counter()
-    with TreeSampler() as tree:  # with a partition, as the SSB sensor's run request for a release's year
-        result = runner.run_pipeline(job, quiet=False, changed_only=True,
-                                     tags={PARTITION_TAG: partition} if partition else None)
+    with TreeSampler() as tree:
+        result = runner.run_pipeline(job, quiet=False, changed_only=True, tags=tags)
     elapsed = time.perf_counter() - started
     done.set()
     steps = {}
