@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import re
 import time
 from pathlib import Path
@@ -299,9 +298,6 @@ def _one_planned_event_per_asset_or_check():
       unpartitioned, as it is then evaluated (tests/unit/test_run_events.py)."""
     from dagster._core.storage.dagster_run import DagsterRun
 
-    name = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
-    before = os.environ.get(name)
-    os.environ[name] = "1"
     resolved = DagsterRun.get_resolved_partitions_subset_for_events
 
     def as_partitioned_as_the_asset(run, partitions_def):
@@ -309,13 +305,10 @@ def _one_planned_event_per_asset_or_check():
 
     DagsterRun.get_resolved_partitions_subset_for_events = as_partitioned_as_the_asset
     try:
-        yield
+        with settings.temporary_environment({"DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "1"}):
+            yield
     finally:
         DagsterRun.get_resolved_partitions_subset_for_events = resolved
-        if before is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = before
 
 
 def _run(job_name: str, run_config: dict | None, quiet: bool, tags: dict | None, asset_selection=None):

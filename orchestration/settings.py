@@ -76,6 +76,22 @@ _HTTP_RUN: contextvars.ContextVar[tuple[bool, Callable[[str], None] | None] | No
 
 
 @contextlib.contextmanager
+def temporary_environment(values: dict[str, str]):
+    """Within: these environment variables set (for a subprocess started inside, or a library that reads them
+    then); afterwards the process's environment is as before, also in a long-lived process (daemon, tests)."""
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextlib.contextmanager
 def http_run(scheduled: bool, progress: Callable[[str], None] | None = None):
     """Within: HTTP clients built here use the scheduled deadline or not, and report waits to `progress`
     (the Dagster assets pass whether a schedule started the run, and the run log)."""

@@ -72,9 +72,10 @@ class WarehouseBuild:
 
         dbt reuses its parse (target/partial_parse.msgpack) only while the profile is unchanged, and the
         build file's name changes every run; dbt starts in this folder and the profile names the link by its
-        name alone (orchestration/dbt_launcher.py), so the profile is the same for every warehouse too. A hard link, not a symlink: DuckDB resolves a symlink and would
-        name the catalog after the build file, not the profile's path as dbt-duckdb expects. One writer run
-        at a time (writer lock), so one link per warehouse suffices."""
+        name alone (orchestration/dbt_launcher.py), so the profile is the same for every warehouse too. A hard
+        link, not a symlink: DuckDB resolves a symlink and would name the catalog after the build file, not the
+        profile's path as dbt-duckdb expects. One writer run at a time (writer lock), so one link per warehouse
+        suffices."""
         self.ensure()
         link = dbt_link_path(self.published_path)
         wal = link.with_name(link.name + ".wal")
@@ -165,7 +166,7 @@ def _compact(path: Path) -> None:
 
 
 def dbt_link_path(published_path: Path) -> Path:
-    """Where dbt's profile points during a run (`WarehouseBuild.linked_for_dbt`), also when dbt only parses."""
+    """The build file's fixed name while dbt runs (`WarehouseBuild.linked_for_dbt`); dbt starts in its folder."""
     return published_path.parent / BUILD_DIR_NAME / DBT_LINK_NAME
 
 

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
-from orchestration import dbt_launcher
+from orchestration import dbt_launcher, settings
 from orchestration.partitions import partition_years, yearly_partitions
 from orchestration.project import dbt_project, ensure_manifest
 from orchestration.resources import WarehouseResource
@@ -49,16 +49,19 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     args = production_build_args()
     # the incremental fact rebuilds only the partition window's years; over every year it rebuilds them all
     # without the window, as a cold build does. In the environment, not as --vars: those make dbt parse again.
-    window = year_window_env(partition_years(context))
-    if window["BOLIGSOSIAL_DBT_MIN_YEAR"]:
-        context.log.info(f"dbt: year window {window['BOLIGSOSIAL_DBT_MIN_YEAR']}–{window['BOLIGSOSIAL_DBT_MAX_YEAR']} "
-                         "(the indicator fact rebuilds these years only)")
+    window = year_window(partition_years(context))
+    if window:
+        context.log.info(f"dbt: year window {window[0]}–{window[1]} (the indicator fact rebuilds these years only)")
     # the checks' GX process (quality/worker.py) never holds its memory beside dbt's
     with worker.paused(), build.linked_for_dbt() as database:
-        # the profile points at this run's build file by a name relative to the folder dbt starts in, so it
-        # reads alike for every warehouse (orchestration/dbt_launcher.py)
-        with _environment({"BOLIGSOSIAL_DBT_DATABASE": database.name, dbt_launcher.WORKDIR_ENV: str(database.parent),
-                           **window}):
+        # Taken by dbt's process when it starts (dagster-dbt copies the environment in `cli`). The profile names
+        # this run's build file relative to the folder dbt starts in, so it reads alike for every warehouse
+        # (orchestration/dbt_launcher.py); an empty window is none, also when the calling shell set one.
+        with settings.temporary_environment({
+            "BOLIGSOSIAL_DBT_DATABASE": database.name, dbt_launcher.WORKDIR_ENV: str(database.parent),
+            "BOLIGSOSIAL_DBT_MIN_YEAR": str(window[0]) if window else "",
+            "BOLIGSOSIAL_DBT_MAX_YEAR": str(window[1]) if window else "",
+        }):
             invocation = dbt.cli(args, context=context)
         if os.environ.get("BOLIGSOSIAL_DBT_OUTPUT") == "summary":
             # `boligsosial demo` shows one line for dbt instead of every node's log (the UI keeps them all).
@@ -110,28 +113,11 @@ def production_build_args() -> list[str]:
     return ["build", "--exclude-resource-type", "unit_test", "--log-level-file", "info"]
 
 
-def year_window_env(years: list[int] | None) -> dict[str, str]:
-    """The run's year window for macros/year_window_filter.sql: empty strings (no window, also when the
-    calling shell set one) unless the run covers some of the years only."""
+def year_window(years: list[int] | None) -> tuple[int, int] | None:
+    """The run's first and last year for macros/year_window_filter.sql; None when it covers every year."""
     if not years or set(map(str, years)) == set(yearly_partitions.get_partition_keys()):
-        return {"BOLIGSOSIAL_DBT_MIN_YEAR": "", "BOLIGSOSIAL_DBT_MAX_YEAR": ""}
-    return {"BOLIGSOSIAL_DBT_MIN_YEAR": str(min(years)), "BOLIGSOSIAL_DBT_MAX_YEAR": str(max(years))}
-
-
-@contextlib.contextmanager
-def _environment(values: dict[str, str]):
-    """dbt's subprocess takes these when it starts (dagster-dbt copies the environment in `cli`); afterwards the
-    process's environment is as before, so no later dbt call in a long-lived process opens this run's build."""
-    before = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        return None
+    return min(years), max(years)
 
 
 def _summary(run_results: dict) -> str:
