@@ -241,11 +241,18 @@ def test_demo_files_are_deterministic(demo_inbox):
     assert len(written) == 6 and differs_from_committed_demo(written, out) == []
 
 
-def test_demo_files_import_end_to_end(world, demo_inbox, tmp_path):
+def test_demo_files_import_end_to_end(world, demo_inbox, tmp_path, monkeypatch):
+    from orchestration.ingest.files import excel
+
     inbox, paths = demo_inbox
+    reads = []
+    reader = excel._read_spreadsheet
+    monkeypatch.setattr(excel, "_read_spreadsheet", lambda data, name: reads.append(name) or reader(data, name))
     con = duckdb.connect(str(tmp_path / "build.duckdb"))
     report = husbanken.import_inbox(con, inbox, tmp_path / "landing")
     assert report.ok, report.messages
+    # screened for personal data, then validated: each file read once (excel.read_once)
+    assert sorted(reads) == sorted(f"husbanken/{p.name}" for p in paths)
     assert len(report.loaded) == len(paths) == 6 and all(o.synthetic for o in report.loaded)
     assert rows(con, "select bool_and(synthetic), count(distinct instrument) from raw.husbanken_instruments") == \
         [(True, 6)]

@@ -233,6 +233,27 @@ def test_a_sheet_part_in_utf16_is_read_whole():
     assert read_spreadsheet(data, "x.xlsx").sheets[0].rows == [["Kommune", "#N/A"]]
 
 
+def test_in_a_read_once_block_the_second_read_of_a_file_takes_the_first_ones_cells(monkeypatch):
+    reads = []
+    reader = excel._read_spreadsheet
+    monkeypatch.setattr(excel, "_read_spreadsheet", lambda data, name: reads.append(name) or reader(data, name))
+    a, b = b"Kommunenummer;Aar\n0301;2019\n", b"Kommunenummer;Aar\n0301;2020\n"
+    outside = [read_spreadsheet(a, "x.csv"), read_spreadsheet(a, "x.csv")]
+    assert len(reads) == 2 and outside[0] is not outside[1]  # no keeping outside a block
+    reads.clear()
+    with excel.read_once():
+        first, second = read_spreadsheet(a, "x.csv"), read_spreadsheet(a, "x.csv")
+        assert second is first and reads == ["x.csv"]
+        other = read_spreadsheet(b, "x.csv")  # same name, other bytes: a file of its own
+        assert other.sheets[0].rows[1] == ["0301", "2020"] and len(reads) == 2
+        renamed = read_spreadsheet(a, "y.csv")  # the name is in every error message: read under its own
+        assert renamed is not first and renamed.name == "y.csv" and len(reads) == 3
+        third = read_spreadsheet(a, "x.csv")  # the second read let it go
+        assert third is not first and len(reads) == 4
+    with pytest.raises(FileValidationError, match="the file is empty"), excel.read_once():
+        read_spreadsheet(b" \n", "x.csv")
+
+
 # --- csv and numbers ----------------------------------------------------------------------------------
 
 

@@ -23,8 +23,11 @@ import path (the inbox driver's types), openpyxl's import is not.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import csv
 import datetime as dt
+import hashlib
 import io
 import re
 import zipfile
@@ -200,8 +203,37 @@ def check_xlsx_bytes(
 # --- reading --------------------------------------------------------------------------------------
 
 
+# The files read once already in the current `read_once` block, by name and checksum; None outside one.
+_read_in_block: contextvars.ContextVar[dict[tuple[str, bytes], Spreadsheet] | None] = \
+    contextvars.ContextVar("read_in_block", default=None)
+
+
+@contextlib.contextmanager
+def read_once():
+    """Within the block, the second `read_spreadsheet` of the same file (name and bytes) takes the cells the
+    first read, which it no longer keeps: the inbox reads each new file to screen it for personal data, then
+    its importer reads it to validate it (twice cost ≈ 0.5 s of the demo inbox, issue 19). The cells are
+    read-only to both. A file read once only is let go when the block ends."""
+    token = _read_in_block.set({})
+    try:
+        yield
+    finally:
+        _read_in_block.reset(token)
+
+
 def read_spreadsheet(data: bytes, name: str) -> Spreadsheet:
-    """Read an .xlsx or .csv file safely (see the module doc)."""
+    """Read an .xlsx or .csv file safely (see the module doc); in a `read_once` block, once."""
+    kept = _read_in_block.get()
+    if kept is None:
+        return _read_spreadsheet(data, name)
+    key = (name, hashlib.sha256(data).digest())
+    book = kept.pop(key, None)
+    if book is None:
+        book = kept[key] = _read_spreadsheet(data, name)
+    return book
+
+
+def _read_spreadsheet(data: bytes, name: str) -> Spreadsheet:
     suffix = Path(name).suffix.lower()
     if not data.strip(b" \t\r\n\x00"):
         raise FileValidationError(name, None, None, "the file is empty")

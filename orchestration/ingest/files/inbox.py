@@ -46,7 +46,8 @@ from orchestration import settings
 from orchestration.ingest import landing, raw
 from orchestration.ingest.landing import LandedFile
 from orchestration.ingest.files import codes
-from orchestration.ingest.files.excel import ErrorCollector, FileRejected, check_text, FileValidationError, Spreadsheet, is_blank
+from orchestration.ingest.files.excel import (ErrorCollector, FileRejected, check_text, FileValidationError, Spreadsheet,
+                                              is_blank, read_once)
 
 SOURCES = ("husbanken", "programme_reports", "kmd_survey", "programme_list", "dwelling_register")
 SYNTHETIC_MARKER = "SYNTETISKE DEMODATA"  # the start of tools/demo_data/world.py SYNTHETIC_NOTE
@@ -307,6 +308,7 @@ def refuse_personal_data(con: duckdb.DuckDBPyConnection, path: Path, data: bytes
     return outcome
 
 
+@read_once()  # a file screened, then validated, is read once
 def import_source(
     con: duckdb.DuckDBPyConnection,
     inbox: Path,
