@@ -7,6 +7,7 @@ import contextvars
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = Path(__file__).resolve().parent / "config"
@@ -14,6 +15,15 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 DEMO_DATA_DIR = PROJECT_ROOT / "data" / "demo"
 REFERENCE_DATA_DIR = PROJECT_ROOT / "data" / "reference"
+
+
+def read_yaml(path: Path | str) -> Any:
+    """A YAML file of the project's (configuration, expectation suites), parsed by libyaml, PyYAML's C parser,
+    where PyYAML was built with it: the same documents as `yaml.safe_load`, ≈ 8× faster (a run reads some 50)."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(Path(path).read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 — a safe loader
 
 
 def _path_from_env(name: str, default: Path) -> Path:

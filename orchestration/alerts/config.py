@@ -6,8 +6,6 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from orchestration import settings
 
 DEFAULT_CONFIG_PATH = settings.CONFIG_DIR / "alerts.yaml"
@@ -70,7 +68,7 @@ class AlertConfig:
 def load_alert_config(path: Path | str | None = None) -> AlertConfig:
     """Read `config/alerts.yaml`; the environment overrides sender and recipients."""
     config_path = Path(path) if path is not None else DEFAULT_CONFIG_PATH
-    raw = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+    raw = settings.read_yaml(config_path) or {}
 
     sender = os.environ.get("BOLIGSOSIAL_ALERT_SENDER", "").strip() or str(raw.get("sender") or "").strip()
     env_recipients = os.environ.get("BOLIGSOSIAL_ALERT_RECIPIENTS", "")

@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
+from orchestration import settings
 from orchestration.qualitative.tagger import tag
 from orchestration.qualitative.taxonomy import Taxonomy, load
 
@@ -51,7 +50,7 @@ class Result:
 
 
 def load_labelled(path: Path = LABELLED_PATH) -> list[dict]:
-    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))["answers"]
+    return settings.read_yaml(path)["answers"]
 
 
 def evaluate(split: str = "all", path: Path = LABELLED_PATH, taxonomy: Taxonomy | None = None) -> Result:

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
+from orchestration import settings
 from orchestration.qualitative.text import tokens
 
 CONFIG_PATH = Path(__file__).resolve().parents[1] / "config" / "qualitative_themes.yaml"
@@ -70,7 +69,7 @@ def load(path: Path = CONFIG_PATH) -> Taxonomy:
 
 @lru_cache(maxsize=4)
 def _load(path: str) -> Taxonomy:
-    config = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    config = settings.read_yaml(path)
     problems: list[str] = []
     themes = []
     for theme_id, spec in (config.get("themes") or {}).items():

@@ -7,8 +7,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from orchestration import settings
 
 QUALITY_CONFIG_PATH = settings.CONFIG_DIR / "quality.yaml"
@@ -20,7 +18,7 @@ def load_quality_config(path: Path | None = None) -> dict:
     """`config/quality.yaml` (env BOLIGSOSIAL_QUALITY_CONFIG overrides the path)."""
     env = os.environ.get("BOLIGSOSIAL_QUALITY_CONFIG")
     config_path = Path(path) if path else Path(env) if env else QUALITY_CONFIG_PATH
-    return yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+    return settings.read_yaml(config_path) or {}
 
 
 def config_value(config: dict, dotted: str) -> Any:

@@ -30,8 +30,6 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from orchestration import settings
 from orchestration.quality.config import SEVERITIES, load_quality_config, resolve_placeholders
 
@@ -78,7 +76,7 @@ def load_suites(directory: Path | list[Path] | None = None, config: dict | None 
     suites: list[Suite] = []
     for base in directories:
         for path in sorted(Path(base).rglob("*.yml")):
-            suites.append(parse_suite(yaml.safe_load(path.read_text(encoding="utf-8")), config, path))
+            suites.append(parse_suite(settings.read_yaml(path), config, path))
     names = [s.name for s in suites]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:

@@ -41,6 +41,23 @@ def test_every_suite_parses_with_a_declared_severity_and_a_known_builder():
 
 
 
+def test_the_project_yaml_reader_gives_what_pyyaml_safe_load_gives_for_every_file_it_reads(tmp_path):
+    """settings.read_yaml parses with libyaml (C): the same documents for every configuration file and suite, and
+    a broken file still names its line."""
+    import yaml
+
+    from orchestration import settings
+
+    files = [*settings.CONFIG_DIR.glob("*.yaml"), *settings.EXPECTATIONS_DIR.rglob("*.yml")]
+    assert len(files) > 20 and yaml.__with_libyaml__
+    for path in files:
+        assert settings.read_yaml(path) == yaml.safe_load(path.read_text(encoding="utf-8")), path
+    with pytest.raises(yaml.YAMLError, match="line 2"):
+        settings.read_yaml(_write(tmp_path / "broken.yaml", "thresholds:\n  yoy: [1, 2\n"))
+    with pytest.raises(yaml.YAMLError):  # no Python objects from a file: the loader is a safe one
+        settings.read_yaml(_write(tmp_path / "object.yaml", "!!python/object/apply:os.system ['true']\n"))
+
+
 def test_thresholds_come_from_quality_yaml():
     spec = {"a": "${kmd_iplos.municipality.max_rel}", "b": "-${kmd_iplos.municipality.max_rel}",
             "c": "x in ${missing_value_symbols}", "d": "${yoy.measures.dwellings_wheelchair.min_base}"}

@@ -25,7 +25,6 @@ from typing import Any
 
 import duckdb
 import pandas as pd
-import yaml
 
 from orchestration import settings
 from orchestration.ingest.files import personal_data
@@ -63,7 +62,7 @@ SPEC = shared.RawTable(
 
 @lru_cache(maxsize=4)
 def load_config(path: Path = CONFIG_PATH) -> dict:
-    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    return settings.read_yaml(path)
 
 
 def column_lookup(config: dict) -> dict[str, str]:

@@ -16,7 +16,6 @@ from typing import Any
 
 import duckdb
 import pandas as pd
-import yaml
 
 from orchestration import settings
 from orchestration.ingest.files import inbox as shared
@@ -53,7 +52,7 @@ MONTHS = {name: i + 1 for i, names in enumerate([
 
 @lru_cache(maxsize=4)
 def load_config(path: Path = CONFIG_PATH) -> dict:
-    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    return settings.read_yaml(path)
 
 
 def _fold(text: str) -> str:

@@ -14,7 +14,6 @@ from typing import Any
 
 import duckdb
 import pandas as pd
-import yaml
 
 from orchestration import settings
 from orchestration.ingest.files import inbox as shared
@@ -43,7 +42,7 @@ SPEC = shared.RawTable(
 
 @lru_cache(maxsize=4)
 def load_config(path: Path = CONFIG_PATH) -> dict:
-    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    return settings.read_yaml(path)
 
 
 def _yes_no(value: Any, config: dict) -> bool:

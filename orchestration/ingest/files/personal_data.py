@@ -12,8 +12,6 @@ import re
 from functools import lru_cache
 from typing import Any
 
-import yaml
-
 from orchestration import settings
 
 CONFIG_PATH = settings.CONFIG_DIR / "personal_data.yaml"
@@ -87,7 +85,7 @@ def label_matches(label: str, patterns: list[str]) -> str | None:
 @lru_cache(maxsize=1)
 def rules() -> dict:
     """config/personal_data.yaml: label patterns and the value rule."""
-    return yaml.safe_load(CONFIG_PATH.read_text(encoding="utf-8"))
+    return settings.read_yaml(CONFIG_PATH)
 
 
 def screen_cells(sheets: list, file: str, is_csv: bool, config: dict | None = None) -> list[str]:

@@ -21,7 +21,6 @@ from typing import Any
 
 import duckdb
 import pandas as pd
-import yaml
 
 from orchestration import settings
 from orchestration.ingest.files import inbox as shared
@@ -55,7 +54,7 @@ SPEC = shared.RawTable(
 
 @lru_cache(maxsize=4)
 def load_config(path: Path = CONFIG_PATH) -> dict:
-    config = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    config = settings.read_yaml(path)
     for year in config["years"]:  # a label must name one question in its year
         labels = [clean_label(q["labels"][year]) for q in config["questions"].values() if year in q["labels"]]
         dup = {lbl for lbl in labels if labels.count(lbl) > 1}

@@ -23,8 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from orchestration import settings
 
 ON_MISSING_ENV = "BOLIGSOSIAL_SSB_ON_MISSING"
@@ -129,7 +127,7 @@ def config_path() -> Path:
 def load(path: Path | None = None) -> Catalogue:
     """Read and validate the catalogue; every problem is named with the measure and span it concerns."""
     path = path or config_path()
-    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    doc = settings.read_yaml(path) or {}
     tables = [dict(t) for t in doc.get("tables") or []]
     by_id = {str(t["table_id"]): t for t in tables}
     problems: list[str] = []

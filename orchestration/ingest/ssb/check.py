@@ -162,7 +162,7 @@ def write_proposed(catalogue: cat.Catalogue, result: CheckResult, out: Path | No
     """The catalogue file with each gap's best match filled in (`confirmed: false`) and a `proposed:` note."""
     out = out or settings.warehouse_path().parent / "ssb_tables.proposed.yaml"
     path = catalogue.path or cat.config_path()
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc = settings.read_yaml(path)
     verification = result.verification
     gaps = {(g.span.measure, g.span.table_id, g.span.code): g for g in verification.gaps}
     # each table code is proposed once, to the gap it matches best
