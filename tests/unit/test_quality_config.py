@@ -40,7 +40,6 @@ def test_every_suite_parses_with_a_declared_severity_and_a_known_builder():
         assert suites[name].severity == "ERROR", name
 
 
-
 def test_the_project_yaml_reader_gives_what_pyyaml_safe_load_gives_for_every_file_it_reads(tmp_path):
     """settings.read_yaml parses with libyaml (C): the same documents for every configuration file and suite, and
     a broken file still names its line."""

@@ -210,10 +210,10 @@ _read_in_block: contextvars.ContextVar[dict[tuple[str, bytes], Spreadsheet] | No
 
 @contextlib.contextmanager
 def read_once():
-    """Within the block, the second `read_spreadsheet` of the same file (name and bytes) takes the cells the
-    first read, which it no longer keeps: the inbox reads each new file to screen it for personal data, then
-    its importer reads it to validate it (twice cost ≈ 0.5 s of the demo inbox, issue 19). The cells are
-    read-only to both. A file read once only is let go when the block ends."""
+    """Within the block, a second `read_spreadsheet` of the same file (name and bytes) returns the first read's
+    cells and lets them go: the inbox reads each new file to screen it for personal data, then its importer
+    reads it to validate it (reading it twice cost ≈ 0.5 s of the demo inbox, issue 19). Neither changes the
+    cells. A file read only once is let go when the block ends."""
     token = _read_in_block.set({})
     try:
         yield
