@@ -10,6 +10,7 @@ import datetime as dt
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from orchestration.ingest.landing import LandedFile
 from orchestration.warehouse import relation_exists
@@ -74,9 +75,9 @@ def record(
     )
 
 
-def append_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> int:
-    """Append a DataFrame to a raw table, creating the table from the frame's columns on first use."""
-    if frame.empty:
+def append_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame | pa.Table) -> int:
+    """Append a DataFrame or an Arrow table to a raw table, creating the table from its columns on first use."""
+    if len(frame) == 0:
         return 0
     con.execute("create schema if not exists raw")
     con.register("_incoming", frame)

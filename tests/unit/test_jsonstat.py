@@ -8,9 +8,10 @@ import math
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
-from orchestration.ingest.ssb.jsonstat import COLUMNS, JsonStatError, parse_jsonstat2
+from orchestration.ingest.ssb.jsonstat import COLUMNS, JsonStatError, parse_jsonstat2, parse_jsonstat2_arrow
 from repo_paths import FIXTURES as FIXTURE_ROOT
 from repo_paths import SHARED_DIR
 
@@ -133,6 +134,31 @@ def test_variants_index_list_status_list_and_string_sparse_values() -> None:
 
     doc["status"] = ":"
     assert (parse_jsonstat2(doc, "T")["status_symbol"] == ":").all()
+
+
+def test_arrow_cells_are_the_frame_s_cells_coded_with_missing_values_null(kostra: dict) -> None:
+    """The loader's Arrow table: the same cells as the frame, each text once (dictionary-encoded), and a
+    missing value null, not NaN, so DuckDB stores NULL for it."""
+    cells = parse_jsonstat2_arrow(kostra)
+    assert cells.column_names == COLUMNS
+    for name in ("table_id", "region_code", "period", "contents_code", "dimensions", "status_symbol", "unit",
+                 "table_updated"):
+        assert pa.types.is_dictionary(cells[name].type), name
+    regions = kostra["dimension"]["KOKkommuneregion0000"]["category"]["index"]
+    assert cells["region_code"].chunk(0).dictionary.to_pylist() == sorted(regions, key=regions.get)
+    missing = sum(v is None for v in kostra["value"])
+    assert cells["value"].null_count == missing and not pa.compute.any(pa.compute.is_nan(cells["value"])).as_py()
+    assert cells["status_symbol"].null_count == len(kostra["value"]) - len(kostra["status"])
+    decoded = pd.DataFrame({name: cells[name].to_pylist() for name in COLUMNS})
+    expected = parse_jsonstat2(kostra).astype(object).where(lambda f: f.notna(), None)
+    pd.testing.assert_frame_equal(decoded.astype(object).where(lambda f: f.notna(), None), expected)
+
+
+def test_a_status_symbol_must_be_text() -> None:
+    doc = {"id": ["Tid"], "size": [2], "dimension": {"Tid": {"category": {"index": ["2023", "2024"]}}},
+           "value": [1, None], "status": {"1": 5}}
+    with pytest.raises(JsonStatError, match="JSON-stat table T"):
+        parse_jsonstat2(doc, "T")
 
 
 def test_no_region_time_or_metric_dimensions() -> None:

@@ -2,12 +2,15 @@
 
 `value` is row-major over the dimensions in `id` order (last dimension fastest). Missing cells are
 `null` with a symbol in `status` (`.` not applicable, `..` not available, `:` confidential, `...` not yet
-available, `-` nil): the symbol is kept and the value stays NaN, because a suppressed cell is not a zero.
+available, `-` nil): the symbol is kept and the value stays missing (null; NaN in the pandas frame),
+because a suppressed cell is not a zero.
 
 The columns are fixed (see `COLUMNS`) so every SSB table lands in one long raw table: the region,
 time and metric dimensions get their own columns, all other dimensions go into `dimensions` as a
 compact JSON object with sorted keys (`{"Alder":"080","Kjonn":"2"}`, `{}` when there are none).
-Construction is vectorised with numpy: a million cells parse in well under a couple of seconds.
+The cells are built as an Arrow table (`parse_jsonstat2_arrow`), each coded column dictionary-encoded
+from the cells' positions, so no Python object is made per cell and DuckDB loads the table as it is;
+`parse_jsonstat2` gives the same cells as a pandas frame.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 # KOSTRA tables call their region dimension `KOKkommuneregion0000`; most other tables `Region`.
 REGION_DIMENSIONS: tuple[str, ...] = ("KOKkommuneregion0000", "Region")
@@ -41,12 +45,32 @@ class JsonStatError(ValueError):
     """The document is not JSON-stat 2.0 as SSB serves it."""
 
 
+SCHEMA = pa.schema([(name, pa.float64() if name == "value" else pa.int64() if name == "decimals" else pa.string())
+                    for name in COLUMNS])
+
+
 def empty_frame() -> pd.DataFrame:
     """A frame with the parser's columns and no rows (for a selection that matched nothing)."""
     frame = pd.DataFrame({c: pd.Series([], dtype=object) for c in COLUMNS})
     frame["value"] = frame["value"].astype(float)
     frame["decimals"] = frame["decimals"].astype("Int64")
     return frame
+
+
+def coded(indices: np.ndarray, codes: Sequence[str | None]) -> pa.DictionaryArray:
+    """A text column from each cell's position among `codes`: one index per cell, each text once; a cell
+    whose code is None is null."""
+    dictionary = pa.array(codes, type=pa.string())
+    missing = np.flatnonzero(dictionary.is_null().to_numpy(zero_copy_only=False))
+    return pa.DictionaryArray.from_arrays(np.asarray(indices, dtype=np.int32), dictionary,
+                                          mask=np.isin(indices, missing) if len(missing) else None)
+
+
+def constant(value: Any, n: int) -> pa.Array:
+    """A column of one value (text once, with an index per cell)."""
+    if value is None or isinstance(value, str):
+        return coded(np.zeros(n, dtype=np.int32), [value])
+    return pa.repeat(value, n)
 
 
 def _table_id_of(doc: Mapping[str, Any], table_id: str | None) -> str | None:
@@ -122,32 +146,44 @@ def _numeric(table: str, values: Sequence[Any]) -> np.ndarray:
         raise JsonStatError(f"JSON-stat table {table}: values are not numeric ({exc})") from exc
 
 
-def _status(table: str, status: Any, n: int) -> np.ndarray:
-    out = np.full(n, None, dtype=object)
+def _status(table: str, status: Any, n: int) -> pa.Array:
+    """Each cell's symbol (null where it has none): a Python object per flagged cell, none per other cell."""
     if status is None:
-        return out
+        return constant(None, n)
     if isinstance(status, str):
-        out[:] = status
-    elif isinstance(status, Mapping):
-        for key, symbol in status.items():
-            try:
-                pos = int(key)
-            except ValueError:
-                raise JsonStatError(f"JSON-stat table {table}: status key {key!r} is not a position") from None
-            if not 0 <= pos < n:
-                raise JsonStatError(f"JSON-stat table {table}: status position {pos} lies outside 0..{n - 1}")
-            out[pos] = symbol
+        return constant(status or None, n)
+    if isinstance(status, Mapping):
+        try:
+            positions = np.fromiter((int(key) for key in status), dtype=np.int64, count=len(status))
+        except ValueError:
+            bad = next(key for key in status if not _is_int(key))
+            raise JsonStatError(f"JSON-stat table {table}: status key {bad!r} is not a position") from None
+        outside = positions[(positions < 0) | (positions >= n)]
+        if len(outside):
+            raise JsonStatError(f"JSON-stat table {table}: status position {outside[0]} lies outside 0..{n - 1}")
+        symbols = list(status.values())
     elif isinstance(status, Sequence):
         if len(status) == 1:  # JSON-stat: a one-element list applies to every cell
-            out[:] = status[0]
-        elif len(status) == n:
-            out[:] = list(status)
-        else:
+            return coded(np.zeros(n, dtype=np.int32), [status[0] or None])
+        if len(status) != n:
             raise JsonStatError(f"JSON-stat table {table}: {len(status)} status entries for {n} values")
+        positions, symbols = np.arange(n), list(status)
     else:
         raise JsonStatError(f"JSON-stat table {table}: 'status' of type {type(status).__name__}")
-    out[out == ""] = None
-    return out
+    # Index 0 is "no symbol"; each distinct symbol gets the next index ("" and null count as none).
+    index: dict[Any, int] = {None: 0, "": 0}
+    indices = np.zeros(n, dtype=np.int32)
+    indices[positions] = np.fromiter((index.setdefault(symbol, len(index) - 1) for symbol in symbols),
+                                     dtype=np.int32, count=len(symbols))
+    return coded(indices, [None] + [symbol for symbol in index if symbol not in (None, "")])
+
+
+def _is_int(key: str) -> bool:
+    try:
+        int(key)
+    except ValueError:
+        return False
+    return True
 
 
 def _role_dimension(doc: Mapping[str, Any], role: str, fallback: str, ids: list[str]) -> str | None:
@@ -173,7 +209,22 @@ def _updated(table: str, value: Any) -> str | None:
 
 
 def parse_jsonstat2(doc: Mapping[str, Any], table_id: str | None = None) -> pd.DataFrame:
-    """One row per cell of a JSON-stat 2.0 dataset, columns as in `COLUMNS`, in the document's order.
+    """One row per cell of a JSON-stat 2.0 dataset, columns as in `COLUMNS`, in the document's order:
+    `parse_jsonstat2_arrow`'s cells as a pandas frame (text columns decoded, `decimals` as Int64)."""
+    cells = parse_jsonstat2_arrow(doc, table_id)
+    if cells.num_rows == 0:
+        return empty_frame()
+    decoded = pa.table([column.cast(field.type) for field, column in zip(SCHEMA, cells.columns)], schema=SCHEMA)
+    frame = decoded.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+    for name in COLUMNS:  # a column with no value at all (a table without a region) stays None, as pandas makes it
+        if decoded[name].null_count == len(frame) and pa.types.is_string(decoded[name].type):
+            frame[name] = pd.Series([None] * len(frame), dtype=object)
+    return frame
+
+
+def parse_jsonstat2_arrow(doc: Mapping[str, Any], table_id: str | None = None) -> pa.Table:
+    """One row per cell of a JSON-stat 2.0 dataset as an Arrow table, columns as in `COLUMNS`, in the
+    document's order; the text columns dictionary-encoded, a missing value null (never 0 or NaN).
 
     Raises JsonStatError for anything that is not such a dataset; a shape the checks below do not name
     (found by the property tests) is still a JsonStatError, never a crash or a partial frame.
@@ -182,13 +233,13 @@ def parse_jsonstat2(doc: Mapping[str, Any], table_id: str | None = None) -> pd.D
         return _parse(doc, table_id)
     except JsonStatError:
         raise
-    except (TypeError, AttributeError, ValueError, KeyError, IndexError, OverflowError) as err:
+    except (TypeError, AttributeError, ValueError, KeyError, IndexError, OverflowError, pa.ArrowException) as err:
         table = table_id or "?"
         raise JsonStatError(f"JSON-stat table {table}: not a JSON-stat 2.0 dataset ({type(err).__name__}: "
                             f"{str(err)[:200]})") from err
 
 
-def _parse(doc: Mapping[str, Any], table_id: str | None) -> pd.DataFrame:
+def _parse(doc: Mapping[str, Any], table_id: str | None) -> pa.Table:
     if not isinstance(doc, Mapping):
         raise JsonStatError(f"JSON-stat table {table_id or '?'}: expected an object, got {type(doc).__name__}")
     table = _table_id_of(doc, table_id)
@@ -216,7 +267,7 @@ def _parse(doc: Mapping[str, Any], table_id: str | None) -> pd.DataFrame:
     values = _values(where, doc["value"], n)
     status = _status(where, doc.get("status"), n)
     if n == 0:
-        return empty_frame()
+        return SCHEMA.empty_table()
 
     # Position of each cell along each dimension: row-major, the last dimension fastest.
     strides = {}
@@ -227,16 +278,14 @@ def _parse(doc: Mapping[str, Any], table_id: str | None) -> pd.DataFrame:
     rows = np.arange(n, dtype=np.int64)
     position = {name: (rows // strides[name]) % size for name, size in zip(ids, sizes)}
 
-    def column_of(name: str | None) -> np.ndarray:
-        if name is None:
-            return np.full(n, None, dtype=object)
-        return np.array(codes[name], dtype=object)[position[name]]
+    def column_of(name: str | None) -> pa.Array:
+        return constant(None, n) if name is None else coded(position[name], codes[name])
 
     region = next((name for name in REGION_DIMENSIONS if name in ids), None)
     time = _role_dimension(doc, "time", "Tid", ids)
     metric = _role_dimension(doc, "metric", "ContentsCode", ids)
 
-    # Other dimensions: build the JSON text once per combination of their codes, then index it.
+    # Other dimensions: the JSON text once per combination of their codes, each cell its combination's index.
     others = sorted(name for name in ids if name not in {region, time, metric})
     if others:
         combos = np.array([""], dtype=object)
@@ -249,9 +298,9 @@ def _parse(doc: Mapping[str, Any], table_id: str | None) -> pd.DataFrame:
             sep = "" if combos[0] == "" else ","
             combos = np.repeat(combos, len(frags)) + sep + np.tile(frags, len(combos))
             combo_index = combo_index * len(frags) + position[name]
-        dimensions = ("{" + combos + "}")[combo_index]
+        dimensions = coded(combo_index, list("{" + combos + "}"))
     else:
-        dimensions = np.full(n, "{}", dtype=object)
+        dimensions = constant("{}", n)
 
     # Unit and decimals hang on the metric's categories; px.decimals is the table-wide fallback.
     extension = doc.get("extension") or {}
@@ -260,26 +309,17 @@ def _parse(doc: Mapping[str, Any], table_id: str | None) -> pd.DataFrame:
     if metric is not None:
         units = (dims[metric].get("category") or {}).get("unit") or {}
         metric_codes = codes[metric]
-        unit_by_code = np.array([(units.get(c) or {}).get("base") for c in metric_codes], dtype=object)
+        unit = coded(position[metric], [(units.get(c) or {}).get("base") for c in metric_codes])
         dec_by_code = [_decimals(where, (units.get(c) or {}).get("decimals", px_decimals)) for c in metric_codes]
-        unit = unit_by_code[position[metric]]
-        decimals = pd.array(dec_by_code, dtype="Int64")[position[metric]]
+        decimals = pa.array(dec_by_code, type=pa.int64()).take(pa.array(position[metric]))
     else:
-        unit = np.full(n, None, dtype=object)
-        decimals = pd.array([_decimals(where, px_decimals)] * n, dtype="Int64")
+        unit = constant(None, n)
+        table_decimals = _decimals(where, px_decimals)
+        decimals = pa.repeat(pa.scalar(table_decimals, pa.int64()), n)
 
-    return pd.DataFrame(
-        {
-            "table_id": np.full(n, table, dtype=object),
-            "region_code": column_of(region),
-            "period": column_of(time),
-            "contents_code": column_of(metric),
-            "dimensions": dimensions,
-            "value": values,
-            "status_symbol": status,
-            "unit": unit,
-            "decimals": decimals,
-            "table_updated": np.full(n, _updated(where, doc.get("updated")), dtype=object),
-        },
-        columns=COLUMNS,
+    return pa.table(
+        [constant(table, n), column_of(region), column_of(time), column_of(metric), dimensions,
+         pa.array(values, type=pa.float64(), from_pandas=True),  # NaN (a missing cell) → null
+         status, unit, decimals, constant(_updated(where, doc.get("updated")), n)],
+        names=COLUMNS,
     )

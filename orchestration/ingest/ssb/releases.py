@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from orchestration import settings
 from orchestration.ingest import landing, raw
@@ -121,7 +123,7 @@ def window_for(table: dict, years: list[int] | None) -> list[int] | None:
 def load_release(con: duckdb.DuckDBPyConnection, table: dict, release: Release, years: set[int] | None = None,
                  reload: bool = False) -> int:
     """Land the release's files and append their cells (for `years`, default all) to raw.ssb_observations."""
-    from orchestration.ingest.ssb.jsonstat import parse_jsonstat2
+    from orchestration.ingest.ssb.jsonstat import parse_jsonstat2_arrow
 
     stamp = release.updated.replace(":", "")
     loaded_now: set[int] = set()
@@ -141,29 +143,19 @@ def load_release(con: duckdb.DuckDBPyConnection, table: dict, release: Release, 
         if raw.is_loaded(con, landed, RAW_TABLE) and years is None and not reload:
             continue
         try:
-            frame = parse_jsonstat2(json.loads(payload), table_id=release.table_id)
+            cells = parse_jsonstat2_arrow(json.loads(payload), table_id=release.table_id)
         except Exception as err:  # a malformed answer must name the table and stop the run
             raw.record(con, landed, RAW_TABLE, "rejected", message=str(err))
             landing.mark_rejected(landed, str(err))
             raise RejectedData(f"SSB table {release.table_id} ({table['title']}), {landed.path}: {err}") from err
-        # The release is identified by the table's `updated` (GET /tables/{id}); the dataset's own stamp
-        # can differ and is kept beside it.
-        frame["data_updated"] = frame["table_updated"]
-        frame["table_updated"] = release.updated
-        frame["query_name"] = query
-        frame["source_url"] = release.origin
-        frame["landed_path"] = landed.path
-        frame["checksum"] = landed.checksum
-        frame["fetched_at"] = pd.Timestamp(landed.received_at).tz_convert(None)
-        frame["synthetic"] = release.synthetic
-        frame_years = pd.to_numeric(frame["period"].str[:4], errors="coerce")
+        cell_years = _statistics_years(cells["period"])
         if years is not None:
-            keep = frame_years.isin(years)
-            frame, frame_years = frame[keep], frame_years[keep]
-        rows = raw.append_frame(con, RAW_TABLE, frame)
+            keep = np.isin(cell_years, list(years))
+            cells, cell_years = cells.filter(pa.array(keep)), cell_years[keep]
+        rows = raw.append_frame(con, RAW_TABLE, with_provenance(cells, release, query, landed))
         raw.record(con, landed, RAW_TABLE, "loaded", rows=rows, message=_years_note(years))
         total += rows
-        loaded_now.update(int(y) for y in frame_years.dropna().unique())
+        loaded_now.update(int(y) for y in np.unique(cell_years[~np.isnan(cell_years)]))
     if reload and years:
         con.execute(f"delete from raw.ssb_table_versions where table_id = ? and updated = ? "
                     f"and year in ({', '.join(str(int(y)) for y in years)})", [release.table_id, release.updated])
@@ -175,6 +167,34 @@ def load_release(con: duckdb.DuckDBPyConnection, table: dict, release: Release, 
         con.execute("insert into raw.ssb_table_versions select ?, ?, unnest(?::integer[]), ?, now()::timestamp, ?, ?",
                     [release.table_id, release.updated, consulted, release.origin, total, release.synthetic])
     return total
+
+
+def with_provenance(cells: pa.Table, release: Release, query: str, landed: landing.LandedFile) -> pa.Table:
+    """The cells with where they came from. The release is identified by the table's `updated`
+    (GET /tables/{id}); the dataset's own stamp can differ and is kept beside it as `data_updated`."""
+    from orchestration.ingest.ssb.jsonstat import constant
+
+    n = cells.num_rows
+    received = pd.Timestamp(landed.received_at).tz_convert(None).to_pydatetime()
+    provenance = {"data_updated": cells["table_updated"], "query_name": constant(query, n),
+                  "source_url": constant(release.origin, n), "landed_path": constant(landed.path, n),
+                  "checksum": constant(landed.checksum, n),
+                  "fetched_at": pa.repeat(pa.scalar(received, pa.timestamp("us")), n),
+                  "synthetic": pa.repeat(bool(release.synthetic), n)}
+    cells = cells.set_column(cells.schema.get_field_index("table_updated"), "table_updated",
+                             constant(release.updated, n))
+    for name, column in provenance.items():
+        cells = cells.append_column(name, column)
+    return cells
+
+
+def _statistics_years(periods: pa.ChunkedArray) -> np.ndarray:
+    """Each cell's statistics year (NaN where its period names none), worked out once per distinct period."""
+    periods = periods.combine_chunks()
+    if not pa.types.is_dictionary(periods.type):  # an empty document's table
+        periods = periods.dictionary_encode()
+    years = pd.to_numeric(pd.Series(periods.dictionary.to_pylist(), dtype=object).str[:4], errors="coerce")
+    return years.to_numpy(dtype=float)[periods.indices.to_numpy(zero_copy_only=False)]
 
 
 def _years_note(years: set[int] | None) -> str | None:
