@@ -30,6 +30,11 @@ LONGEST_FIRST = ("test_backfill_and_writers.py", "test_live_sources.py", "test_q
 
 
 def pytest_configure(config):
+    # dagster-dbt as the pipeline's process imports it, without dbt-core (orchestration/project.py), whichever
+    # test imports it first; a test that runs dbt-core in-process (dbtRunner) still can.
+    from orchestration.project import import_dagster_dbt
+
+    import_dagster_dbt()
     if config.pluginmanager.hasplugin("xdist") and config.getoption("numprocesses", None):  # xdist's controller
         # Parse the dbt project once, before the workers start: each would otherwise find the manifest stale
         # when it first imports the definitions and write dbt_project/target/manifest.json at the same time.

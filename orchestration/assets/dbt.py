@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from orchestration import dbt_launcher, settings
 from orchestration.partitions import partition_years, yearly_partitions
-from orchestration.project import dbt_project, ensure_manifest
+from orchestration.project import dbt_project, ensure_manifest  # dbt_project imports dagster_dbt without dbt-core
 from orchestration.resources import WarehouseResource
+
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets  # noqa: E402 (after project.py's import)
 
 ensure_manifest()
 
