@@ -20,7 +20,7 @@ POSTGRES_TARGET_DIR = TARGET_DIR / "postgres"
 def import_dagster_dbt():
     """dagster_dbt, imported as if dbt-core were not installed beside it.
 
-    With dbt-core importable, dagster-dbt imports it (≈ 1.3 s of every pipeline process, issue 19) for its
+    With dbt-core importable, dagster-dbt imports it (seconds of every pipeline process's start, issue 19) for its
     version, its enums and its selection engine; without, it uses its own (its path for dbt Fusion) and reads
     the manifest as JSON. This process never needs dbt-core: dbt builds in its own process (boligsosial-dbt),
     `DbtCli` opens no adapter and takes dbt's version from the package metadata, and the assets select every
@@ -40,7 +40,8 @@ def __getattr__(name: str):
     # `dbt_project` is built on first use: importing dagster_dbt takes seconds, and the check whether
     # anything changed (orchestration/changes.py) needs only the manifest's path.
     if name == "dbt_project":
-        project = import_dagster_dbt().DbtProject(project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR)
+        project = import_dagster_dbt().DbtProject(project_dir=settings.DBT_PROJECT_DIR,
+                                                  profiles_dir=settings.DBT_PROJECT_DIR)
         globals()["dbt_project"] = project
         return project
     raise AttributeError(name)

@@ -224,3 +224,21 @@ def test_a_million_cells_parse_whole() -> None:
     assert (last["region_code"], last["contents_code"], last["period"]) == ("0499", "D", "2024")
     assert last["dimensions"] == '{"Alder":"019"}' and last["value"] == n - 1
     assert df.loc[7, "status_symbol"] == ":" and math.isnan(df.loc[7, "value"])
+
+
+def test_statistics_years_of_the_cells_periods() -> None:
+    """The loader's year filter (ingest/ssb/releases.py): a year per cell from its period's first four
+    characters, NaN for a cell without a period or whose period names no year."""
+    from orchestration.ingest.ssb.releases import statistics_years
+
+    doc = {"id": ["Tid", "A"], "size": [4, 2],
+           "dimension": {"Tid": {"category": {"index": ["2021", "2022M03", "2023K4", "xx"]}},
+                         "A": {"category": {"index": ["a", "b"]}}},
+           "value": list(range(8))}
+    years = statistics_years(parse_jsonstat2_arrow(doc, "T")["period"])
+    np.testing.assert_array_equal(years, [2021, 2021, 2022, 2022, 2023, 2023, np.nan, np.nan])
+    no_time = {"id": ["A"], "size": [2], "dimension": {"A": {"category": {"index": ["a", "b"]}}}, "value": [1, 2]}
+    assert np.isnan(statistics_years(parse_jsonstat2_arrow(no_time, "T")["period"])).all()
+    empty = {"id": ["A"], "size": [0], "dimension": {"A": {"category": {"index": []}}}, "value": []}
+    assert len(statistics_years(parse_jsonstat2_arrow(empty, "T")["period"])) == 0
+    assert np.isnan(statistics_years(pa.chunked_array([pa.array([None, None], type=pa.string())]))).all()

@@ -148,7 +148,7 @@ def load_release(con: duckdb.DuckDBPyConnection, table: dict, release: Release, 
             raw.record(con, landed, RAW_TABLE, "rejected", message=str(err))
             landing.mark_rejected(landed, str(err))
             raise RejectedData(f"SSB table {release.table_id} ({table['title']}), {landed.path}: {err}") from err
-        cell_years = _statistics_years(cells["period"])
+        cell_years = statistics_years(cells["period"])
         if years is not None:
             keep = np.isin(cell_years, list(years))
             cells, cell_years = cells.filter(pa.array(keep)), cell_years[keep]
@@ -188,13 +188,15 @@ def with_provenance(cells: pa.Table, release: Release, query: str, landed: landi
     return cells
 
 
-def _statistics_years(periods: pa.ChunkedArray) -> np.ndarray:
-    """Each cell's statistics year (NaN where its period names none), worked out once per distinct period."""
+def statistics_years(periods: pa.ChunkedArray) -> np.ndarray:
+    """Each cell's statistics year (NaN where it has no period or its period names none), worked out once per
+    distinct period."""
     periods = periods.combine_chunks()
     if not pa.types.is_dictionary(periods.type):  # an empty document's table
         periods = periods.dictionary_encode()
     years = pd.to_numeric(pd.Series(periods.dictionary.to_pylist(), dtype=object).str[:4], errors="coerce")
-    return years.to_numpy(dtype=float)[periods.indices.to_numpy(zero_copy_only=False)]
+    years = np.append(years.to_numpy(dtype=float), np.nan)  # the last: a cell without a period
+    return years[periods.indices.fill_null(len(years) - 1).to_numpy()]
 
 
 def _years_note(years: set[int] | None) -> str | None:
