@@ -9,7 +9,7 @@ import re
 import time
 from pathlib import Path
 
-from orchestration import settings
+from orchestration import dbt_launcher, settings
 
 
 class ProgressPrinter(logging.Handler):
@@ -311,6 +311,14 @@ def _one_planned_event_per_asset_or_check():
         DagsterRun.get_resolved_partitions_subset_for_events = resolved
 
 
+def builds_models(job, asset_selection) -> bool:
+    """Whether a run of `job` (its selection; None: all of the job) runs the dbt step."""
+    from orchestration.assets.dbt import dbt_models
+
+    keys = set(asset_selection) if asset_selection is not None else set(job.asset_layer.selected_asset_keys)
+    return bool(keys & set(dbt_models.keys))
+
+
 def _run(job_name: str, run_config: dict | None, quiet: bool, tags: dict | None, asset_selection=None):
     import dagster as dg
 
@@ -335,9 +343,14 @@ def _run(job_name: str, run_config: dict | None, quiet: bool, tags: dict | None,
     config.setdefault("loggers", {"console": {"config": {"log_level": "CRITICAL"}}, "progress": {}})
     if job.partitions_def is not None and not tags:
         tags = all_years_tags()
-    with _one_planned_event_per_asset_or_check():
-        result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
-                                        run_config=config, tags=tags or {}, asset_selection=asset_selection)
+    if builds_models(job, asset_selection):
+        dbt_launcher.warm_up()  # dbt imports beside the loads (orchestration/dbt_launcher.py)
+    try:
+        with _one_planned_event_per_asset_or_check():
+            result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
+                                            run_config=config, tags=tags or {}, asset_selection=asset_selection)
+    finally:
+        dbt_launcher.stop_warm()  # taken by the dbt step, or left by a run that stopped before it
     if not result.success:  # the published warehouse stays; the half-built copy goes
         from orchestration.warehouse import WarehouseBuild
 

@@ -62,6 +62,7 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
             "BOLIGSOSIAL_DBT_DATABASE": database.name, dbt_launcher.WORKDIR_ENV: str(database.parent),
             "BOLIGSOSIAL_DBT_MIN_YEAR": str(window[0]) if window else "",
             "BOLIGSOSIAL_DBT_MAX_YEAR": str(window[1]) if window else "",
+            **dbt_launcher.warm_environment(),  # the run's warm dbt process, when one waits
         }):
             invocation = dbt.cli(args, context=context)
         if os.environ.get("BOLIGSOSIAL_DBT_OUTPUT") == "summary":
@@ -78,6 +79,8 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
             context.log.info(_summary(invocation.get_artifact("run_results.json")))
         else:
             yield from invocation.stream()
+    context.log.info("dbt ran in the process the run started beside its loads (imports done)"
+                     if dbt_launcher.warm_taken() else "dbt started cold (no warm process waited)")
     _keep_parse(invocation.target_path)
     _prune_target_dirs(keep=5)
 

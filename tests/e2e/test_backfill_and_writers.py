@@ -49,6 +49,8 @@ def test_backfill_of_2019_leaves_raw_and_marts_identical(demo_warehouse, tmp_pat
     assert differences.pop("raw.ssb_observations") == (0, 0)
     assert differences["marts.fct_indicator_value"] == (0, 0)
     assert "dbt: year window 2019–2019 (the indicator fact rebuilds these years only)" in out, out
+    # dbt imported beside the loads, in the process the run started (orchestration/dbt_launcher.py)
+    assert "dbt ran in the process the run started beside its loads" in out, out
     # It says what it replaced: 07459's 80+ cells for 1 January 2019 and 2020, before and after.
     assert "07459 age_80_plus 2019: 21,892 → 21,892 cells" in out, out
     # Every mart, to the last bit: group sums are exact (macros/exact_sum.sql), so the window's rows moving

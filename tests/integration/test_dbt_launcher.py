@@ -1,19 +1,24 @@
 """The pipeline's dbt (`boligsosial-dbt`, orchestration/dbt_launcher.py), run for real: it opens the build file
-of the folder it is given, one parse of the project serves every warehouse, and the run's year window
-reaches the models through the environment (macros/year_window_filter.sql)."""
+of the folder it is given, one parse of the project serves every warehouse, the run's year window
+reaches the models through the environment (macros/year_window_filter.sql), and a warm dbt process the run
+started takes the launcher's command as a cold dbt would run it."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import signal
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import duckdb
 import pytest
+from repo_paths import REPO_ROOT
 
-from orchestration.dbt_launcher import WORKDIR_ENV
+from orchestration.dbt_launcher import WARM_ENV, WORKDIR_ENV
 from orchestration.project import pipeline_dbt_executable
 from orchestration.settings import DBT_PROJECT_DIR
 from orchestration.warehouse import DBT_LINK_NAME
@@ -71,7 +76,7 @@ def test_a_year_window_that_is_not_a_year_is_refused_by_name(tmp_path):
     folder = _warehouse(tmp_path / "w")
     shown = _dbt(folder, tmp_path / "target", "show", "--inline", "select count(*) as n from marker {{ year_window_filter() }}",
                  BOLIGSOSIAL_DBT_MIN_YEAR="2019; drop table marker", BOLIGSOSIAL_DBT_MAX_YEAR="2020")
-    assert shown.returncode != 0
+    assert shown.returncode == 2  # dbt's code for an error (the warm start's test expects the same)
     assert "BOLIGSOSIAL_DBT_MIN_YEAR must be a year, got '2019; drop table marker'" in shown.stdout, shown.stdout[-3000:]
     with duckdb.connect(str(folder / DBT_LINK_NAME), read_only=True) as con:
         assert con.execute("select count(*) from marker").fetchone()[0] == 6
@@ -86,7 +91,7 @@ def test_the_dbt_step_gives_dbt_its_build_folder_and_window_and_keeps_neither(tm
     from orchestration.project import dbt_executable
     from orchestration.resources import WarehouseResource
 
-    names = ("BOLIGSOSIAL_DBT_DATABASE", WORKDIR_ENV, "BOLIGSOSIAL_DBT_MIN_YEAR", "BOLIGSOSIAL_DBT_MAX_YEAR")
+    names = ("BOLIGSOSIAL_DBT_DATABASE", WORKDIR_ENV, "BOLIGSOSIAL_DBT_MIN_YEAR", "BOLIGSOSIAL_DBT_MAX_YEAR", WARM_ENV)
     seen = []
 
     def cli(self, args, context=None, **_kwargs):
@@ -96,6 +101,7 @@ def test_the_dbt_step_gives_dbt_its_build_folder_and_window_and_keeps_neither(tm
     monkeypatch.setattr(dbt_step.DbtCli, "cli", cli)
     monkeypatch.setenv("BOLIGSOSIAL_DBT_MIN_YEAR", "2010")  # the calling shell's: never a run's window
     monkeypatch.delenv(WORKDIR_ENV, raising=False)
+    monkeypatch.setenv(WARM_ENV, str(tmp_path / "socket"))  # a shell's: no warm process of this run waits there
     resources = {"warehouse": WarehouseResource(published_path=str(tmp_path / "warehouse.duckdb")),
                  "dbt": dbt_step.DbtCli(project_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable())}
     for tags in (None, {PARTITION_TAG: "2019"}):
@@ -103,7 +109,129 @@ def test_the_dbt_step_gives_dbt_its_build_folder_and_window_and_keeps_neither(tm
     build_folder = str(tmp_path / ".build")
     assert seen == [
         {"BOLIGSOSIAL_DBT_DATABASE": DBT_LINK_NAME, WORKDIR_ENV: build_folder,
-         "BOLIGSOSIAL_DBT_MIN_YEAR": "", "BOLIGSOSIAL_DBT_MAX_YEAR": ""},
+         "BOLIGSOSIAL_DBT_MIN_YEAR": "", "BOLIGSOSIAL_DBT_MAX_YEAR": "", WARM_ENV: ""},
         {"BOLIGSOSIAL_DBT_DATABASE": DBT_LINK_NAME, WORKDIR_ENV: build_folder,
-         "BOLIGSOSIAL_DBT_MIN_YEAR": "2019", "BOLIGSOSIAL_DBT_MAX_YEAR": "2019"}]
+         "BOLIGSOSIAL_DBT_MIN_YEAR": "2019", "BOLIGSOSIAL_DBT_MAX_YEAR": "2019", WARM_ENV: ""}]
     assert os.environ["BOLIGSOSIAL_DBT_MIN_YEAR"] == "2010" and WORKDIR_ENV not in os.environ
+
+
+# --- the warm start: dbt imported beside the loads, in a process the run started ------------------------------
+
+
+@pytest.fixture
+def warm(monkeypatch):
+    """A warm dbt process of this test's own, ended after it."""
+    from orchestration import dbt_launcher
+
+    dbt_launcher.warm_up()
+    process = dbt_launcher._warm[0]
+    yield dbt_launcher, process
+    dbt_launcher.stop_warm()
+    assert process.poll() is not None
+
+
+def _count_shown(folder: Path, target: Path, **env: str) -> subprocess.CompletedProcess:
+    return _dbt(folder, target, "show", "--inline", "select count(*) as n from marker {{ year_window_filter() }}",
+                "--output", "json", **env)
+
+
+def test_the_warm_process_runs_the_launchers_dbt_and_ends_before_the_launcher(tmp_path, warm):
+    dbt_launcher, process = warm
+    folder = _warehouse(tmp_path / "w")
+    assert not dbt_launcher.warm_taken()
+    shown = _count_shown(folder, tmp_path / "target", BOLIGSOSIAL_DBT_MIN_YEAR="2019",
+                         BOLIGSOSIAL_DBT_MAX_YEAR="2020", **dbt_launcher.warm_environment())
+    assert shown.returncode == 0, shown.stdout[-3000:] + shown.stderr[-3000:]
+    assert dbt_launcher.warm_taken()
+    assert process.poll() is not None, "the launcher returned before the process that ran dbt ended"
+    # the launcher's arguments, folder and environment reached dbt: its window (2019–2020 of the marker's
+    # 2017–2022), its target folder, its log format
+    assert _shown(shown.stdout) == [{"n": 2}]
+    assert (tmp_path / "target" / "run_results.json").exists()
+    with duckdb.connect(str(folder / DBT_LINK_NAME)) as con:  # writable: dbt's process has let go of the file
+        con.execute("insert into marker values (2023)")
+
+
+def test_a_failing_dbt_in_the_warm_process_fails_the_launcher_as_a_cold_one_does(tmp_path, warm):
+    dbt_launcher, _process = warm
+    folder = _warehouse(tmp_path / "w")
+    shown = _count_shown(folder, tmp_path / "target", BOLIGSOSIAL_DBT_MIN_YEAR="2019; drop table marker",
+                         BOLIGSOSIAL_DBT_MAX_YEAR="2020", **dbt_launcher.warm_environment())
+    assert dbt_launcher.warm_taken()
+    assert shown.returncode == 2  # dbt's code for an error, as test_a_year_window_… gets it cold
+    assert "BOLIGSOSIAL_DBT_MIN_YEAR must be a year, got '2019; drop table marker'" in shown.stdout
+
+
+def test_an_environment_the_imports_read_differently_starts_dbt_cold_and_says_why(tmp_path, warm):
+    dbt_launcher, process = warm
+    folder = _warehouse(tmp_path / "w")
+    shown = _count_shown(folder, tmp_path / "target", PYTHONHASHSEED="7", **dbt_launcher.warm_environment())
+    assert shown.returncode == 0, shown.stdout[-3000:]
+    assert _shown(shown.stdout) == [{"n": 6}]
+    assert not dbt_launcher.warm_taken()
+    assert "dbt starts cold: its environment differs from the warm process's in PYTHONHASHSEED" in shown.stderr
+    assert process.wait(timeout=30) == 0  # it declined and ended
+    assert dbt_launcher.warm_environment() == {WARM_ENV: ""}  # none waits now: the next dbt gets no socket
+
+
+def test_the_dbt_step_hands_dbt_the_warm_process_and_dagster_dbts_environment_keeps_it_warm(tmp_path, warm):
+    """dagster-dbt's own `cli` (the dbt step's call) adds its variables to dbt's environment; none of them
+    makes the warm process decline."""
+    from orchestration.definitions import defs
+    from orchestration.settings import temporary_environment
+
+    dbt_launcher, _process = warm
+    folder = _warehouse(tmp_path / "w")
+    resource = defs.resources["dbt"]  # as the definitions configure it
+    with temporary_environment({WORKDIR_ENV: str(folder), "BOLIGSOSIAL_DBT_DATABASE": DBT_LINK_NAME,
+                                "BOLIGSOSIAL_DBT_MIN_YEAR": "", "BOLIGSOSIAL_DBT_MAX_YEAR": "",
+                                **dbt_launcher.warm_environment()}):
+        invocation = resource.cli(["show", "--inline", "select count(*) as n from marker", "--output", "json"],
+                                  raise_on_error=False, target_path=tmp_path / "target")
+    events = list(invocation.stream_raw_events())
+    assert invocation.process.wait() == 0, [e.raw_event for e in events][-5:]
+    assert dbt_launcher.warm_taken()
+
+
+def test_a_waiting_warm_process_ends_with_the_process_that_started_it(tmp_path):
+    # it ends without its exit handlers (killed, say): the warm process sees its stdin close
+    script = ("import os; from orchestration import dbt_launcher; dbt_launcher.warm_up(); "
+              "print(dbt_launcher._warm[0].pid, flush=True); os._exit(0)")
+    started = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                             env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    assert started.returncode == 0, started.stderr
+    pid = int(started.stdout.split()[0])
+    deadline = time.monotonic() + 30
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(pid), "the warm process outlived the process that started it"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def test_an_interrupt_of_the_launcher_reaches_the_dbt_it_handed_over(tmp_path, warm):
+    """dagster-dbt ends a cancelled step's dbt with SIGINT to the process it started: the launcher."""
+    dbt_launcher, process = warm
+    folder = _warehouse(tmp_path / "w")
+    launcher = subprocess.Popen(
+        [pipeline_dbt_executable(), "show", "--inline", "select sum(hash(range)) as s from range(20000000000)",
+         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+         "--target-path", str(tmp_path / "target")],
+        env={**os.environ, WORKDIR_ENV: str(folder), "BOLIGSOSIAL_DBT_DATABASE": DBT_LINK_NAME,
+             **dbt_launcher.warm_environment()},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 60
+    while not dbt_launcher.warm_taken() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert dbt_launcher.warm_taken()
+    time.sleep(3)  # dbt starts the query
+    launcher.send_signal(signal.SIGINT)
+    out, _ = launcher.communicate(timeout=60)
+    assert launcher.returncode != 0, out[-3000:]
+    assert process.poll() is not None, "dbt went on after its launcher was interrupted"
