@@ -25,6 +25,8 @@ import atexit
 import os
 import sys
 
+from orchestration import child_process
+
 WORKDIR_ENV = "BOLIGSOSIAL_DBT_WORKDIR"
 WARM_ENV = "BOLIGSOSIAL_DBT_WARM"  # the warm process's socket, set by the dbt step while dbt starts
 TAKEN = "taken"  # the file the warm process leaves beside its socket when it runs a launcher's dbt
@@ -67,12 +69,12 @@ def _hand_over(socket_path: str) -> int | None:
         conn.connect(socket_path)
     except OSError:
         return None  # gone (its run ended, it was taken): dbt starts here
-    with conn:
+    with conn, conn.makefile("rb") as replies:
         request = json.dumps({"argv": sys.argv, "cwd": os.getcwd(), "env": dict(os.environ)}).encode()
         try:
             socket.send_fds(conn, [struct.pack("!Q", len(request))], [0, 1, 2])
             conn.sendall(request)
-            reply = _read_line(conn)  # after the warm process's imports: it accepts once they are done
+            reply = replies.readline().decode().strip()  # once the warm process's imports are done
         except OSError:
             return None
         if not reply.startswith("accepted "):
@@ -89,23 +91,12 @@ def _hand_over(socket_path: str) -> int | None:
 
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, forward)
-        result = _read_line(conn)
-        while conn.recv(4096):  # the connection ends with the process: dbt's database is closed by then
-            pass
+        result = replies.readline().decode().strip()
+        replies.read()  # the connection ends with the process: dbt's database is closed by then
     if not result.startswith("exit "):
         print(f"boligsosial-dbt: the warm dbt process ended without an exit code ({result!r})", file=sys.stderr)
         return 1
     return int(result.split()[1])
-
-
-def _read_line(conn) -> str:
-    data = b""
-    while not data.endswith(b"\n"):
-        chunk = conn.recv(1)
-        if not chunk:
-            break
-        data += chunk
-    return data.decode().strip()
 
 
 # --- the run's side ------------------------------------------------------------------------------------------
@@ -122,21 +113,19 @@ def warm_up() -> None:
 
     if os.name != "posix":  # the hand-over passes file descriptors over a Unix socket
         return
-    if _warm is not None and _warm[0].poll() is None:
+    if _warm is not None and child_process.running(_warm[0]):
         return
     stop_warm()
     folder = tempfile.mkdtemp(prefix="boligsosial-dbt-")  # private (0700): only this user reaches the socket
-    # stdin is its lifeline: it ends when this process closes the pipe or ends
-    process = subprocess.Popen([sys.executable, "-m", "orchestration.dbt_launcher", "--warm",
-                                os.path.join(folder, "socket")],
-                               stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    process = child_process.start("orchestration.dbt_launcher", "--warm", os.path.join(folder, "socket"),
+                                  stdout=subprocess.DEVNULL)
     _warm = (process, folder)
 
 
 def warm_environment() -> dict[str, str]:
     """What the dbt step adds to dbt's environment: the warm process's socket, if one waits; else an empty
     value, so the launcher never reaches a socket a calling shell named."""
-    if _warm is not None and _warm[0].poll() is None:
+    if _warm is not None and child_process.running(_warm[0]):
         return {WARM_ENV: os.path.join(_warm[1], "socket")}
     return {WARM_ENV: ""}
 
@@ -154,12 +143,9 @@ def stop_warm() -> None:
     if _warm is None:
         return
     (process, folder), _warm = _warm, None
-    # Killed, not asked: a dbt step waits for the process it took to end, so what is left here waits, or runs
-    # a dbt whose step was abandoned (its launcher killed).
-    process.kill()
-    process.wait()
-    if process.stdin:
-        process.stdin.close()
+    # A dbt step waits for the process it took to end, so what is left here waits, or runs a dbt whose step
+    # was abandoned (its launcher killed).
+    child_process.end(process)
     shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -35,6 +35,7 @@ import sys
 import threading
 from pathlib import Path
 
+from orchestration import child_process
 from orchestration.quality.suites import Suite, SuiteResult
 
 _child: subprocess.Popen | None = None
@@ -67,12 +68,11 @@ def start() -> subprocess.Popen:
     """Start the child if none runs; returns at once (the child imports GX meanwhile, the first request waits)."""
     global _child
     with _lock:
-        if _child is not None and _child.poll() is not None:
+        if _child is not None and not child_process.running(_child):
             stop()  # a child that died: its pipes closed
         if _child is None:
-            # stderr is inherited: what the child warns reaches the run's console
-            _child = subprocess.Popen([sys.executable, "-m", "orchestration.quality.worker"],
-                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            # requests on its stdin, replies on its stdout; what it warns reaches the run's console
+            _child = child_process.start("orchestration.quality.worker", stdout=subprocess.PIPE)
         return _child
 
 
@@ -80,16 +80,9 @@ def stop() -> None:
     global _child
     with _lock:
         child, _child = _child, None
-        if child is None:
-            return
-        # Killed, not asked to exit: between requests (the lock is held) it holds no connection and GX's
-        # context is ephemeral, so nothing is lost, and an interpreter with GX loaded takes ≈ 0.7 s to exit
-        # (paid before dbt and at the end of every run).
-        child.kill()
-        child.wait()
-        for pipe in (child.stdin, child.stdout):
-            with contextlib.suppress(OSError):  # a child that died has closed its end already
-                pipe.close()
+        if child is not None:
+            # between requests (the lock is held) it holds no connection and GX's context is ephemeral
+            child_process.end(child)
 
 
 atexit.register(stop)  # end the child before the interpreter tears down
@@ -100,10 +93,10 @@ def paused():
     """Around dbt's build: no child lives beside dbt's process. One that ran before dbt is started again when
     dbt has built (not when it failed: no check follows), so it imports GX while the dbt step winds up."""
     with _lock:
-        running = _child is not None and _child.poll() is None
+        was_running = child_process.running(_child)
         stop()
     yield
-    if running:
+    if was_running:
         start()
 
 
