@@ -157,7 +157,7 @@ def _findings_asset(deps: list[dg.AssetKey]) -> dg.AssetsDefinition:
                     "joined with the working group's follow-up register; written before publication.",
     )
     def quality_findings(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-        from orchestration.quality import file_coverage, frames, freshness, store, worker
+        from orchestration.quality import file_findings, frames, freshness, store, worker
 
         # Every check of the run has run (they come before this step): GX's child goes, so its memory is
         # back before publication, the report's browser and the exports (a later check would start another).
@@ -179,7 +179,7 @@ def _findings_asset(deps: list[dg.AssetKey]) -> dg.AssetsDefinition:
             freshness.record(con, run_id, sources, config)
             for source in sources:
                 (context.log.warning if source.stale and not source.skipped else context.log.info)(source.message)
-            for f in file_coverage.record(con, run_id):
+            for f in file_findings.record(con, run_id):
                 context.log.warning(f["message"])
             entries = store.merge_findings(con, run_id, config, frames.municipality_names(con))
             stats = con.execute(

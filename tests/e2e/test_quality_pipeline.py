@@ -192,11 +192,11 @@ def test_register_joins_findings_and_every_check_has_a_result(first):
     from orchestration.quality.suites import load_suites
 
     from orchestration.quality.completeness import CHECK as COMPLETENESS
-    from orchestration.quality.file_coverage import CHECK as FILE_COVERAGE
+    from orchestration.quality.file_findings import CHECK as FILE_COVERAGE, REJECTED_CHECK
 
     freshness = {r.check_name for r in load_rules(load_quality_config())}
-    assert ({f"gx_{s.name}" for s in load_suites()} | {"followup_register_valid", FILE_COVERAGE, COMPLETENESS}
-            | freshness == set(checks))
+    assert ({f"gx_{s.name}" for s in load_suites()}
+            | {"followup_register_valid", FILE_COVERAGE, REJECTED_CHECK, COMPLETENESS} | freshness == set(checks))
     assert all(passed for severity, passed, _ in checks.values() if severity == "ERROR")
     assert checks["gx_yoy_jumps"][1] is False  # the wheelchair drops (a WARNING: published all the same)
 
@@ -214,6 +214,26 @@ def test_stale_husbanken_months_are_one_finding_in_the_digest_and_kostra_is_fres
         set(evaluations)
     text = digests(env["outbox"])[0].with_suffix(".txt").read_text(encoding="utf-8")
     assert "stale_source:0000:-:husbanken/monthly" in text and "2026-09" in text
+
+
+def test_the_refused_register_is_a_finding_in_the_digest_and_the_corrected_rejections_are_not(first, env, world):
+    """The demo's dwelling registers: two rejected files, each beside its corrected export (`…_rettet.xlsx`,
+    loaded), and one refused for its identity numbers, which nothing replaces (tools/demo_data)."""
+    from tools.demo_data.dwelling_register_files import YEARS, municipalities
+
+    codes = municipalities(world)
+    rejected = query("select original_name from raw.load_log where source = 'dwelling_register' "
+                     "and status in ('rejected', 'refused') order by 1")
+    assert {name for (name,) in rejected} == {f"boligregister_{codes[i]}_{max(YEARS)}{tail}"
+                                              for i, tail in ((1, ".xlsx"), (3, ".xlsx"), (4, "_med_fnr.csv"))}
+    [(measure, message)] = query("select measure, message from quality.findings "
+                                 "where kind = 'file_rejected' and status = 'open'")
+    refused = f"dwelling_register/boligregister_{codes[4]}_{max(YEARS)}_med_fnr.csv"
+    assert measure.startswith(refused + "#")
+    assert message.startswith(f"{refused} was refused (personal data), none of its figures are in the warehouse: "
+                              'column "Fødselsnummer": holds a national identity number'), message
+    text = digests(env["outbox"])[0].with_suffix(".txt").read_text(encoding="utf-8")
+    assert message in text
 
 
 # ------------------------------------------------------------------------------------------ run 2

@@ -111,7 +111,7 @@ def test_codes_come_from_the_warehouse_when_klass_is_loaded(tmp_path):
 
 
 def test_coverage_change_is_a_quality_finding_until_the_file_is_replaced(env):
-    from orchestration.quality import file_coverage, store
+    from orchestration.quality import file_findings, store
     from orchestration.quality.config import load_quality_config
 
     con, inbox, landing_root = env
@@ -120,7 +120,7 @@ def test_coverage_change_is_a_quality_finding_until_the_file_is_replaced(env):
     drop_file(inbox, "husbanken", "startlan_2019_ny.xlsx", xlsx_bytes(HEADER, GOOD[:1], "Startlån"))
     husbanken.import_inbox(con, inbox, landing_root)
 
-    found = file_coverage.record(con, "run-1")
+    found = file_findings.record(con, "run-1")
     entries = store.merge_findings(con, "run-1", load_quality_config(), {})
     assert [f["message"] for f in found] == [
         "husbanken/startlan_2019_ny.xlsx replaced earlier rows and its coverage changed: this file drops 1 "
@@ -130,6 +130,50 @@ def test_coverage_change_is_a_quality_finding_until_the_file_is_replaced(env):
     corrected = [["0301", "Oslo", 2019, "Kjøp av bolig", 501, 300]]
     drop_file(inbox, "husbanken", "startlan_2019_v3.xlsx", xlsx_bytes(HEADER, corrected, "Startlån"))
     husbanken.import_inbox(con, inbox, landing_root)  # same municipalities as the file it replaces
-    assert file_coverage.record(con, "run-2") == []
+    assert file_findings.record(con, "run-2") == []
     entries = store.merge_findings(con, "run-2", load_quality_config(), {})
     assert len(entries.resolved) == 1
+
+
+def test_a_rejected_or_refused_file_is_a_finding_until_its_corrected_export_loads(env):
+    """The working group hears of a file none of whose figures reached the warehouse (the run still publishes):
+    named with its reasons, once however often it is dropped again, settled by the corrected export."""
+    from orchestration.quality import file_findings, store
+    from orchestration.quality.config import load_quality_config
+
+    con, inbox, landing_root = env
+    typo = [["0302", "Oslo", 2019, "Kjøp av bolig", 510, 305], GOOD[1]]
+    drop_file(inbox, "husbanken", "startlan_2019.xlsx", xlsx_bytes(HEADER, typo, "Startlån"))
+    assert husbanken.import_inbox(con, inbox, landing_root).rejected
+    fnr = "01018012345"
+    drop_file(inbox, "husbanken", "startlan_2020_fnr.xlsx",
+              xlsx_bytes(HEADER + ["Fødselsnummer"], [[*GOOD[0][:2], 2020, *GOOD[0][3:], fnr]], "Startlån"))
+    husbanken.import_inbox(con, inbox, landing_root)  # both files still in the inbox: rejected, refused again
+
+    found = file_findings.record(con, "run-1")
+    entries = store.merge_findings(con, "run-1", load_quality_config(), {})
+    assert [(f["kind"], f["municipality_code"], f["measure"].split("#")[0]) for f in found] == [
+        ("file_rejected", "0000", "husbanken/startlan_2019.xlsx"),
+        ("file_rejected", "0000", "husbanken/startlan_2020_fnr.xlsx")]
+    rejected, refused = (f["message"] for f in found)
+    assert rejected.startswith("husbanken/startlan_2019.xlsx was rejected, none of its figures are in the "
+                               "warehouse: row 2, column \"Kommunenummer\": '0302' is "
+                               "not a municipality code valid in 2019"), rejected
+    assert refused.startswith("husbanken/startlan_2020_fnr.xlsx was refused (personal data), none of its figures")
+    assert "Fødselsnummer" in refused and fnr not in refused
+    assert sorted(entries.new["kind"]) == ["file_rejected", "file_rejected"]
+    checks = dict(con.execute("select check_name, passed from quality.check_results where run_id = 'run-1'")
+                  .fetchall())
+    assert checks == {"files_loaded_or_replaced": False, "files_coverage_unchanged": True}
+
+    # the corrected export, its name extended, settles the first; a file whose name the refused one's extends
+    # (startlan_2020.xlsx) does not settle it
+    drop_file(inbox, "husbanken", "startlan_2019_rettet.xlsx", xlsx_bytes(HEADER, GOOD, "Startlån"))
+    drop_file(inbox, "husbanken", "startlan_2020.xlsx",
+              xlsx_bytes(HEADER, [[*GOOD[0][:2], 2020, *GOOD[0][3:]]], "Startlån"))
+    assert len(husbanken.import_inbox(con, inbox, landing_root).loaded) == 2
+    assert [f["measure"].split("#")[0] for f in file_findings.record(con, "run-2")] == \
+        ["husbanken/startlan_2020_fnr.xlsx"]
+    entries = store.merge_findings(con, "run-2", load_quality_config(), {})
+    assert list(entries.resolved["measure"].str.split("#").str[0]) == ["husbanken/startlan_2019.xlsx"]
+    assert entries.new.empty
