@@ -194,6 +194,8 @@ RELEASE_TABLE, RELEASE_YEAR = "12008", 2025  # KOSTRA's municipal dwellings: mos
 def revise_release(table_dir: Path, year: int) -> None:
     """A newer release of a demo table (vintages/<date>/, `updated` later than every release before) whose
     figures for `year` are one higher than the current release's; the other years as they were."""
+    from orchestration.ingest.ssb.jsonstat import cell_positions
+
     info = json.loads((table_dir / "table.json").read_text(encoding="utf-8"))
     info["updated"] = "2026-12-01T06:00:00Z"
     folder = table_dir / "vintages" / "2026-12-01"
@@ -203,15 +205,12 @@ def revise_release(table_dir: Path, year: int) -> None:
         doc = json.loads(path.read_text(encoding="utf-8"))
         if "updated" in doc:
             doc["updated"] = info["updated"]
-        dims, sizes = doc["id"], doc["size"]
-        position = doc["dimension"]["Tid"]["category"]["index"][str(year)]
-        stride = 1
-        for size in sizes[dims.index("Tid") + 1:]:
-            stride *= size
+        year_position = doc["dimension"]["Tid"]["category"]["index"][str(year)]
+        in_year = cell_positions(doc["id"], doc["size"])["Tid"] == year_position
         values = doc["value"]
-        for i, value in enumerate(values):
-            if value is not None and (i // stride) % sizes[dims.index("Tid")] == position:
-                values[i] = value + 1
+        for i in in_year.nonzero()[0]:
+            if values[i] is not None:
+                values[i] += 1
         (folder / path.name).write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
 
 

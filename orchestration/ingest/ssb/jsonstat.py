@@ -239,6 +239,18 @@ def parse_jsonstat2_arrow(doc: Mapping[str, Any], table_id: str | None = None) -
                             f"{str(err)[:200]})") from err
 
 
+def cell_positions(ids: Sequence[str], sizes: Sequence[int]) -> dict[str, np.ndarray]:
+    """Each cell's position along each dimension, in the order of `value`: row-major, the last dimension
+    fastest (JSON-stat 2.0)."""
+    n = int(np.prod(sizes, dtype=np.int64)) if sizes else 1
+    strides, stride = {}, 1
+    for name, size in zip(reversed(ids), reversed(sizes)):
+        strides[name] = stride
+        stride *= size
+    cells = np.arange(n, dtype=np.int64)
+    return {name: (cells // strides[name]) % size for name, size in zip(ids, sizes)}
+
+
 def _parse(doc: Mapping[str, Any], table_id: str | None) -> pa.Table:
     if not isinstance(doc, Mapping):
         raise JsonStatError(f"JSON-stat table {table_id or '?'}: expected an object, got {type(doc).__name__}")
@@ -269,14 +281,7 @@ def _parse(doc: Mapping[str, Any], table_id: str | None) -> pa.Table:
     if n == 0:
         return SCHEMA.empty_table()
 
-    # Position of each cell along each dimension: row-major, the last dimension fastest.
-    strides = {}
-    stride = 1
-    for name, size in zip(reversed(ids), reversed(sizes)):
-        strides[name] = stride
-        stride *= size
-    rows = np.arange(n, dtype=np.int64)
-    position = {name: (rows // strides[name]) % size for name, size in zip(ids, sizes)}
+    position = cell_positions(ids, sizes)
 
     def column_of(name: str | None) -> pa.Array:
         return constant(None, n) if name is None else coded(position[name], codes[name])
