@@ -21,8 +21,8 @@ from orchestration.quality import store
 from orchestration.quality.findings import finding_id
 from orchestration.warehouse import relation_exists
 
-KIND = "file_coverage_changed"
-CHECK = "files_coverage_unchanged"
+COVERAGE_KIND = "file_coverage_changed"
+COVERAGE_CHECK = "files_coverage_unchanged"
 REJECTED_KIND = "file_rejected"
 REJECTED_CHECK = "files_loaded_or_replaced"
 NATIONAL = "0000"
@@ -69,7 +69,7 @@ def evaluate_rejected(con: duckdb.DuckDBPyConnection, severity: str = "WARNING")
     return findings
 
 
-def evaluate(con: duckdb.DuckDBPyConnection, severity: str = "WARNING") -> list[dict]:
+def evaluate_coverage(con: duckdb.DuckDBPyConnection, severity: str = "WARNING") -> list[dict]:
     """One finding per loaded file whose coverage changed, while no later file has superseded it."""
     if not relation_exists(con, "raw.load_log"):
         return []
@@ -82,7 +82,7 @@ def evaluate(con: duckdb.DuckDBPyConnection, severity: str = "WARNING") -> list[
     findings = []
     for source, name, checksum, table, message in rows:
         change = message[message.index("coverage changed:"):]
-        findings.append(_finding(KIND, CHECK, severity, source, name, checksum, table,
+        findings.append(_finding(COVERAGE_KIND, COVERAGE_CHECK, severity, source, name, checksum, table,
                                  f"{source}/{name} replaced earlier rows and its {change}"))
     return findings
 
@@ -91,7 +91,7 @@ def record(con: duckdb.DuckDBPyConnection, run_id: str, severity: str = "WARNING
     """Both checks' results and findings for the run (merge_findings resolves what they no longer see)."""
     found = []
     for check, kind, evaluated in ((REJECTED_CHECK, REJECTED_KIND, evaluate_rejected(con, severity)),
-                                   (CHECK, KIND, evaluate(con, severity))):
+                                   (COVERAGE_CHECK, COVERAGE_KIND, evaluate_coverage(con, severity))):
         store.record_source_check(con, run_id, check, "raw.load_log", severity, passed=not evaluated,
                                   skipped=False, kinds=[kind], findings=evaluated, details={"files": len(evaluated)})
         found += evaluated

@@ -192,11 +192,11 @@ def test_register_joins_findings_and_every_check_has_a_result(first):
     from orchestration.quality.suites import load_suites
 
     from orchestration.quality.completeness import CHECK as COMPLETENESS
-    from orchestration.quality.file_findings import CHECK as FILE_COVERAGE, REJECTED_CHECK
+    from orchestration.quality.file_findings import COVERAGE_CHECK, REJECTED_CHECK
 
     freshness = {r.check_name for r in load_rules(load_quality_config())}
     assert ({f"gx_{s.name}" for s in load_suites()}
-            | {"followup_register_valid", FILE_COVERAGE, REJECTED_CHECK, COMPLETENESS} | freshness == set(checks))
+            | {"followup_register_valid", COVERAGE_CHECK, REJECTED_CHECK, COMPLETENESS} | freshness == set(checks))
     assert all(passed for severity, passed, _ in checks.values() if severity == "ERROR")
     assert checks["gx_yoy_jumps"][1] is False  # the wheelchair drops (a WARNING: published all the same)
 
