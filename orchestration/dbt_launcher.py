@@ -13,10 +13,10 @@ Warm start: importing dbt-core and its DuckDB adapter takes ≈ 3 s of each run'
 that builds models starts a process early (`warm_up`, by the runner) that imports them beside the loads and
 waits on a Unix socket. When dagster-dbt starts this launcher, it hands that process its standard streams,
 arguments, working folder and environment (`_hand_over`) and waits for dbt's exit code and for the process
-to end (so dbt's DuckDB file is closed when the step goes on), forwarding an interrupt. Without a warm process
-(a run started by the Dagster daemon, one that died or was taken), the launcher runs dbt itself, as before. The
-warm process declines a request whose environment differs in what its imports read (`_IMPORT_TIME_ENV`):
-dbt then starts cold.
+to end (so dbt's DuckDB file is closed when the step goes on), forwarding an interrupt (and killing the process
+when dbt misses one, `INTERRUPT_GRACE_SECONDS`). Without a warm process (a run started by the Dagster daemon, one
+that died or was taken), the launcher runs dbt itself, as before. The warm process declines a request whose
+environment differs in what its imports read (`_IMPORT_TIME_ENV`): dbt then starts cold.
 """
 
 from __future__ import annotations
@@ -38,6 +38,10 @@ _WARM_IMPORTS = ("dbt.cli.main", "dbt.adapters.duckdb", "dbt.adapters.duckdb.con
 # whose values differ would get another dbt than a cold start, so it is declined.
 _IMPORT_TIME_ENV = ("PYTHON", "ARROW_", "LANG", "LC_", "TZ")
 _WINDOWS_ONLY_ENV = {"PYTHONLEGACYWINDOWSSTDIO"}  # dagster-dbt sets it for dbt; Python reads it only on Windows
+# An interrupted warm dbt that has not ended by then is killed. dbt cancels the query its connection runs, and
+# dbt-duckdb's cancel misses a query that starts a moment later (seen: the query ran on, dbt waited for it);
+# dagster-dbt waits 25 s for the process it interrupted. What dbt wrote to the run's build copy is not published.
+INTERRUPT_GRACE_SECONDS = 10
 
 
 def main() -> None:
@@ -83,14 +87,24 @@ def _hand_over(socket_path: str) -> int | None:
             return None
         pid = int(reply.split()[1])
 
-        def forward(signum, _frame):  # dagster-dbt interrupts the process it started: this one
+        def signal_dbt(signum, _frame=None):
             try:
                 os.kill(pid, signum)
             except ProcessLookupError:
                 pass
 
+        def forward(signum, _frame):  # dagster-dbt interrupts the process it started: this one
+            signal_dbt(signum)
+            signal.alarm(INTERRUPT_GRACE_SECONDS)
+
+        def give_up(_signum, _frame):
+            print(f"boligsosial-dbt: dbt did not end within {INTERRUPT_GRACE_SECONDS} s of the interrupt: killed",
+                  file=sys.stderr)
+            signal_dbt(signal.SIGKILL)
+
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, forward)
+        signal.signal(signal.SIGALRM, give_up)
         result = replies.readline().decode().strip()
         replies.read()  # the connection ends with the process: dbt's database is closed by then
     if not result.startswith("exit "):

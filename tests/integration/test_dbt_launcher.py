@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -215,9 +216,10 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def test_an_interrupt_of_the_launcher_reaches_the_dbt_it_handed_over(tmp_path, warm):
-    """dagster-dbt ends a cancelled step's dbt with SIGINT to the process it started: the launcher."""
-    dbt_launcher, process = warm
+def _interrupted_during_a_long_query(tmp_path: Path, dbt_launcher) -> tuple[subprocess.Popen, list[str]]:
+    """The launcher runs a query that would take minutes in the warm process; interrupted once it runs, as a
+    cancelled step's dbt is (dagster-dbt sends SIGINT to the process it started: the launcher). Returns the
+    ended launcher and everything it printed."""
     folder = _warehouse(tmp_path / "w")
     launcher = subprocess.Popen(
         [pipeline_dbt_executable(), "show", "--inline", "select sum(hash(range)) as s from range(20000000000)",
@@ -226,12 +228,51 @@ def test_an_interrupt_of_the_launcher_reaches_the_dbt_it_handed_over(tmp_path, w
         env={**os.environ, WORKDIR_ENV: str(folder), "BOLIGSOSIAL_DBT_DATABASE": DBT_LINK_NAME,
              **dbt_launcher.warm_environment()},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 60
-    while not dbt_launcher.warm_taken() and time.monotonic() < deadline:
-        time.sleep(0.1)
+    lines: list[str] = []
+    running = threading.Event()
+
+    def read() -> None:
+        for line in launcher.stdout:
+            lines.append(line)
+            if "Concurrency:" in line:  # parsed: dbt's node thread starts the query next
+                running.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    assert running.wait(120), "".join(lines)[-3000:]
     assert dbt_launcher.warm_taken()
-    time.sleep(3)  # dbt starts the query
+    time.sleep(2)  # the query runs: dbt cancels it (a query that starts a moment after the cancel runs on)
     launcher.send_signal(signal.SIGINT)
-    out, _ = launcher.communicate(timeout=60)
-    assert launcher.returncode != 0, out[-3000:]
+    launcher.wait(timeout=60)
+    reader.join(10)
+    return launcher, lines
+
+
+def test_an_interrupt_of_the_launcher_reaches_the_dbt_it_handed_over(tmp_path, warm):
+    dbt_launcher, process = warm
+    launcher, lines = _interrupted_during_a_long_query(tmp_path, dbt_launcher)
+    assert launcher.returncode != 0, "".join(lines)[-3000:]
     assert process.poll() is not None, "dbt went on after its launcher was interrupted"
+    assert not any("did not end within" in line for line in lines), "".join(lines)[-3000:]
+
+
+def test_a_warm_dbt_that_misses_the_interrupt_is_killed_after_the_grace(tmp_path):
+    """dbt-duckdb's cancel can miss a query that starts a moment after it, and dbt then waits for that query: the
+    launcher kills the warm process after INTERRUPT_GRACE_SECONDS instead of waiting with it. A warm process that
+    ignores SIGINT (inherited from its parent) stands in for that miss."""
+    from orchestration import dbt_launcher
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        dbt_launcher.warm_up()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    process = dbt_launcher._warm[0]
+    try:
+        launcher, lines = _interrupted_during_a_long_query(tmp_path, dbt_launcher)
+        out = "".join(lines)
+        assert launcher.returncode == 1, out[-3000:]
+        assert process.poll() is not None
+        assert f"dbt did not end within {dbt_launcher.INTERRUPT_GRACE_SECONDS} s of the interrupt: killed" in out
+    finally:
+        dbt_launcher.stop_warm()
