@@ -46,10 +46,14 @@ class Digest:
     resolved: list[Finding] = field(default_factory=list)
     overdue: list[FollowUp] = field(default_factory=list)
     synthetic: bool = False
+    # The follow-up register could not be read this run (the previous one is kept): its file and what is wrong,
+    # told to the working group, who edit it
+    register_errors: list[str] = field(default_factory=list)
+    register_path: str | None = None
 
     @property
     def is_empty(self) -> bool:
-        return not (self.new or self.worsened or self.resolved or self.overdue)
+        return not (self.new or self.worsened or self.resolved or self.overdue or self.register_errors)
 
 
 @dataclass(frozen=True)

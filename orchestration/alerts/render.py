@@ -23,6 +23,8 @@ _SEVERITY_LABELS = {"ERROR": "FEIL", "WARNING": "ADVARSEL"}
 _SEVERITY_COLOURS = {"ERROR": "#b00020", "WARNING": "#8a6d00"}
 _SYNTHETIC_NOTICE_NO = "SYNTETISKE DEMODATA – tallene er ikke ekte statistikk."
 _SYNTHETIC_NOTICE_EN = "Synthetic demo data – these numbers are not real statistics."
+_REGISTER_HEADING = "Oppfølgingsregisteret kunne ikke leses"
+_REGISTER_SUBTITLE = "The follow-up register could not be read; the previous one is used until it is corrected"
 
 
 # (attribute, Norwegian heading, English subtitle)
@@ -42,7 +44,8 @@ def render_digest(digest: Digest, config: AlertConfig | None = None) -> EmailMes
         f"{len(digest.resolved)} løst, {len(digest.overdue)} forfalt"
     )
     synthetic_tag = "[SYNTETISK] " if digest.synthetic else ""
-    subject = f"{config.subject_prefix} {synthetic_tag}Datakvalitet: {counts}"
+    register = " · oppfølgingsregisteret har feil" if digest.register_errors else ""
+    subject = f"{config.subject_prefix} {synthetic_tag}Datakvalitet: {counts}{register}"
 
     message = _new_message(config, subject, kind="digest", run_id=digest.run_id)
     message.set_content(_digest_text(digest, counts))
@@ -192,6 +195,11 @@ def _digest_text(digest: Digest, counts: str) -> str:
         f"Lager: {digest.warehouse}",
         f"Oppsummert: {counts}",
     ]
+    if digest.register_errors:
+        title = f"{_REGISTER_HEADING} ({len(digest.register_errors)} feil)"
+        lines += ["", title, "=" * len(title), _REGISTER_SUBTITLE, ""]
+        lines += [f"Fil: {digest.register_path}"] if digest.register_path else []
+        lines += [f"- {_one_line(error)}" for error in digest.register_errors]
     today = digest.generated_at.date()
     for attribute, heading, subtitle in _SECTIONS:
         items = getattr(digest, attribute)
@@ -296,6 +304,14 @@ def _digest_html(digest: Digest, subject: str, counts: str) -> str:
         f" · lager <code>{_esc(digest.warehouse)}</code></p>",
         f"<p><strong>{_esc(counts)}</strong></p>",
     ]
+    if digest.register_errors:
+        body += [
+            f'<h2 style="font-size:16px;margin:24px 0 0;color:{_SEVERITY_COLOURS["WARNING"]};">'
+            f"{_esc(_REGISTER_HEADING)} ({len(digest.register_errors)} feil)</h2>",
+            f'<p style="{_SUBTITLE_STYLE}">{_esc(_REGISTER_SUBTITLE)}</p>',
+            *([f"<p>Fil: <code>{_esc(digest.register_path)}</code></p>"] if digest.register_path else []),
+            "<ul>", *(f"<li>{_esc(error)}</li>" for error in digest.register_errors), "</ul>",
+        ]
     today = digest.generated_at.date()
     for attribute, heading, subtitle in _SECTIONS:
         items = getattr(digest, attribute)

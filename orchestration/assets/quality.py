@@ -20,13 +20,13 @@ from collections.abc import Sequence
 import dagster as dg
 
 from orchestration.quality.config import load_quality_config
+from orchestration.quality.store import REGISTER_CHECK
 from orchestration.quality.suites import Suite, load_suites
 from orchestration.resources import WarehouseResource
 
 FINDINGS_KEY = dg.AssetKey(["quality", "findings"])
 DIGEST_KEY = dg.AssetKey(["quality", "digest"])
 PUBLISHED_KEY = dg.AssetKey(["published_warehouse"])
-REGISTER_CHECK = "followup_register_valid"
 GX_CHECK_PREFIX = "gx_"
 
 
@@ -172,9 +172,7 @@ def _findings_asset(deps: list[dg.AssetKey]) -> dg.AssetsDefinition:
                 context.log.error(register.message)
             else:
                 context.log.info(register.message)
-            store.record_plain_check(con, run_id, REGISTER_CHECK, "quality.followup_register",
-                                     "WARNING", not register.errors,
-                                     {"path": str(path), "errors": register.errors, "rows": register.rows})
+            store.record_register_check(con, run_id, register)  # its errors reach the digest too
             sources = freshness.evaluate_all(con, config)
             freshness.record(con, run_id, sources, config)
             for source in sources:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import duckdb
 import pandas as pd
 
 from orchestration.alerts.model import Digest, Finding, FollowUp
+from orchestration.quality.store import REGISTER_CHECK
 from orchestration.warehouse import relation_exists
 
 
@@ -44,6 +46,13 @@ def digest_for_run(con: duckdb.DuckDBPyConnection, run_id: str, warehouse: str) 
         synthetic = bool(con.execute("select coalesce(bool_or(synthetic), false) from raw.load_log").fetchone()[0])
     digest = Digest(run_id=run_id, generated_at=dt.datetime.now().astimezone(), warehouse=warehouse,
                     synthetic=synthetic)
+    if relation_exists(con, "quality.check_results"):
+        invalid = con.execute("select details from quality.check_results where run_id = ? and check_name = ? "
+                              "and not passed", [run_id, REGISTER_CHECK]).fetchone()
+        if invalid:
+            details = json.loads(invalid[0] or "{}")
+            digest.register_errors = [str(e) for e in details.get("errors") or []] or ["(no detail recorded)"]
+            digest.register_path = details.get("path")
     if not (relation_exists(con, "quality.digest_log") and relation_exists(con, "quality.findings")):
         return digest
     rows = con.execute(

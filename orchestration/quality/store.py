@@ -30,6 +30,7 @@ from orchestration import settings
 from orchestration.quality.findings import as_float
 
 FOLLOWUP_COLUMNS = ["finding_id", "status", "cause", "owner", "deadline", "note"]
+REGISTER_CHECK = "followup_register_valid"  # the register file parses; its errors in quality.check_results
 REQUIRED_FOLLOWUP_COLUMNS = ["finding_id", "status"]
 
 TABLES: dict[str, list[tuple[str, str]]] = {
@@ -306,6 +307,12 @@ class RegisterLoad:
     rows: int
     errors: list[str] = field(default_factory=list)
     message: str = ""
+
+
+def record_register_check(con: duckdb.DuckDBPyConnection, run_id: str, register: RegisterLoad) -> None:
+    """Whether the register file parsed, for the run (quality.check_results): the digest tells its editors."""
+    record_plain_check(con, run_id, REGISTER_CHECK, "quality.followup_register", "WARNING", not register.errors,
+                       {"path": str(register.path), "errors": register.errors, "rows": register.rows})
 
 
 def load_register(con: duckdb.DuckDBPyConnection, path: Path, statuses: list[str]) -> RegisterLoad:

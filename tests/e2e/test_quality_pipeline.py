@@ -311,8 +311,13 @@ def test_next_run_sends_the_queued_digest_and_a_bad_register_keeps_the_previous(
     with smtp_server(port) as server:
         result = run(changed_only=True)
     assert result.success
-    assert len(server.received) == 1, "the queued digest only: nothing else changed"
-    assert "1 forverret" in server.received[0]["Subject"]
+    # the queued digest, then this run's: no finding changed, but its editors hear that the register is invalid
+    queued, this_run = server.received
+    assert "1 forverret" in queued["Subject"]
+    assert "0 nye, 0 forverret, 0 løst" in this_run["Subject"]
+    assert "oppfølgingsregisteret har feil" in this_run["Subject"]
+    plain = this_run.get_body(("plain",)).get_content()
+    assert "row 4, column status: unknown status 'kontaktet'" in plain and str(env["register"]) in plain
     assert not digests(env["outbox"] / "pending") and len(digests(env["outbox"] / "sent")) == 1
     assert query("select finding_id, status, deadline from quality.followup_register order by 1") == register_before
     evaluation = [e for e in result.get_asset_check_evaluations() if e.check_name == "followup_register_valid"]

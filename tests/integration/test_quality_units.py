@@ -5,6 +5,8 @@ alone (suites, thresholds, the register's CSV, the calendar): unit/test_quality_
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.policy
 import json
 import subprocess
 import sys
@@ -286,6 +288,33 @@ def test_the_digest_reads_back_what_was_logged(con, tmp_path: Path):
     _merge(con, "r2")
     assert digest_for_run(con, "r2", "wh.duckdb").is_empty
     assert send_digest(digest_for_run(con, "r2", "wh.duckdb"), None, outbox=tmp_path / "outbox") is None
+
+
+def test_an_invalid_register_reaches_its_editors_in_the_digest_until_it_is_corrected(con, tmp_path: Path):
+    """The working group edits the register: when it cannot be read (the previous one is kept), the digest says
+    so, with the file and every error, even in a run that found nothing new; a corrected file ends that."""
+    from orchestration.alerts import send_digest
+    from orchestration.quality.digest import digest_for_run
+
+    path = _write(tmp_path / "register.csv", "finding_id,status,deadline\na:1,contacted,2018-10-30\n")
+    store.record_register_check(con, "r1", store.load_register(con, path, STATUSES))
+    assert digest_for_run(con, "r1", "wh.duckdb").is_empty
+    _write(path, "finding_id,status,deadline\na:1,kontaktet,30/10/2018\n")
+    store.record_register_check(con, "r2", store.load_register(con, path, STATUSES))
+    digest = digest_for_run(con, "r2", "wh.duckdb")
+    assert not digest.is_empty and digest.register_path == str(path)
+    assert digest.register_errors == [
+        "row 2, column status: unknown status 'kontaktet' (allowed: new, contacted, explained, resolved)",
+        "row 2, column deadline: '30/10/2018' is not a date (write 30.10.2018 or 2018-10-30)"]
+    result = send_digest(digest, None, outbox=tmp_path / "outbox")
+    message = email.message_from_bytes(result.path.read_bytes(), policy=email.policy.default)
+    assert "oppfølgingsregisteret har feil" in message["Subject"] and "0 nye" in message["Subject"]
+    text = result.path.with_suffix(".txt").read_text(encoding="utf-8")
+    assert "Oppfølgingsregisteret kunne ikke leses (2 feil)" in text and f"Fil: {path}" in text
+    assert all(f"- {error}" in text for error in digest.register_errors)
+    _write(path, "finding_id,status,deadline\na:1,contacted,2018-10-30\n")
+    store.record_register_check(con, "r3", store.load_register(con, path, STATUSES))
+    assert digest_for_run(con, "r3", "wh.duckdb").is_empty
 
 
 def test_check_results_keep_one_row_per_check_and_run(con):

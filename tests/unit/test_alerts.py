@@ -177,3 +177,18 @@ def test_stale_source_periods_read_as_dates() -> None:
     html = message.get_body(("html",)).get_content()
     assert "målt 2025-12, forventet 2026-09" in plain
     assert "2025-12" in html and "202 512" not in html
+
+
+def test_register_errors_lead_the_digest_escaped_in_html_verbatim_in_text() -> None:
+    errors = [f"row 3, column note: {NASTY_NAME}", "row 4, column status: unknown status 'kontaktet'"]
+    digest = Digest("run-1", dt.datetime(2026, 11, 23, tzinfo=dt.timezone.utc), "wh.duckdb",
+                    register_errors=errors, register_path="data/followup/register.csv")
+    assert not digest.is_empty
+    message = render_digest(digest, CONFIG)
+    plain, html = parts(message)
+    assert message["Subject"].endswith("Datakvalitet: 0 nye, 0 forverret, 0 løst, 0 forfalt · oppfølgingsregisteret "
+                                       "har feil")
+    assert "Oppfølgingsregisteret kunne ikke leses (2 feil)" in plain and "Fil: data/followup/register.csv" in plain
+    assert all(f"- {error}" in plain for error in errors)
+    assert NASTY_NAME not in html and "Bø &lt;b&gt;&amp; Co" in html
+    assert "Oppfølgingsregisteret kunne ikke leses (2 feil)" in html
