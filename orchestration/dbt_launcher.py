@@ -73,8 +73,13 @@ def _hand_over(socket_path: str) -> int | None:
         conn.connect(socket_path)
     except OSError:
         return None  # gone (its run ended, it was taken): dbt starts here
+    interrupts = (signal.SIGINT, signal.SIGTERM)
+    # an interrupt this process ignores (inherited: a shell's background job), the warm dbt ignores too, as a
+    # cold dbt in this process would
+    ignored = [signum for signum in interrupts if signal.getsignal(signum) is signal.SIG_IGN]
     with conn, conn.makefile("rb") as replies:
-        request = json.dumps({"argv": sys.argv, "cwd": os.getcwd(), "env": dict(os.environ)}).encode()
+        request = json.dumps({"argv": sys.argv, "cwd": os.getcwd(), "env": dict(os.environ),
+                              "ignored_signals": [int(signum) for signum in ignored]}).encode()
         try:
             socket.send_fds(conn, [struct.pack("!Q", len(request))], [0, 1, 2])
             conn.sendall(request)
@@ -102,8 +107,9 @@ def _hand_over(socket_path: str) -> int | None:
                   file=sys.stderr)
             signal_dbt(signal.SIGKILL)
 
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, forward)
+        for signum in interrupts:
+            if signum not in ignored:
+                signal.signal(signum, forward)
         signal.signal(signal.SIGALRM, give_up)
         result = replies.readline().decode().strip()
         replies.read()  # the connection ends with the process: dbt's database is closed by then
@@ -174,6 +180,7 @@ def _serve_warm(socket_path: str) -> int:
     import importlib
     import json
     import selectors
+    import signal
     import socket
     import struct
 
@@ -211,6 +218,11 @@ def _serve_warm(socket_path: str) -> int:
     for target, fd in enumerate(fds):  # the launcher's stdin, stdout and stderr: dagster-dbt's pipe
         os.dup2(fd, target)
         os.close(fd)
+    # the launcher's interrupts, not those this process inherited from the run (a shell's background job ignores
+    # SIGINT): an interrupt raises KeyboardInterrupt in dbt and SIGTERM ends it, unless the launcher ignores them
+    ignored = set(request.get("ignored_signals", []))
+    signal.signal(signal.SIGINT, signal.SIG_IGN if signal.SIGINT in ignored else signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN if signal.SIGTERM in ignored else signal.SIG_DFL)
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
