@@ -66,7 +66,6 @@ def _hand_over(socket_path: str) -> int | None:
     import json
     import signal
     import socket
-    import struct
 
     try:
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -77,12 +76,12 @@ def _hand_over(socket_path: str) -> int | None:
     # an interrupt this process ignores (inherited: a shell's background job), the warm dbt ignores too, as a
     # cold dbt in this process would
     ignored = [signum for signum in interrupts if signal.getsignal(signum) is signal.SIG_IGN]
-    with conn, conn.makefile("rb") as replies:
+    with conn, conn.makefile("rb") as replies, conn.makefile("wb") as requests:
         request = json.dumps({"argv": sys.argv, "cwd": os.getcwd(), "env": dict(os.environ),
                               "ignored_signals": [int(signum) for signum in ignored]}).encode()
         try:
-            socket.send_fds(conn, [struct.pack("!Q", len(request))], [0, 1, 2])
-            conn.sendall(request)
+            socket.send_fds(conn, [b"\0"], [0, 1, 2])  # one byte carries the standard streams
+            child_process.write_message(requests, request)
             reply = replies.readline().decode().strip()  # once the warm process's imports are done
         except OSError:
             return None
@@ -92,7 +91,7 @@ def _hand_over(socket_path: str) -> int | None:
             return None
         pid = int(reply.split()[1])
 
-        def signal_dbt(signum, _frame=None):
+        def signal_dbt(signum):
             try:
                 os.kill(pid, signum)
             except ProcessLookupError:
@@ -182,7 +181,6 @@ def _serve_warm(socket_path: str) -> int:
     import selectors
     import signal
     import socket
-    import struct
 
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(socket_path)  # before the imports: a launcher that comes early waits for them, not in vain
@@ -198,17 +196,12 @@ def _serve_warm(socket_path: str) -> int:
                 return 0
     conn, _ = server.accept()
     server.close()
-    header, fds, _flags, _addr = socket.recv_fds(conn, 8, 3)
-    while len(header) < 8:
-        header += conn.recv(8 - len(header))
-    (length,) = struct.unpack("!Q", header)
-    body = b""
-    while len(body) < length:
-        chunk = conn.recv(length - len(body))
-        if not chunk:
-            return 1
-        body += chunk
-    request = json.loads(body)
+    _byte, fds, _flags, _addr = socket.recv_fds(conn, 1, 3)
+    try:
+        with conn.makefile("rb") as requests:
+            request = json.loads(child_process.read_message(requests))
+    except EOFError:  # the launcher ended before its request was whole
+        return 1
     asked = _import_time_env(request["env"])
     if asked != started_with or len(fds) != 3:
         differing = sorted(k for k in asked.keys() | started_with.keys() if asked.get(k) != started_with.get(k))

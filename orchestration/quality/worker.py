@@ -29,7 +29,6 @@ import atexit
 import contextlib
 import os
 import pickle
-import struct
 import subprocess
 import sys
 import threading
@@ -40,28 +39,14 @@ from orchestration.quality.suites import Suite, SuiteResult
 
 _child: subprocess.Popen | None = None
 _lock = threading.RLock()  # the child, and a request with its reply
-_LENGTH = struct.Struct("!Q")
 
 
 def _pickled(message) -> bytes:
     return pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _write(stream, data: bytes) -> None:
-    """One message: its length, then its pickle."""
-    stream.write(_LENGTH.pack(len(data)) + data)
-    stream.flush()
-
-
 def _receive(stream):
-    header = stream.read(_LENGTH.size)
-    if len(header) < _LENGTH.size:
-        raise EOFError
-    (length,) = _LENGTH.unpack(header)
-    data = stream.read(length)
-    if len(data) < length:  # the writer died in the middle of a message
-        raise EOFError
-    return pickle.loads(data)
+    return pickle.loads(child_process.read_message(stream))
 
 
 def start() -> subprocess.Popen:
@@ -107,7 +92,8 @@ def run_suite(database: Path, suite: Suite, config: dict | None = None,
     with _lock:  # one request and its reply at a time
         child = start()
         try:
-            _write(child.stdin, _pickled((str(database), suite, config, record_for_run, dict(os.environ))))
+            request = (str(database), suite, config, record_for_run, dict(os.environ))
+            child_process.write_message(child.stdin, _pickled(request))
             status, payload = _receive(child.stdout)
         except (BrokenPipeError, EOFError) as error:
             code = child.wait()
@@ -158,7 +144,7 @@ def _serve() -> None:
 
             reply = _pickled(("error", f"{type(error).__name__}: {error}\n\nin the checks' process:\n"
                                        + "".join(traceback.format_exception(error))))
-        _write(replies, reply)
+        child_process.write_message(replies, reply)
         del reply
         return_freed_memory()  # the validated frame, held in GX's reference cycles
 

@@ -326,6 +326,8 @@ def test_a_reply_cut_short_is_a_child_that_ended():
     import io
     import pickle
 
+    from orchestration import child_process
+
     whole = pickle.dumps(("ok", 1))
     with pytest.raises(EOFError):
-        worker._receive(io.BufferedReader(io.BytesIO(worker._LENGTH.pack(len(whole)) + whole[:-3])))
+        worker._receive(io.BufferedReader(io.BytesIO(child_process.LENGTH.pack(len(whole)) + whole[:-3])))
