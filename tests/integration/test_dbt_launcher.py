@@ -120,7 +120,7 @@ def test_the_dbt_step_gives_dbt_its_build_folder_and_window_and_keeps_neither(tm
 
 
 @pytest.fixture
-def warm(monkeypatch):
+def warm():
     """A warm dbt process of this test's own, ended after it."""
     from orchestration import dbt_launcher
 
