@@ -3,7 +3,8 @@ and the digest to the SSB working group.
 
 - One asset check per suite in `expectations/` (`gx_<suite>`). Every check is *blocking*, so assets
   downstream wait for it; only a failure of an ERROR suite stops them (publication with it: the previous
-  warehouse stays). A WARNING suite's failure publishes and reports.
+  warehouse stays). A WARNING suite's failure publishes and reports. The checks on the assets of one step
+  run as one step after it (`gx_suites_on_<step>`).
 - `quality/findings` (before publication): checks every source's freshness (`freshness_<source>`, see
   `quality/freshness.py`; a stale source is a `stale_source` finding), folds the checks' findings into
   `quality.findings`, loads the follow-up register, logs what the digest will report.
@@ -49,42 +50,64 @@ def _target_key(suite: Suite, available: set[dg.AssetKey], fallback: str) -> dg.
     return dg.AssetKey(candidates[0].split("/"))
 
 
-def _suite_check(suite: Suite, asset_key: dg.AssetKey) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=asset_key,
-        name=f"{GX_CHECK_PREFIX}{suite.name}",
-        description=f"[{suite.severity}] Great Expectations suite "
-                    f"{suite.path.name if suite.path else suite.name} on {suite.table}: {suite.description}",
-        blocking=True,  # downstream waits; only an ERROR result stops it
+def _check_result(suite: Suite, asset_key: dg.AssetKey, result, log) -> dg.AssetCheckResult:
+    name, table = f"{GX_CHECK_PREFIX}{suite.name}", suite.table
+    severity = dg.AssetCheckSeverity.ERROR if suite.severity == "ERROR" else dg.AssetCheckSeverity.WARN
+    if result.skipped:
+        log.info(f"{suite.name}: {result.skipped}")
+        return dg.AssetCheckResult(asset_key=asset_key, check_name=name, passed=True, severity=severity,
+                                   metadata={"skipped": result.skipped, "table": table})
+    if not result.success:
+        summary = ", ".join(f"{f['kind']}: {f.get('unexpected_count') or 1}" for f in result.failed)
+        log.warning(f"{suite.name} [{suite.severity}] on {table}: {summary}")
+    return dg.AssetCheckResult(
+        asset_key=asset_key,
+        check_name=name,
+        passed=result.success,
+        severity=severity,
+        metadata={
+            "table": table, "rows": result.rows, "expectations": result.evaluated,
+            "failed": len(result.failed), "unexpected": result.unexpected, "findings": len(result.findings),
+            "failures": dg.MetadataValue.json(result.failed[:20]),
+            "notes": dg.MetadataValue.json(result.notes),
+            "sample_findings": dg.MetadataValue.json([f["finding_id"] for f in result.findings[:20]]),
+        },
     )
-    def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+
+
+def _suite_checks(step: str, targets: list[tuple[Suite, dg.AssetKey]]) -> dg.AssetChecksDefinition:
+    """The suites on the assets of one step, as one step after it: each suite stays a check of its own (its
+    result, history and blocking in the UI), validated through one request to GX's process. A step per suite
+    cost ≈ 0.1 s of Dagster's and ≈ 40 ms for opening the file, 20 times a run (issue 19)."""
+    specs = [dg.AssetCheckSpec(
+        f"{GX_CHECK_PREFIX}{suite.name}", asset=key, blocking=True,  # downstream waits; only an ERROR result stops it
+        description=f"[{suite.severity}] Great Expectations suite "
+                    f"{suite.path.name if suite.path else suite.name} on {suite.table}: {suite.description}")
+        for suite, key in targets]
+
+    @dg.multi_asset_check(specs=specs, name=f"{GX_CHECK_PREFIX}suites_on_{step}", can_subset=True,
+                          description=f"The Great Expectations suites on the assets of step {step}.")
+    def _checks(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
         from orchestration.quality import worker
 
+        selected = context.selected_asset_check_keys
+        chosen = [(suite, key) for suite, key in targets
+                  if dg.AssetCheckKey(key, f"{GX_CHECK_PREFIX}{suite.name}") in selected]
+        target_of = {suite.name: key for suite, key in chosen}
         build = warehouse.build(context)
-        result = worker.run_suite(build.ensure(), suite, load_quality_config(),
-                                  record_for_run=context.op_execution_context.run_id)
-        severity = dg.AssetCheckSeverity.ERROR if suite.severity == "ERROR" else dg.AssetCheckSeverity.WARN
-        if result.skipped:
-            context.log.info(f"{suite.name}: {result.skipped}")
-            return dg.AssetCheckResult(passed=True, severity=severity,
-                                       metadata={"skipped": result.skipped, "table": suite.table})
-        if not result.success:
-            summary = ", ".join(f"{f['kind']}: {f.get('unexpected_count') or 1}" for f in result.failed)
-            context.log.warning(f"{suite.name} [{suite.severity}] on {suite.table}: {summary}")
-        return dg.AssetCheckResult(
-            passed=result.success,
-            severity=severity,
-            metadata={
-                "table": suite.table, "rows": result.rows, "expectations": result.evaluated,
-                "failed": len(result.failed), "unexpected": result.unexpected, "findings": len(result.findings),
-                "failures": dg.MetadataValue.json(result.failed[:20]),
-                "notes": dg.MetadataValue.json(result.notes),
-                "sample_findings": dg.MetadataValue.json(
-                    [f["finding_id"] for f in result.findings[:20]]),
-            },
-        )
+        errors = []
+        for suite, result, error in worker.run_suites(build.ensure(), [suite for suite, _key in chosen],
+                                                       load_quality_config(),
+                                                       record_for_run=context.op_execution_context.run_id):
+            if error is not None:  # no result for this check: the step fails when the others have theirs
+                context.log.error(error)
+                errors.append(error)
+                continue
+            yield _check_result(suite, target_of[suite.name], result, context.log)
+        if errors:
+            raise RuntimeError("\n\n".join(errors))
 
-    return _check
+    return _checks
 
 
 def gx_checks_in_run(context: dg.AssetExecutionContext) -> bool:
@@ -121,11 +144,28 @@ def start_validation_process(context: dg.AssetExecutionContext) -> None:
         worker.start()
 
 
+def _step_of_key(assets: Sequence) -> dict[dg.AssetKey, str]:
+    """Each asset's step (its op's name), or its own name for an asset no step materializes."""
+    steps: dict[dg.AssetKey, str] = {}
+    for a in assets:
+        keys = set(getattr(a, "keys", None) or [getattr(a, "key")])
+        node = getattr(a, "node_def", None) if getattr(a, "is_executable", False) else None
+        for key in keys:
+            steps[key] = node.name if node is not None else "__".join(key.path)
+    return steps
+
+
 def build_checks(assets: Sequence, suites: list[Suite] | None = None) -> list[dg.AssetChecksDefinition]:
-    """One asset check per suite, attached to an asset that exists among `assets`."""
+    """One asset check per suite, attached to an asset that exists among `assets`; the checks on the assets
+    of one step run as one step after it."""
     available = _asset_keys(assets)
     fallback = load_quality_config()["findings"]["fallback_asset"]
-    return [_suite_check(s, _target_key(s, available, fallback)) for s in (suites or load_suites())]
+    step_of = _step_of_key(assets)
+    by_step: dict[str, list[tuple[Suite, dg.AssetKey]]] = {}
+    for suite in suites or load_suites():
+        key = _target_key(suite, available, fallback)
+        by_step.setdefault(step_of.get(key, "__".join(key.path)), []).append((suite, key))
+    return [_suite_checks(step, targets) for step, targets in sorted(by_step.items())]
 
 
 def _freshness_specs() -> list[dg.AssetCheckSpec]:

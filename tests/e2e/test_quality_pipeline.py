@@ -352,7 +352,10 @@ def test_an_error_check_blocks_publication_and_the_previous_warehouse_stays(firs
         importlib.reload(orchestration.definitions)
     assert not result.success
     failed = [e.step_key for e in result.all_events if e.is_step_failure]
-    assert failed == ["raw__ssb_observations_gx_impossible_keys"]
+    assert failed == ["gx_suites_on_raw__ssb_observations"]  # the step of the suites on the SSB load's asset
+    evaluated = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert evaluated["gx_impossible_keys"] is False
+    assert evaluated["gx_raw_ssb_observations"] is True, "the other suite of the step has its own result"
     assert not result.asset_materializations_for_node("published_warehouse")
     assert not result.asset_materializations_for_node("dbt_models"), "nothing downstream of the check ran"
     assert sha256(published) == before, "the published warehouse is untouched"

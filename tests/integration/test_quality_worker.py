@@ -224,13 +224,13 @@ def test_a_load_starts_the_child_for_the_checks_after_it_and_none_for_a_run_with
 
     asset, table, run = load(monkeypatch)
     running_at_check = []
-    validate = worker.run_suite
+    validate = worker.run_suites
 
-    def run_suite(*args, **kwargs):
+    def run_suites(*args, **kwargs):
         running_at_check.append(worker._child is not None and worker._child.poll() is None)
         return validate(*args, **kwargs)
 
-    monkeypatch.setattr(worker, "run_suite", run_suite)
+    monkeypatch.setattr(worker, "run_suites", run_suites)
     resources = {"warehouse": WarehouseResource(published_path=str(tmp_path / "warehouse.duckdb"))}
     worker.stop()
     try:
@@ -331,3 +331,85 @@ def test_a_reply_cut_short_is_a_child_that_ended():
     whole = pickle.dumps(("ok", 1))
     with pytest.raises(EOFError):
         worker._receive(io.BufferedReader(io.BytesIO(child_process.LENGTH.pack(len(whole)) + whole[:-3])))
+
+
+def test_one_request_validates_several_suites_and_a_suite_that_raises_leaves_the_others_validated(database):
+    good = parse_suite(SUITE, CONFIG)
+    broken = parse_suite({**SUITE, "name": "broken", "frame": {"sql": "select * from raw.no_such_table"}}, CONFIG)
+    other = parse_suite({**SUITE, "name": "other", "expectations": []}, CONFIG)
+    replies = list(worker.run_suites(database, [good, broken, other], CONFIG, record_for_run="run-1"))
+    assert [(s.name, r is not None, e is None) for s, r, e in replies] == [
+        ("probe", True, True), ("broken", False, False), ("other", True, True)]
+    assert replies[1][2].startswith("Great Expectations suite broken on raw.t: CatalogException")
+    assert [r.rows for _s, r, _e in replies if r is not None] == [3, 3]
+    with duckdb.connect(database, read_only=True) as con:  # closed before the last reply
+        recorded = con.execute("select check_name, passed from quality.check_results where run_id = 'run-1' "
+                               "order by 1").fetchall()
+    assert recorded == [("gx_other", True), ("gx_probe", False)]
+
+
+def test_a_caller_that_stops_reading_the_replies_takes_the_child_along(database):
+    """A reply left unread would answer the next request."""
+    suites = [parse_suite(SUITE, CONFIG), parse_suite({**SUITE, "name": "other"}, CONFIG)]
+    replies = worker.run_suites(database, suites, CONFIG)
+    first = next(replies)
+    child = worker._child
+    replies.close()  # the check step ended after one result (interrupted)
+    assert first[0].name == "probe" and child.poll() is not None and worker._child is None
+    assert worker.run_suite(database, suites[1], CONFIG).suite.name == "other"
+
+
+def test_the_suites_on_one_steps_assets_are_one_step_and_each_stays_a_check_of_its_own(tmp_path):
+    """build_checks: a step per producing step, not per suite (issue 19); every suite keeps its own check,
+    result and blocking; a selected subset validates only its suites; a suite that raises fails the step after
+    the others have their results."""
+    import dagster as dg
+
+    from orchestration.assets import quality
+    from orchestration.resources import WarehouseResource
+
+    @dg.multi_asset(specs=[dg.AssetSpec(["raw", "t"]), dg.AssetSpec(["raw", "u"])], required_resource_keys={"warehouse"})
+    def tables(context):
+        with context.resources.warehouse.build(context).connect() as con:
+            con.execute("create schema if not exists raw")
+            for name in ("t", "u"):
+                con.execute(f"create or replace table raw.{name} as select * from (values ('0301', 2020, 'a', "
+                            "5.0, '..')) as v(municipality_code, year, measure, value, status_symbol)")
+        yield dg.MaterializeResult(asset_key=["raw", "t"])
+        yield dg.MaterializeResult(asset_key=["raw", "u"])
+
+    @dg.asset(key=["raw", "v"], deps=[["raw", "t"]])
+    def downstream():
+        return None
+
+    suites = [parse_suite({**SUITE, "name": "on_t", "asset": "raw/t"}, CONFIG),
+              parse_suite({**SUITE, "name": "on_u", "table": "raw.u", "asset": "raw/u"}, CONFIG),
+              parse_suite({**SUITE, "name": "on_v", "asset": "raw/v"}, CONFIG)]
+    checks = quality.build_checks([tables, downstream], suites)
+    assert sorted(c.node_def.name for c in checks) == ["gx_suites_on_raw__v", "gx_suites_on_tables"]
+    resources = {"warehouse": WarehouseResource(published_path=str(tmp_path / "warehouse.duckdb"))}
+    try:
+        result = dg.materialize([tables, downstream, *checks], resources=resources, raise_on_error=False)
+        evaluations = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+        assert evaluations == {"gx_on_t": False, "gx_on_u": False}  # one step validated both
+        assert not result.success  # ERROR suites that fail block what follows: raw/v did not run, nor its check
+        assert [e.asset_key for e in result.get_asset_materialization_events()] == [
+            dg.AssetKey(["raw", "t"]), dg.AssetKey(["raw", "u"])]
+
+        only_u = dg.materialize([tables, *checks], resources=resources, raise_on_error=False,
+                                selection=dg.AssetSelection.checks(dg.AssetCheckKey(dg.AssetKey(["raw", "u"]),
+                                                                                    "gx_on_u"))
+                                | dg.AssetSelection.keys(["raw", "t"], ["raw", "u"]).without_checks())
+        assert [e.check_name for e in only_u.get_asset_check_evaluations()] == ["gx_on_u"]
+
+        broken = [parse_suite({**SUITE, "name": "broken", "asset": "raw/t",
+                               "frame": {"sql": "select * from raw.no_such_table"}}, CONFIG),
+                  parse_suite({**SUITE, "name": "fine", "severity": "WARNING", "asset": "raw/u"}, CONFIG)]
+        failed = dg.materialize([tables, *quality.build_checks([tables], broken)], resources=resources,
+                                raise_on_error=False)
+        assert [e.check_name for e in failed.get_asset_check_evaluations()] == ["gx_fine"]
+        failure = next(e for e in failed.all_events if e.event_type_value == "STEP_FAILURE")
+        assert failure.step_key == "gx_suites_on_tables"
+        assert "Great Expectations suite broken on raw.t: CatalogException" in str(failure.event_specific_data.error)
+    finally:
+        worker.stop()
