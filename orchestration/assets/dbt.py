@@ -53,8 +53,8 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     window = year_window(partition_years(context))
     if window:
         context.log.info(f"dbt: year window {window[0]}–{window[1]} (the indicator fact rebuilds these years only)")
-    # the checks' GX process (quality/worker.py) never holds its memory beside dbt's
-    with worker.paused(), build.linked_for_dbt() as database:
+    # the checks' GX process (quality/worker.py) never holds its memory beside dbt's while it builds
+    with worker.paused() as resume_checks_when, build.linked_for_dbt() as database:
         # Taken by dbt's process when it starts (dagster-dbt copies the environment in `cli`). The profile names
         # this run's build file relative to the folder dbt starts in, so it reads alike for every warehouse
         # (orchestration/dbt_launcher.py); an empty window is none, also when the calling shell set one.
@@ -65,6 +65,8 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
             **dbt_launcher.warm_environment(),  # the run's warm dbt process, when one waits
         }):
             invocation = dbt.cli(args, context=context)
+        # dbt writes its results when it has built, then closes the file and ends: GX imports meanwhile
+        resume_checks_when((invocation.target_path / "run_results.json").exists)
         if os.environ.get("BOLIGSOSIAL_DBT_OUTPUT") == "summary":
             # `boligsosial demo` shows one line for dbt instead of every node's log (the UI keeps them all).
             # Silenced only while dagster-dbt reads the next event (it echoes dbt's log lines then); each event

@@ -12,10 +12,11 @@ read, and a connection opened, written and closed per check in the step cost ≈
   but not while the run's SSB load is unfinished (it runs first among the loads, and a retry waits): the
   child never adds its ≈ 200 MiB to that step's peak (≈ 700 MiB in the pipeline). A run that loads sources
   but not SSB starts it with the run (runner.starts_validation_with_run). Else the first check starts it.
-- `paused()` ends the child for the time dbt builds (the dbt step), so nothing of GX lives beside dbt, and
-  starts a new one when dbt is done. The child ends with the process that started it (its stdin closes),
-  or with `stop()`: the findings step calls it, as no check of the run follows and the report's browser
-  needs the room; a process that runs several pipelines (the tests) starts one again for the next run.
+- `paused()` ends the child for the time dbt builds (the dbt step), so nothing of GX lives beside dbt while it
+  builds, and starts a new one when dbt's results are written. The child ends with the process that started it
+  (its stdin closes), or with `stop()`: the findings step calls it, as no check of the run follows and the
+  report's browser needs the room; a process that runs several pipelines (the tests) starts one again for the
+  next run.
 - Each request carries the caller's environment, so a child that outlived a run (a test's `materialize`)
   still reads the settings of the run that calls it.
 
@@ -32,7 +33,7 @@ import pickle
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from orchestration import child_process
@@ -75,13 +76,37 @@ atexit.register(stop)  # end the child before the interpreter tears down
 
 
 @contextlib.contextmanager
-def paused():
-    """Around dbt's build: no child lives beside dbt's process. One that ran before dbt is started again when
-    dbt has built (not when it failed: no check follows), so it imports GX while the dbt step winds up."""
+def paused() -> Iterator[Callable[[Callable[[], bool]], None]]:
+    """Around dbt's build: no child lives beside dbt's process while it builds. One that ran before dbt is
+    started again when dbt has built (not when it failed: no check follows). The block may say sooner when
+    dbt is done building, by calling what it gets with a test (dbt's run_results.json written): the child
+    then imports GX while dbt's process closes the file and ends (≈ 1 s); it opens the file only when a
+    check asks, after the dbt step."""
     with _lock:
         was_running = child_process.running(_child)
         stop()
-    yield
+    over = threading.Event()  # the block has ended: a watcher starts no child after it
+
+    def resume_when(built: Callable[[], bool], every: float = 0.1) -> None:
+        def watch() -> None:
+            while not over.wait(every):
+                if built():
+                    with _lock:
+                        if not over.is_set():
+                            start()
+                    return
+
+        if was_running:
+            threading.Thread(target=watch, name="gx-resume", daemon=True).start()
+
+    try:
+        yield resume_when
+    except BaseException:
+        with _lock:
+            over.set()
+            stop()  # one a watcher started for a build that then failed
+        raise
+    over.set()
     if was_running:
         start()
 

@@ -280,6 +280,40 @@ def test_dbt_builds_with_no_child_beside_it_and_a_child_that_ran_is_back_after(d
     assert worker._child is None
 
 
+def _wait_for_child(seconds: float = 5.0):
+    import time
+
+    deadline = time.monotonic() + seconds
+    while worker._child is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return worker._child
+
+
+def test_the_child_is_back_once_dbt_has_written_its_results_and_ends_when_the_build_fails(database, tmp_path):
+    """dbt writes run_results.json when it has built, then closes the file and ends (≈ 1 s): GX imports meanwhile.
+    Nothing of GX lives beside dbt while it builds, and a build that fails after its results leaves no child."""
+    import time
+
+    worker.run_suite(database, parse_suite(SUITE, CONFIG), CONFIG)
+    results = tmp_path / "run_results.json"
+    with worker.paused() as resume_when:
+        resume_when(results.exists, every=0.01)
+        time.sleep(0.2)
+        assert worker._child is None  # still building
+        results.write_text("{}")
+        early = _wait_for_child()
+        assert early is not None and early.poll() is None
+    assert worker._child is early  # the block's end starts no second one
+    assert worker.run_suite(database, parse_suite(SUITE, CONFIG), CONFIG).rows == 3
+
+    with pytest.raises(RuntimeError, match="dbt failed"):
+        with worker.paused() as resume_when:
+            resume_when(results.exists, every=0.01)
+            started = _wait_for_child()
+            raise RuntimeError("dbt failed")
+    assert started is not None and started.poll() is not None and worker._child is None
+
+
 def test_the_dbt_step_runs_dbt_with_no_child_and_starts_none_after_a_failed_build(database, tmp_path, monkeypatch):
     """The real dbt step (assets/dbt.py) with dbt's invocation replaced: it sees no GX process beside it."""
     import dagster as dg
