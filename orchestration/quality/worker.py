@@ -149,11 +149,10 @@ def run_suites(database: Path, suites: list[Suite], config: dict | None = None,
 def run_suite(database: Path, suite: Suite, config: dict | None = None,
               record_for_run: str | None = None) -> SuiteResult:
     """One suite (`run_suites`); a suite that raised in the child raises RuntimeError here."""
-    for _suite, result, error in run_suites(database, [suite], config, record_for_run):
-        if error is not None:
-            raise RuntimeError(error)
-        return result
-    raise AssertionError("unreachable: one reply per suite")
+    [(_suite, result, error)] = run_suites(database, [suite], config, record_for_run)  # read to its end
+    if error is not None:
+        raise RuntimeError(error)
+    return result
 
 
 def _serve() -> None:
@@ -201,6 +200,7 @@ def _serve() -> None:
             child_process.write_message(replies, reply)
             del reply
             return_freed_memory()  # the validated frame, held in GX's reference cycles
+
 
 if __name__ == "__main__":
     _serve()
