@@ -9,8 +9,9 @@ the checks' process (quality/worker.py) after each validation.
   back the pages they kept for reuse (Arrow's allocator is the system one: orchestration/__init__.py).
 - A step that grew the process by less than `WORTH_RETURNING_MIB` since memory was last handed back is left
   alone: most steps (the checks, which validate in GX's process) allocate little, and a full collection
-  costs ≈ 35 ms with a run's objects, 1.3 s over a cold run's 35 steps, for a few MiB back. So the process
-  keeps at most that much above where the last return left it.
+  costs ≈ 35 ms with a run's objects, 1.3 s over a cold run's 35 steps (as measured, before the checks of a
+  step became one step), for a few MiB back. So the process keeps at most that much above where the last
+  return left it.
 - `exclude_from_collection` moves what lives as long as the process (the definitions; GX's modules and
   context in the checks' process) out of the collector's reach, so that a collection costs ≈ 0.04 s
   instead of ≈ 0.3 s. Never call it inside a step: objects frozen are still freed when no longer referenced,
