@@ -4,7 +4,7 @@ and the digest to the SSB working group.
 - One asset check per suite in `expectations/` (`gx_<suite>`). Every check is *blocking*, so assets
   downstream wait for it; only a failure of an ERROR suite stops them (publication with it: the previous
   warehouse stays). A WARNING suite's failure publishes and reports. The checks on the assets of one step
-  run as one step after it (`gx_suites_on_<step>`).
+  run as one step after it (`gx_suites_on_<step>`), so a failure stops what follows any asset of that step.
 - `quality/findings` (before publication): checks every source's freshness (`freshness_<source>`, see
   `quality/freshness.py`; a stale source is a `stale_source` finding), folds the checks' findings into
   `quality.findings`, loads the follow-up register, logs what the digest will report.
@@ -31,11 +31,19 @@ PUBLISHED_KEY = dg.AssetKey(["published_warehouse"])
 GX_CHECK_PREFIX = "gx_"
 
 
+def _keys_of(asset) -> set[dg.AssetKey]:
+    return set(getattr(asset, "keys", None) or [getattr(asset, "key")])
+
+
 def _asset_keys(assets: Sequence) -> set[dg.AssetKey]:
     keys: set[dg.AssetKey] = set()
     for a in assets:
-        keys |= set(getattr(a, "keys", None) or [getattr(a, "key")])
+        keys |= _keys_of(a)
     return keys
+
+
+def _check_name(suite: Suite) -> str:
+    return f"{GX_CHECK_PREFIX}{suite.name}"
 
 
 def _target_key(suite: Suite, available: set[dg.AssetKey], fallback: str) -> dg.AssetKey:
@@ -51,7 +59,7 @@ def _target_key(suite: Suite, available: set[dg.AssetKey], fallback: str) -> dg.
 
 
 def _check_result(suite: Suite, asset_key: dg.AssetKey, result, log) -> dg.AssetCheckResult:
-    name, table = f"{GX_CHECK_PREFIX}{suite.name}", suite.table
+    name, table = _check_name(suite), suite.table
     severity = dg.AssetCheckSeverity.ERROR if suite.severity == "ERROR" else dg.AssetCheckSeverity.WARN
     if result.skipped:
         log.info(f"{suite.name}: {result.skipped}")
@@ -80,7 +88,7 @@ def _suite_checks(step: str, targets: list[tuple[Suite, dg.AssetKey]]) -> dg.Ass
     result, history and blocking in the UI), validated through one request to GX's process. A step per suite
     cost ≈ 0.1 s of Dagster's and ≈ 40 ms for opening the file, 20 times a run (issue 19)."""
     specs = [dg.AssetCheckSpec(
-        f"{GX_CHECK_PREFIX}{suite.name}", asset=key, blocking=True,  # downstream waits; only an ERROR result stops it
+        _check_name(suite), asset=key, blocking=True,  # downstream waits; an ERROR result stops it (see build_checks)
         description=f"[{suite.severity}] Great Expectations suite "
                     f"{suite.path.name if suite.path else suite.name} on {suite.table}: {suite.description}")
         for suite, key in targets]
@@ -91,19 +99,17 @@ def _suite_checks(step: str, targets: list[tuple[Suite, dg.AssetKey]]) -> dg.Ass
         from orchestration.quality import worker
 
         selected = context.selected_asset_check_keys
-        chosen = [(suite, key) for suite, key in targets
-                  if dg.AssetCheckKey(key, f"{GX_CHECK_PREFIX}{suite.name}") in selected]
-        target_of = {suite.name: key for suite, key in chosen}
+        chosen = [(suite, key) for suite, key in targets if dg.AssetCheckKey(key, _check_name(suite)) in selected]
         build = warehouse.build(context)
+        replies = worker.run_suites(build.ensure(), [suite for suite, _key in chosen], load_quality_config(),
+                                    record_for_run=context.op_execution_context.run_id)
         errors = []
-        for suite, result, error in worker.run_suites(build.ensure(), [suite for suite, _key in chosen],
-                                                       load_quality_config(),
-                                                       record_for_run=context.op_execution_context.run_id):
+        for (suite, key), (_suite, result, error) in zip(chosen, replies):  # in the order asked
             if error is not None:  # no result for this check: the step fails when the others have theirs
                 context.log.error(error)
                 errors.append(error)
                 continue
-            yield _check_result(suite, target_of[suite.name], result, context.log)
+            yield _check_result(suite, key, result, context.log)
         if errors:
             raise RuntimeError("\n\n".join(errors))
 
@@ -144,27 +150,23 @@ def start_validation_process(context: dg.AssetExecutionContext) -> None:
         worker.start()
 
 
-def _step_of_key(assets: Sequence) -> dict[dg.AssetKey, str]:
-    """Each asset's step (its op's name), or its own name for an asset no step materializes."""
-    steps: dict[dg.AssetKey, str] = {}
-    for a in assets:
-        keys = set(getattr(a, "keys", None) or [getattr(a, "key")])
-        node = getattr(a, "node_def", None) if getattr(a, "is_executable", False) else None
-        for key in keys:
-            steps[key] = node.name if node is not None else "__".join(key.path)
-    return steps
+def _steps(assets: Sequence) -> dict[dg.AssetKey, str]:
+    """The step (its op's name) that materializes each executable asset."""
+    return {key: a.node_def.name for a in assets if getattr(a, "is_executable", False) for key in _keys_of(a)}
 
 
 def build_checks(assets: Sequence, suites: list[Suite] | None = None) -> list[dg.AssetChecksDefinition]:
-    """One asset check per suite, attached to an asset that exists among `assets`; the checks on the assets
-    of one step run as one step after it."""
+    """One asset check per suite, attached to an asset that exists among `assets`. The checks on the assets of
+    one step run as one step after it, so an ERROR suite that fails (or a suite that raises) fails that step,
+    and what depends on any asset of the step waits, not only what depends on the suite's asset."""
     available = _asset_keys(assets)
     fallback = load_quality_config()["findings"]["fallback_asset"]
-    step_of = _step_of_key(assets)
+    steps = _steps(assets)
     by_step: dict[str, list[tuple[Suite, dg.AssetKey]]] = {}
     for suite in suites or load_suites():
         key = _target_key(suite, available, fallback)
-        by_step.setdefault(step_of.get(key, "__".join(key.path)), []).append((suite, key))
+        step = steps.get(key) or "__".join(key.path)  # an asset no step materializes: its own name
+        by_step.setdefault(step, []).append((suite, key))
     return [_suite_checks(step, targets) for step, targets in sorted(by_step.items())]
 
 

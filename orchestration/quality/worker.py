@@ -2,10 +2,11 @@
 
 GX's import and context take ≈ 150 MiB that Python never hands back, and the pipeline holds everything it
 imported while dbt's process builds beside it: with GX in the pipeline, the two together reached the 1 GiB
-line. The child (`python -m orchestration.quality.worker`) opens the run's build file, runs the suite
-(`gx.run_suite`), records the result and its findings for the run (`store.record_check`) and returns the
-SuiteResult. The check's step opens no connection of its own: DuckDB lets one process write or several
-read, and a connection opened, written and closed per check in the step cost ≈ 0.1 s each, 20 a run.
+line. The child (`python -m orchestration.quality.worker`) takes a request of suites (those on one step's
+assets), opens the run's build file once for them, and for each runs the suite (`gx.run_suite`), records the
+result and its findings for the run (`store.record_check`) and returns the SuiteResult. The check's step opens
+no connection of its own: DuckDB lets one process write or several read, and a connection opened, written and
+closed per check in the step cost ≈ 0.1 s each, 20 a run.
 
 - Starting the child takes ≈ 2.5–3 s (Python, pandas, GX). In a run with suites to validate, a load step starts
   it when done (assets/quality.py: start_validation_process), so it imports beside the steps that follow —
@@ -13,7 +14,7 @@ read, and a connection opened, written and closed per check in the step cost ≈
   child never adds its ≈ 200 MiB to that step's peak (≈ 700 MiB in the pipeline). A run that loads sources
   but not SSB starts it with the run (runner.starts_validation_with_run). Else the first check starts it.
 - `paused()` ends the child for the time dbt builds (the dbt step), so nothing of GX lives beside dbt while it
-  builds, and starts a new one when dbt's results are written. The child ends with the process that started it
+  builds, and starts a new one when dbt is done (the dbt step: once dbt has written its results). The child ends with the process that started it
   (its stdin closes), or with `stop()`: the findings step calls it, as no check of the run follows and the
   report's browser needs the room; a process that runs several pipelines (the tests) starts one again for the
   next run.
@@ -78,10 +79,10 @@ atexit.register(stop)  # end the child before the interpreter tears down
 @contextlib.contextmanager
 def paused() -> Iterator[Callable[[Callable[[], bool]], None]]:
     """Around dbt's build: no child lives beside dbt's process while it builds. One that ran before dbt is
-    started again when dbt has built (not when it failed: no check follows). The block may say sooner when
-    dbt is done building, by calling what it gets with a test (dbt's run_results.json written): the child
-    then imports GX while dbt's process closes the file and ends (≈ 1 s); it opens the file only when a
-    check asks, after the dbt step."""
+    started again when the block ends, or sooner: the block may call what it gets with a test of dbt being
+    done (the dbt step: run_results.json written), and the child then imports GX while dbt's process closes
+    the file and ends (≈ 1 s); it opens the file only when a check asks, after the step. A block that raises
+    (dbt failed: no check follows) leaves no child, also none a test started."""
     with _lock:
         was_running = child_process.running(_child)
         stop()
@@ -104,59 +105,64 @@ def paused() -> Iterator[Callable[[Callable[[], bool]], None]]:
     except BaseException:
         with _lock:
             over.set()
-            stop()  # one a watcher started for a build that then failed
+            stop()
         raise
     over.set()
     if was_running:
         start()
 
 
+Reply = tuple[Suite, SuiteResult | None, str | None]  # a suite, its result or why it has none
+
+
 def run_suites(database: Path, suites: list[Suite], config: dict | None = None,
-               record_for_run: str | None = None) -> Iterator[tuple[Suite, SuiteResult | None, str | None]]:
+               record_for_run: str | None = None) -> list[Reply]:
     """`gx.run_suite` for each suite over `database` (no connection to it may be open in this process), in the
     child, through one connection; with `record_for_run`, the child also records each result for that run in
-    `database` (quality.check_results). Yields (suite, result, None) as each is validated, or (suite, None,
-    why) for a suite that raised: the others are validated all the same, as separate check steps were."""
-    if not suites:
-        return
+    `database` (quality.check_results). Returns (suite, result, None) for each suite validated and (suite, None,
+    why) for one that raised or whose child died: a child that died is replaced for the suites after it, so
+    each suite costs only itself, as when each was a step of its own."""
+    replies: list[Reply] = []
+    pending = list(suites)
     with _lock:  # one request and its replies at a time
-        child = start()
-        answered = 0
-        try:
-            request = (str(database), suites, config, record_for_run, dict(os.environ))
-            child_process.write_message(child.stdin, _pickled(request))
-            for suite in suites:
-                status, payload = _receive(child.stdout)
-                answered += 1
-                if status == "error":
-                    yield suite, None, f"Great Expectations suite {suite.name} on {suite.table}: {payload}"
-                else:
-                    yield suite, payload, None
-        except (BrokenPipeError, EOFError) as error:
-            code = child.wait()
-            stop()  # a child that died (out of memory, a crash in a C extension) is replaced on the next call
-            suite = suites[answered]
-            raise RuntimeError(f"the Great Expectations process ended (exit code {code}) while validating suite "
-                               f"{suite.name} on {suite.table}") from error
-        finally:
-            if answered < len(suites) and child_process.running(child):
-                # interrupted before every reply came (a signal, Dagster ending the step, a caller that stopped
-                # reading): a reply left in the pipe would answer the next request, so this child goes
-                child.kill()
+        while pending:
+            child = start()
+            answered = 0
+            try:
+                request = (str(database), pending, config, record_for_run, dict(os.environ))
+                child_process.write_message(child.stdin, _pickled(request))
+                for suite in pending:
+                    status, payload = _receive(child.stdout)
+                    answered += 1
+                    replies.append((suite, payload, None) if status == "ok" else
+                                   (suite, None, f"Great Expectations suite {suite.name} on {suite.table}: {payload}"))
+                pending = []
+            except (BrokenPipeError, EOFError):
+                code = child.wait()
+                stop()  # a child that died (out of memory, a crash in a C extension): a new one for the rest
+                suite = pending[answered]
+                replies.append((suite, None, f"the Great Expectations process ended (exit code {code}) while "
+                                             f"validating suite {suite.name} on {suite.table}"))
+                pending = pending[answered + 1:]
+            except BaseException:
+                # interrupted between request and replies (a signal, Dagster ending the step): a reply left in
+                # the pipe would answer the next request, so this child goes
                 stop()
+                raise
+    return replies
 
 
 def run_suite(database: Path, suite: Suite, config: dict | None = None,
               record_for_run: str | None = None) -> SuiteResult:
-    """One suite (`run_suites`); a suite that raised in the child raises RuntimeError here."""
-    [(_suite, result, error)] = run_suites(database, [suite], config, record_for_run)  # read to its end
+    """One suite (`run_suites`); a suite that raised, or whose child died, raises RuntimeError here."""
+    [(_suite, result, error)] = run_suites(database, [suite], config, record_for_run)
     if error is not None:
         raise RuntimeError(error)
     return result
 
 
 def _serve() -> None:
-    """The child: GX once, then one validation per request until stdin closes."""
+    """The child: GX once, then one request at a time (its suites, one reply each) until stdin closes."""
     from orchestration.memory import exclude_from_collection, return_freed_memory
     from orchestration.quality import store
     from orchestration.quality.gx import prepare_context, run_suite as validate
