@@ -14,10 +14,10 @@ closed per check in the step cost ≈ 0.1 s each, 20 a run.
   child never adds its ≈ 200 MiB to that step's peak (≈ 700 MiB in the pipeline). A run that loads sources
   but not SSB starts it with the run (runner.starts_validation_with_run). Else the first check starts it.
 - `paused()` ends the child for the time dbt builds (the dbt step), so nothing of GX lives beside dbt while it
-  builds, and starts a new one when dbt is done (the dbt step: once dbt has written its results). The child ends with the process that started it
-  (its stdin closes), or with `stop()`: the findings step calls it, as no check of the run follows and the
-  report's browser needs the room; a process that runs several pipelines (the tests) starts one again for the
-  next run.
+  builds, and starts a new one when dbt is done (the dbt step: once dbt has written its results). The child
+  ends with the process that started it (its stdin closes), or with `stop()`: the findings step calls it, as no
+  check of the run follows and the report's browser needs the room; a process that runs several pipelines (the
+  tests) starts one again for the next run.
 - Each request carries the caller's environment, so a child that outlived a run (a test's `materialize`)
   still reads the settings of the run that calls it.
 
@@ -41,7 +41,7 @@ from orchestration import child_process
 from orchestration.quality.suites import Suite, SuiteResult
 
 _child: subprocess.Popen | None = None
-_lock = threading.RLock()  # the child, and a request with its reply
+_lock = threading.RLock()  # the child, and a request with its replies
 
 
 def _pickled(message) -> bytes:
