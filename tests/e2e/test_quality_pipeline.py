@@ -9,51 +9,21 @@ server (aiosmtpd).
 
 from __future__ import annotations
 
-import contextlib
 import email
 import email.policy
 import hashlib
 import importlib
-import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
-from aiosmtpd.controller import Controller
 
 from orchestration import settings
 from shared_warehouse import REGISTER_HEADER, demo_env
-
+from tests.fakes.smtp import free_port, smtp_server
 
 
 # ----------------------------------------------------------------------------------------- helpers
-
-
-class StoringHandler:
-    def __init__(self) -> None:
-        self.received: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server, session, envelope) -> str:  # aiosmtpd hook
-        self.received.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
-        return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def smtp_server(port: int) -> Iterator[StoringHandler]:
-    handler = StoringHandler()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler
-    finally:
-        controller.stop()
 
 
 def query(sql: str, params: list | None = None) -> list[tuple]:
@@ -306,13 +276,12 @@ def test_next_run_sends_the_queued_digest_and_a_bad_register_keeps_the_previous(
     register_before = query("select finding_id, status, deadline from quality.followup_register order by 1")
     env["register"].write_text(env["register"].read_text(encoding="utf-8")
                                + "yoy_drop:0000:2022:x,kontaktet,,,30/10/2018,\n", encoding="utf-8")
-    port = free_port()
-    env["mp"].setenv("BOLIGSOSIAL_SMTP_PORT", str(port))
-    with smtp_server(port) as server:
+    with smtp_server() as (smtp, server):
+        env["mp"].setenv("BOLIGSOSIAL_SMTP_PORT", str(smtp.port))
         result = run(changed_only=True)
     assert result.success
     # the queued digest, then this run's: no finding changed, but its editors hear that the register is invalid
-    queued, this_run = server.received
+    queued, this_run = (received.message for received in server.received)
     assert "1 forverret" in queued["Subject"]
     assert "0 nye, 0 forverret, 0 løst" in this_run["Subject"]
     assert "oppfølgingsregisteret har feil" in this_run["Subject"]
