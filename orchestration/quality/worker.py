@@ -152,15 +152,6 @@ def run_suites(database: Path, suites: list[Suite], config: dict | None = None,
     return replies
 
 
-def run_suite(database: Path, suite: Suite, config: dict | None = None,
-              record_for_run: str | None = None) -> SuiteResult:
-    """One suite (`run_suites`); a suite that raised, or whose child died, raises RuntimeError here."""
-    [(_suite, result, error)] = run_suites(database, [suite], config, record_for_run)
-    if error is not None:
-        raise RuntimeError(error)
-    return result
-
-
 def _serve() -> None:
     """The child: GX once, then one request at a time (its suites, one reply each) until stdin closes."""
     from orchestration.memory import exclude_from_collection, return_freed_memory

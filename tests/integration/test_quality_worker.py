@@ -21,6 +21,14 @@ SUITE = {"name": "probe", "table": "raw.t", "severity": "ERROR", "expectations":
      "where": "status_symbol in ['..']", "finding": {"observed": "value", "message": "{value} «{status_symbol}»"}}]}
 
 
+def run_suite(database, suite, config, record_for_run=None):
+    """One suite through `worker.run_suites`; a suite that raised, or whose child died, raises RuntimeError."""
+    [(_suite, result, error)] = worker.run_suites(database, [suite], config, record_for_run)
+    if error is not None:
+        raise RuntimeError(error)
+    return result
+
+
 def _warehouse(path) -> str:
     with duckdb.connect(str(path)) as con:
         con.execute("create schema raw")
@@ -45,9 +53,10 @@ def test_the_caller_gets_the_findings_and_never_imports_great_expectations(tmp_p
         from orchestration.quality.config import load_quality_config
         from orchestration.quality.suites import parse_suite
         suite = parse_suite({SUITE!r}, load_quality_config())
-        first = worker.run_suite({_warehouse(tmp_path / "w.duckdb")!r}, suite, load_quality_config())
+        database = {_warehouse(tmp_path / "w.duckdb")!r}
+        [(_suite, first, _error)] = worker.run_suites(database, [suite], load_quality_config())
         child = worker._child
-        second = worker.run_suite({str(tmp_path / "w.duckdb")!r}, suite, load_quality_config())
+        [(_suite, second, _error)] = worker.run_suites(database, [suite], load_quality_config())
         same_child = worker._child is child
         duckdb.connect({str(tmp_path / "w.duckdb")!r}).close()  # the child holds no connection between requests
         worker.stop()
@@ -84,7 +93,7 @@ def test_what_gx_imports_for_expectations_no_suite_uses_is_imported_on_first_use
 def test_for_a_run_the_child_records_the_result_and_its_findings_and_a_retry_replaces_them(database):
     suite = parse_suite(SUITE, CONFIG)
     for _attempt in range(2):  # a retried check step validates again
-        result = worker.run_suite(database, suite, CONFIG, record_for_run="run-1")
+        result = run_suite(database, suite, CONFIG, record_for_run="run-1")
     with duckdb.connect(database, read_only=True) as con:  # the child has closed its connection
         checks = con.execute("select check_name, passed, findings, rows_checked from quality.check_results "
                              "where run_id = 'run-1'").fetchall()
@@ -96,11 +105,11 @@ def test_for_a_run_the_child_records_the_result_and_its_findings_and_a_retry_rep
 def test_an_error_in_the_child_fails_the_caller_naming_the_suite_and_the_cause(database):
     suite = parse_suite({**SUITE, "frame": {"sql": "select * from raw.no_such_table"}}, CONFIG)
     with pytest.raises(RuntimeError) as raised:
-        worker.run_suite(database, suite, CONFIG)
+        run_suite(database, suite, CONFIG)
     message = str(raised.value)
     assert message.startswith("Great Expectations suite probe on raw.t: CatalogException")
     assert "no_such_table" in message and "in the checks' process" in message
-    assert worker.run_suite(database, parse_suite(SUITE, CONFIG), CONFIG).rows == 3  # the child serves on
+    assert run_suite(database, parse_suite(SUITE, CONFIG), CONFIG).rows == 3  # the child serves on
 
 
 def test_a_child_that_died_is_named_and_the_next_check_gets_a_new_one(database):
@@ -109,13 +118,13 @@ def test_a_child_that_died_is_named_and_the_next_check_gets_a_new_one(database):
     child = worker.start()  # it imports GX for seconds before it reads the request: killed meanwhile
     threading.Timer(0.3, child.kill).start()
     with pytest.raises(RuntimeError, match=r"process ended \(exit code -9\) while validating suite probe on raw.t"):
-        worker.run_suite(database, suite, CONFIG)
-    assert worker.run_suite(database, suite, CONFIG).rows == 3
+        run_suite(database, suite, CONFIG)
+    assert run_suite(database, suite, CONFIG).rows == 3
     second = worker._child
     assert second.pid != child.pid
     second.kill()  # an idle child that died is replaced as well
     second.wait()
-    assert worker.run_suite(database, suite, CONFIG).rows == 3
+    assert run_suite(database, suite, CONFIG).rows == 3
     assert worker._child.pid != second.pid
 
 
@@ -129,9 +138,9 @@ def test_each_request_carries_the_callers_environment(database, monkeypatch):
                          "expectations": [{"id": "cap", "type": "expect_column_values_to_be_in_set",
                                            "kwargs": {"column": "cap", "value_set": [shown("100MB")]}}]}, CONFIG)
     monkeypatch.setenv("BOLIGSOSIAL_DUCKDB_MEMORY_LIMIT", "200MB")
-    assert not worker.run_suite(database, suite, CONFIG).success
+    assert not run_suite(database, suite, CONFIG).success
     monkeypatch.setenv("BOLIGSOSIAL_DUCKDB_MEMORY_LIMIT", "100MB")
-    assert worker.run_suite(database, suite, CONFIG).success
+    assert run_suite(database, suite, CONFIG).success
 
 
 def test_a_dagster_check_step_validates_in_the_child(tmp_path):
@@ -268,12 +277,12 @@ def test_no_load_starts_the_child_while_the_runs_ssb_load_is_unfinished(monkeypa
 
 def test_dbt_builds_with_no_child_beside_it_and_a_child_that_ran_is_back_after(database):
     suite = parse_suite(SUITE, CONFIG)
-    worker.run_suite(database, suite, CONFIG)
+    run_suite(database, suite, CONFIG)
     before = worker._child
     with worker.paused():  # the dbt step's block
         assert before.poll() is not None and worker._child is None
     assert worker._child is not None and worker._child.pid != before.pid and worker._child.poll() is None
-    assert worker.run_suite(database, suite, CONFIG).rows == 3
+    assert run_suite(database, suite, CONFIG).rows == 3
     worker.stop()
     with worker.paused():  # a run without checks before dbt: none started after
         pass
@@ -294,7 +303,7 @@ def test_the_child_is_back_once_dbt_has_written_its_results_and_ends_when_the_bu
     Nothing of GX lives beside dbt while it builds, and a build that fails after its results leaves no child."""
     import time
 
-    worker.run_suite(database, parse_suite(SUITE, CONFIG), CONFIG)
+    run_suite(database, parse_suite(SUITE, CONFIG), CONFIG)
     results = tmp_path / "run_results.json"
     with worker.paused() as resume_when:
         resume_when(results.exists, every=0.01)
@@ -304,7 +313,7 @@ def test_the_child_is_back_once_dbt_has_written_its_results_and_ends_when_the_bu
         early = _wait_for_child()
         assert early is not None and early.poll() is None
     assert worker._child is early  # the block's end starts no second one
-    assert worker.run_suite(database, parse_suite(SUITE, CONFIG), CONFIG).rows == 3
+    assert run_suite(database, parse_suite(SUITE, CONFIG), CONFIG).rows == 3
 
     with pytest.raises(RuntimeError, match="dbt failed"):
         with worker.paused() as resume_when:
@@ -328,7 +337,7 @@ def test_the_dbt_step_runs_dbt_with_no_child_and_starts_none_after_a_failed_buil
         seen.append(worker._child)
         raise RuntimeError("dbt could not build")  # as a failed build ends the step
 
-    worker.run_suite(database, parse_suite(SUITE, CONFIG), CONFIG)  # a check before dbt left a child
+    run_suite(database, parse_suite(SUITE, CONFIG), CONFIG)  # a check before dbt left a child
     before = worker._child
     monkeypatch.setattr(dbt_step.DbtCli, "cli", cli)
     result = dg.materialize([dbt_step.dbt_models], raise_on_error=False, resources={
@@ -341,7 +350,7 @@ def test_the_dbt_step_runs_dbt_with_no_child_and_starts_none_after_a_failed_buil
 def test_an_interrupted_request_takes_its_child_along(database, monkeypatch):
     """A reply left in the pipe would answer the next request: the child of an interrupted one is ended."""
     suite = parse_suite(SUITE, CONFIG)
-    worker.run_suite(database, suite, CONFIG)
+    run_suite(database, suite, CONFIG)
     child = worker._child
 
     def interrupted(_stream):
@@ -349,11 +358,11 @@ def test_an_interrupted_request_takes_its_child_along(database, monkeypatch):
 
     monkeypatch.setattr(worker, "_receive", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        worker.run_suite(database, suite, CONFIG)
+        run_suite(database, suite, CONFIG)
     monkeypatch.undo()
     assert child.poll() is not None and worker._child is None
     other = parse_suite({**SUITE, "name": "other"}, CONFIG)
-    assert worker.run_suite(database, other, CONFIG).suite.name == "other"
+    assert run_suite(database, other, CONFIG).suite.name == "other"
 
 
 def test_a_reply_cut_short_is_a_child_that_ended():
@@ -405,7 +414,8 @@ def test_the_suites_on_one_steps_assets_are_one_step_and_each_stays_a_check_of_i
     from orchestration.assets import quality
     from orchestration.resources import WarehouseResource
 
-    @dg.multi_asset(specs=[dg.AssetSpec(["raw", "t"]), dg.AssetSpec(["raw", "u"])], required_resource_keys={"warehouse"})
+    @dg.multi_asset(specs=[dg.AssetSpec(["raw", "t"]), dg.AssetSpec(["raw", "u"])],
+                    required_resource_keys={"warehouse"})
     def tables(context):
         with context.resources.warehouse.build(context).connect() as con:
             con.execute("create schema if not exists raw")
